@@ -1,0 +1,41 @@
+"""Wraps a bare LightGBM booster file (such as the original notebook's) into a model directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="import-booster", description=__doc__)
+    parser.add_argument("--booster", required=True, help="LightGBM text model file (local or s3://)")
+    parser.add_argument("--layer", required=True, choices=("avg_pool", "predictions"),
+                        help="the feature layer the booster was trained on")
+    parser.add_argument("--weights", required=True,
+                        help="weights its features came from: imagenet, a weights file, an s3:// URI or none")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights when --weights none")
+    parser.add_argument("--labels", default="bus,car", help="names of label 0 and label 1 (default bus,car)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="probability at or above which label is 1")
+    parser.add_argument("--out", required=True, help="model directory to write (local or s3://)")
+    parser.add_argument("--config", help="YAML config file (for the s3 endpoint)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from camscore.classifier import import_booster
+    from camscore.cli import run_main
+    from camscore.config import load_settings
+
+    def body() -> None:
+        settings = load_settings(args.config)
+        manifest = import_booster(args.booster, args.out, layer=args.layer, weights=args.weights,
+                                  seed=args.seed, label_names=tuple(args.labels.split(",")),
+                                  threshold=args.threshold, s3=settings.s3)
+        print(f"model {manifest.model_id} written to {args.out}")
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

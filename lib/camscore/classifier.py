@@ -1,0 +1,249 @@
+"""The LightGBM booster and its manifest: the model directory. No Spark here.
+
+A model directory holds ``booster.txt`` (LightGBM text format) and
+``manifest.json`` (what the features were computed with, label names,
+threshold, model id, library versions). It lives on a local path or at an
+``s3://`` URI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+import lightgbm
+import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError
+
+from camscore import storage
+from camscore.config import S3Settings
+from camscore.errors import ModelError
+from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec
+
+BOOSTER_FILE = "booster.txt"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+DEFAULT_LABEL_NAMES = ("bus", "car")
+_LIBRARIES = ("camscore", "lightgbm", "keras", "tensorflow-cpu", "pillow", "numpy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """What a booster needs from the featurizer and how to read its output.
+
+    Attributes:
+        model_id: short stable id, derived from the booster and the featurizer.
+        featurizer: the featurizer the booster's features came from.
+        label_names: name of label 0 and of label 1.
+        threshold: probabilities at or above it get label 1.
+        feature_count: the booster's number of features.
+        libraries: versions of the libraries that made the model.
+        created_at: ISO timestamp, UTC.
+        training: what the training job records (data fingerprint, CV summary).
+    """
+
+    model_id: str
+    featurizer: FeaturizerSpec
+    feature_count: int
+    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES
+    threshold: float = 0.5
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    created_at: str = ""
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": MANIFEST_FORMAT,
+            "model_id": self.model_id,
+            "featurizer": self.featurizer.to_dict(),
+            "feature_count": self.feature_count,
+            "label_names": list(self.label_names),
+            "threshold": self.threshold,
+            "libraries": dict(self.libraries),
+            "created_at": self.created_at,
+            "training": dict(self.training),
+        }, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, origin: str) -> "Manifest":
+        try:
+            values = json.loads(text)
+            return cls(
+                model_id=values["model_id"],
+                featurizer=FeaturizerSpec.from_dict(values["featurizer"]),
+                feature_count=int(values["feature_count"]),
+                label_names=tuple(values["label_names"]),
+                threshold=float(values["threshold"]),
+                libraries=values.get("libraries", {}),
+                created_at=values.get("created_at", ""),
+                training=values.get("training", {}),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{origin} is not a camscore manifest ({type(exc).__name__}: {exc})") from exc
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded model directory."""
+
+    uri: str
+    manifest: Manifest
+    booster_text: str
+
+
+class Classifier:
+    """Probabilities and labels from feature vectors; built once per Python worker."""
+
+    def __init__(self, booster_text: str, *, threshold: float = 0.5):
+        self._booster = lightgbm.Booster(model_str=booster_text)
+        self.threshold = threshold
+        self.feature_count = self._booster.num_feature()
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Probability of label 1 for each row of an ``(n, feature_count)`` array."""
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float64)
+        result = np.asarray(self._booster.predict(features, num_threads=1), dtype=np.float64)
+        if result.shape != (len(features),):
+            raise RuntimeError(f"booster returned {result.shape} for {len(features)} rows")
+        return result
+
+    def labels(self, probabilities: np.ndarray) -> np.ndarray:
+        return (probabilities >= self.threshold).astype(np.int32)
+
+
+def booster_feature_count(booster_text: str, *, origin: str) -> int:
+    """Number of features of a LightGBM text model; refuses anything but a binary booster."""
+    try:
+        booster = lightgbm.Booster(model_str=booster_text)
+    except lightgbm.basic.LightGBMError as exc:
+        raise ModelError(f"{origin} is not a LightGBM text model: {exc}") from exc
+    objective = next((line.split("=", 1)[1] for line in booster_text.splitlines()
+                      if line.startswith("objective=")), "")
+    if not objective.startswith("binary"):
+        raise ModelError(f"{origin} has objective {objective or 'unknown'!r}; camscore needs a binary booster")
+    return booster.num_feature()
+
+
+def make_manifest(booster_text: str, *, featurizer: FeaturizerSpec,
+                  label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
+                  training: Mapping[str, Any] | None = None, origin: str = "booster") -> Manifest:
+    """A manifest for a booster, checked against the featurizer it will be used with.
+
+    Raises:
+        ModelError: the booster's feature count differs from the featurizer's,
+            the labels are not two names, or the threshold is outside (0, 1).
+    """
+    feature_count = booster_feature_count(booster_text, origin=origin)
+    check_feature_count(feature_count, featurizer, origin=origin)
+    if len(label_names) != 2 or len(set(label_names)) != 2:
+        raise ModelError(f"label_names must be two different names (label 0, label 1); got {list(label_names)}")
+    if not 0.0 < threshold < 1.0:
+        raise ModelError(f"threshold must be between 0 and 1; got {threshold}")
+    digest = hashlib.sha256(booster_text.encode())
+    digest.update(json.dumps(featurizer.to_dict(), sort_keys=True).encode())
+    return Manifest(
+        model_id=f"{featurizer.layer}-{digest.hexdigest()[:12]}",
+        featurizer=featurizer,
+        feature_count=feature_count,
+        label_names=tuple(label_names),
+        threshold=threshold,
+        libraries=_library_versions(),
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        training=dict(training or {}),
+    )
+
+
+def check_feature_count(feature_count: int, featurizer: FeaturizerSpec, *, origin: str) -> None:
+    if feature_count != featurizer.feature_size:
+        raise ModelError(
+            f"{origin} expects {feature_count} features but featurizer layer {featurizer.layer!r} gives "
+            f"{featurizer.feature_size}; layers and their sizes: "
+            + ", ".join(f"{name}={size}" for name, size in FEATURE_SIZES.items()))
+
+
+def save_model(uri: str, booster_text: str, manifest: Manifest, *, s3: S3Settings = S3Settings()) -> None:
+    """Writes ``booster.txt`` and ``manifest.json`` under ``uri`` (local path or s3://)."""
+    storage.write_bytes(storage.join(uri, BOOSTER_FILE), booster_text.encode(), s3)
+    storage.write_bytes(storage.join(uri, MANIFEST_FILE), manifest.to_json().encode(), s3)
+
+
+def load_model(uri: str, *, s3: S3Settings = S3Settings()) -> Model:
+    """Reads and checks a model directory.
+
+    Raises:
+        ModelError: a file is missing, or the booster does not match its manifest.
+    """
+    texts = {}
+    for name in (MANIFEST_FILE, BOOSTER_FILE):
+        location = storage.join(uri, name)
+        try:
+            texts[name] = storage.read_bytes(location, s3).decode()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ModelError(_missing(uri, location)) from None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise ModelError(_missing(uri, location)) from None
+            raise ModelError(f"cannot fetch {location}: {exc}") from exc
+        except (OSError, BotoCoreError, UnicodeDecodeError) as exc:
+            raise ModelError(f"cannot read {location}: {exc}") from exc
+    manifest = Manifest.from_json(texts[MANIFEST_FILE], origin=storage.join(uri, MANIFEST_FILE))
+    booster_origin = storage.join(uri, BOOSTER_FILE)
+    found = booster_feature_count(texts[BOOSTER_FILE], origin=booster_origin)
+    if found != manifest.feature_count:
+        raise ModelError(f"{booster_origin} has {found} features but its manifest says {manifest.feature_count}")
+    check_feature_count(found, manifest.featurizer, origin=booster_origin)
+    return Model(uri, manifest, texts[BOOSTER_FILE])
+
+
+def _missing(uri: str, location: str) -> str:
+    return (f"model directory {uri} has no {Path(location).name}; a model directory holds "
+            f"{BOOSTER_FILE} and {MANIFEST_FILE} (make one with the training job or "
+            f"'./submit.sh import-booster')")
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
+                   label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
+                   s3: S3Settings = S3Settings()) -> Manifest:
+    """Wraps a bare LightGBM booster file into a model directory.
+
+    Args:
+        booster_uri: the booster text file (local path or s3://).
+        out: the model directory to write.
+        layer: the feature layer the booster was trained on.
+        weights: the weights its features came from: imagenet, a file, an s3:// URI or none.
+        seed: the seed, when weights is none.
+
+    Raises:
+        ModelError: the booster cannot be read or does not fit the layer.
+    """
+    from camscore.featurizer import check_layer, weights_identity
+
+    check_layer(layer)
+    try:
+        booster_text = storage.read_bytes(booster_uri, s3).decode()
+    except FileNotFoundError:
+        raise ModelError(f"booster file not found: {booster_uri}") from None
+    except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read booster {booster_uri}: {exc}") from exc
+    featurizer = FeaturizerSpec(layer=layer, weights=weights_identity(weights, seed=seed, s3=s3),
+                                weights_source=weights)
+    manifest = make_manifest(booster_text, featurizer=featurizer, label_names=label_names,
+                             threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
+    save_model(out, booster_text, manifest, s3=s3)
+    return manifest

@@ -1,0 +1,257 @@
+"""Settings: built-in defaults, overridden by one YAML file, overridden by flags.
+
+The driver reads the config once into frozen dataclasses; library code receives
+these values and never opens a config file itself.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from camscore.errors import ConfigError
+
+LAYERS = ("avg_pool", "predictions")
+RESAMPLING = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+RETRY_MODES = ("standard", "adaptive", "legacy")
+READERS = ("auto", "binaryfile", "boto3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkSettings:
+    """How to get a SparkSession.
+
+    Attributes:
+        master: Spark master URL; null leaves it to spark-submit (clusters).
+        app_name: application name shown in the Spark UI.
+        conf: extra Spark properties, passed as they are.
+    """
+
+    master: str | None = None
+    app_name: str = "camscore"
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Settings:
+    """How boto3 reaches object storage. Credentials come only from the standard chain.
+
+    Attributes:
+        endpoint_url: null for AWS; e.g. https://storage.yandexcloud.net for Yandex.
+        region: signing region; null lets botocore pick it from the chain.
+        addressing_style: auto, path or virtual.
+        retry_mode: botocore retry mode: standard, adaptive or legacy.
+        max_attempts: botocore attempts per request, retries included.
+        fetch_threads: concurrent GETs per Python worker when reading frames.
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    addressing_style: str = "auto"
+    retry_mode: str = "standard"
+    max_attempts: int = 10
+    fetch_threads: int = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSettings:
+    """Where frames come from and what their path says.
+
+    Attributes:
+        reader: auto (boto3 for s3://, binaryFile otherwise), binaryfile or boto3.
+        extensions: file extensions read, compared case-insensitively.
+        path_regex: Python regex with named groups camera_id and/or captured_at,
+            searched in the frame's path; null keeps the defaults (camera_id is
+            the parent folder, captured_at the object's modification time).
+        captured_at_format: Spark datetime pattern of the captured_at group.
+        frames_per_partition: how many keys the boto3 reader puts in one partition.
+    """
+
+    reader: str = "auto"
+    extensions: tuple[str, ...] = ("jpg", "jpeg", "png")
+    path_regex: str | None = None
+    captured_at_format: str = "yyyyMMdd'T'HHmmss"
+    frames_per_partition: int = 256
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeaturizerSettings:
+    """The ResNet50 featurizer and the decoding in front of it.
+
+    Attributes:
+        layer: avg_pool (2048 features) or predictions (1000 class probabilities);
+            null takes the model manifest's.
+        weights: imagenet, a weights file path, an s3:// URI, or none (seeded
+            random weights); null takes the model manifest's.
+        seed: seed of the random weights when weights is none.
+        resample: Pillow filter used to resize frames to 224x224.
+        max_pixels: frames with more pixels are refused (decompression bombs).
+        batch_size: frames per Arrow batch and per forward pass.
+    """
+
+    layer: str | None = None
+    weights: str | None = None
+    seed: int = 0
+    resample: str = "nearest"
+    max_pixels: int = 50_000_000
+    batch_size: int = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreSettings:
+    """Inputs and outputs of the scoring job.
+
+    Attributes:
+        input: frames to score: s3://bucket/prefix or a Hadoop URI / local path.
+        model: model directory (booster.txt + manifest.json), local or s3://.
+        output: Parquet output location (a Hadoop URI or local path).
+        allow_weights_mismatch: score with other weights than the model was trained on.
+    """
+
+    input: str | None = None
+    model: str | None = None
+    output: str | None = None
+    allow_weights_mismatch: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a camscore job reads from config."""
+
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    s3: S3Settings = field(default_factory=S3Settings)
+    source: SourceSettings = field(default_factory=SourceSettings)
+    featurizer: FeaturizerSettings = field(default_factory=FeaturizerSettings)
+    score: ScoreSettings = field(default_factory=ScoreSettings)
+
+
+_ALLOWED = {
+    "featurizer.layer": LAYERS,
+    "featurizer.resample": RESAMPLING,
+    "s3.addressing_style": ADDRESSING_STYLES,
+    "s3.retry_mode": RETRY_MODES,
+    "source.reader": READERS,
+}
+_POSITIVE = {"featurizer.batch_size", "featurizer.max_pixels", "s3.max_attempts",
+             "s3.fetch_threads", "source.frames_per_partition"}
+
+
+def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Reads settings: built-in defaults, then the YAML file, then overrides.
+
+    Args:
+        path: YAML file with sections named like the fields of Settings; None for defaults only.
+        overrides: dotted keys such as ``"score.input"``; None values are ignored,
+            so unset command-line flags leave the file's values alone.
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a key or value is not allowed.
+    """
+    origin = str(path) if path else "built-in defaults"
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(raw).__name__}")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        section_values = raw.setdefault(section, {})
+        if not isinstance(section_values, dict):
+            raise ConfigError(f"{origin}: section {section!r} must be a mapping")
+        section_values[key] = value
+    return _build(Settings, raw, origin=origin, prefix="")
+
+
+def _build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        where = f"section {prefix.rstrip('.')!r}" if prefix else "the top level"
+        raise ConfigError(
+            f"{origin}: unknown key {prefix}{unknown[0]} in {where}; allowed keys: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        key = prefix + name
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: {key} must be a mapping of keys, got {value!r}")
+            kwargs[name] = _build(hint, value, origin=origin, prefix=key + ".")
+        else:
+            kwargs[name] = _coerce(value, hint, origin=origin, key=key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, *, origin: str, key: str) -> Any:
+    optional = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{origin}: {key} must be set, got null")
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    origin_type = typing.get_origin(base) or base
+    if origin_type is bool:
+        ok = isinstance(value, bool)
+    elif origin_type is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif origin_type is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif origin_type is str:
+        ok = isinstance(value, str)
+    elif origin_type is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    elif origin_type in (dict, collections.abc.Mapping):
+        ok = isinstance(value, dict)
+        value = {str(k): str(v) for k, v in value.items()} if ok else value
+    else:
+        raise TypeError(f"no coercion for {hint}")
+    if not ok:
+        raise ConfigError(f"{origin}: {key} must be {_describe(origin_type)}, got {value!r}")
+    allowed = _ALLOWED.get(key)
+    if allowed and value not in allowed:
+        raise ConfigError(f"{origin}: {key} must be one of {', '.join(allowed)}; got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise ConfigError(f"{origin}: {key} must be a positive integer, got {value!r}")
+    if key == "source.path_regex":
+        _check_path_regex(value, origin=origin)
+    return value
+
+
+def _check_path_regex(pattern: str, *, origin: str) -> None:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{origin}: source.path_regex is not a valid regex ({exc}): {pattern!r}") from exc
+    names = set(compiled.groupindex)
+    if not names & {"camera_id", "captured_at"} or names - {"camera_id", "captured_at"}:
+        raise ConfigError(
+            f"{origin}: source.path_regex must name groups camera_id and/or captured_at and no others, "
+            f"e.g. (?P<camera_id>[^/]+)/(?P<captured_at>\\d{{8}}T\\d{{6}}); got groups {sorted(names)}")
+
+
+def _describe(kind: type) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            tuple: "a list of strings", dict: "a mapping",
+            collections.abc.Mapping: "a mapping"}.get(kind, kind.__name__)

@@ -1,0 +1,190 @@
+"""ResNet50 features of decoded frames. No Spark here.
+
+One graph serves both feature layers: Keras' ResNet50 with its top, cut at
+``avg_pool`` (2048 values) or left whole at ``predictions`` (1000 ImageNet
+class probabilities, as the original notebook used). So one weights file, the
+full model's, serves both layers.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError
+
+from camscore import storage
+from camscore.config import S3Settings
+from camscore.errors import ModelError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ARCH = "resnet50"
+INPUT_SIZE = 224
+# keras.applications.resnet50.preprocess_input: RGB to BGR, minus the ImageNet channel means.
+PREPROCESSING = "caffe"
+FEATURE_SIZES = {"avg_pool": 2048, "predictions": 1000}
+WEIGHTS_HELP = ("use weights: imagenet (Keras download and cache), a weights file path, "
+                "an s3:// URI of one, or none (seeded random weights)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeaturizerSpec:
+    """What a booster's features were computed with; recorded in the model manifest.
+
+    Attributes:
+        layer: avg_pool or predictions.
+        weights: identity of the weights: ``imagenet``, ``sha256:<hex>`` of a
+            weights file, or ``none:seed=<n>`` for seeded random weights.
+        weights_source: where the weights were loaded from (informational,
+            used by scoring when the config names no weights).
+    """
+
+    layer: str
+    weights: str
+    weights_source: str
+    arch: str = ARCH
+    input_size: int = INPUT_SIZE
+    preprocessing: str = PREPROCESSING
+
+    @property
+    def feature_size(self) -> int:
+        return FEATURE_SIZES[self.layer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "feature_size": self.feature_size}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "FeaturizerSpec":
+        known = {"layer", "weights", "weights_source", "arch", "input_size", "preprocessing"}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Weights:
+    """ResNet50 weights as arrays (what the driver broadcasts) and their identity."""
+
+    identity: str
+    source: str
+    arrays: tuple[np.ndarray, ...]
+
+
+def check_layer(layer: str) -> None:
+    if layer not in FEATURE_SIZES:
+        raise ModelError(f"unknown feature layer {layer!r}; allowed: {', '.join(FEATURE_SIZES)}")
+
+
+def weights_identity(source: str, *, seed: int, s3: S3Settings) -> str:
+    """The identity a weights source would have, without building the model."""
+    if source == "imagenet":
+        return "imagenet"
+    if source == "none":
+        return f"none:seed={seed}"
+    return "sha256:" + hashlib.sha256(_weights_bytes(source, s3)).hexdigest()
+
+
+def load_weights(source: str, *, seed: int = 0, s3: S3Settings = S3Settings()) -> Weights:
+    """Loads ResNet50 weights (with top) once per process.
+
+    Args:
+        source: ``imagenet``, a weights file path, an ``s3://`` URI, or ``none``.
+        seed: seed of the random weights when ``source`` is ``none``.
+        s3: how to reach an ``s3://`` weights file.
+
+    Raises:
+        ModelError: the weights cannot be found, fetched or loaded; the message
+            names the other sources.
+    """
+    if source in ("imagenet", "none"):
+        return _load_builtin(source, seed)
+    data = _weights_bytes(source, s3)
+    return _load_file(source, data)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_builtin(source: str, seed: int) -> Weights:
+    import keras
+
+    if source == "none":
+        keras.utils.set_random_seed(seed)
+        model = keras.applications.ResNet50(weights=None, include_top=True)
+        return Weights(f"none:seed={seed}", "none", tuple(model.get_weights()))
+    try:
+        model = keras.applications.ResNet50(weights="imagenet", include_top=True)
+    except Exception as exc:  # Keras' get_file wraps every download failure in a bare Exception.
+        raise ModelError(f"cannot download the ImageNet weights of ResNet50 ({exc}); {WEIGHTS_HELP}") from exc
+    return Weights("imagenet", "imagenet", tuple(model.get_weights()))
+
+
+def _weights_bytes(source: str, s3: S3Settings) -> bytes:
+    try:
+        return storage.read_bytes(source, s3)
+    except FileNotFoundError:
+        raise ModelError(f"weights file not found: {source}; {WEIGHTS_HELP}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read weights file {source}: {exc}; {WEIGHTS_HELP}") from exc
+    except (BotoCoreError, ClientError) as exc:
+        raise ModelError(f"cannot fetch weights {source}: {exc}; {WEIGHTS_HELP}") from exc
+
+
+@functools.lru_cache(maxsize=2)
+def _load_file(source: str, data: bytes) -> Weights:
+    import keras
+
+    suffix = ".weights.h5" if source.endswith(".weights.h5") else Path(source).suffix or ".h5"
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / f"resnet50{suffix}"
+        local.write_bytes(data)
+        try:
+            model = keras.applications.ResNet50(weights=str(local), include_top=True)
+        except (ValueError, OSError) as exc:
+            raise ModelError(
+                f"weights file {source} does not load into ResNet50 with its top "
+                f"(include_top=True, 1000 classes): {exc}") from exc
+    return Weights("sha256:" + hashlib.sha256(data).hexdigest(), source, tuple(model.get_weights()))
+
+
+class Featurizer:
+    """Turns uint8 RGB frames into feature vectors; built once per Python worker."""
+
+    def __init__(self, *, layer: str, weights: Weights | tuple[np.ndarray, ...], threads: int | None = None):
+        check_layer(layer)
+        _limit_threads(threads)
+        import keras
+
+        arrays = weights.arrays if isinstance(weights, Weights) else weights
+        full = keras.applications.ResNet50(weights=None, include_top=True)
+        full.set_weights(list(arrays))
+        self.layer = layer
+        self.feature_size = FEATURE_SIZES[layer]
+        self._model = full if layer == "predictions" else keras.Model(full.input, full.get_layer(layer).output)
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Features of a ``(n, 224, 224, 3)`` uint8 RGB batch as an ``(n, feature_size)`` float32 array."""
+        if len(frames) == 0:
+            return np.zeros((0, self.feature_size), dtype=np.float32)
+        from keras.applications.resnet50 import preprocess_input
+
+        batch = preprocess_input(frames.astype(np.float32))
+        features = np.asarray(self._model.predict_on_batch(batch), dtype=np.float32)
+        if features.shape != (len(frames), self.feature_size):
+            raise RuntimeError(f"featurizer returned {features.shape} for {len(frames)} frames")
+        return features
+
+
+def _limit_threads(threads: int | None) -> None:
+    if not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process with its thread pools sized.

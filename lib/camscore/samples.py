@@ -1,0 +1,210 @@
+"""Synthetic CCTV frames and an embedded S3 server, for demos, tests and benchmarks.
+
+Frames are 960x576 JPEGs of a street seen from a fixed camera: a car (label 1)
+or a bus (label 0) at a random place, size and colour, under random lighting,
+sensor noise and partial occlusion, so that telling them apart is learnable
+but not trivial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from camscore import storage
+from camscore.config import S3Settings
+
+WIDTH, HEIGHT = 960, 576
+KINDS = ("bus", "car")
+
+
+def draw_frame(kind: str, rng: np.random.Generator, *, width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
+    """One synthetic frame showing a vehicle of ``kind`` (bus or car)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    horizon = int(height * rng.uniform(0.3, 0.45))
+    sky = tuple(int(v) for v in rng.integers(90, 200, 3))
+    draw.rectangle([0, 0, width, horizon], fill=sky)
+    for _ in range(rng.integers(3, 8)):  # buildings along the horizon
+        left = int(rng.uniform(0, width))
+        top = int(horizon - rng.uniform(20, horizon * 0.9))
+        draw.rectangle([left, top, left + int(rng.uniform(60, 200)), horizon],
+                       fill=tuple(int(v) for v in rng.integers(60, 160, 3)))
+    road = int(rng.integers(70, 120))
+    draw.rectangle([0, horizon, width, height], fill=(road, road, road + 5))
+    for x in range(0, width, 120):  # lane markings
+        y = int(horizon + (height - horizon) * 0.55)
+        draw.rectangle([x, y, x + 60, y + 6], fill=(220, 220, 200))
+
+    scale = rng.uniform(0.6, 1.2)
+    bottom = int(rng.uniform(horizon + 80, height - 10))
+    if kind == "car":
+        _draw_car(draw, rng, scale=scale, bottom=bottom, width=width)
+    else:
+        _draw_bus(draw, rng, scale=scale, bottom=bottom, width=width)
+    for _ in range(rng.integers(0, 3)):  # occluders: poles, signs, pedestrians
+        left = int(rng.uniform(0, width))
+        top = int(rng.uniform(horizon - 40, height - 60))
+        draw.rectangle([left, top, left + int(rng.uniform(10, 90)), top + int(rng.uniform(40, 260))],
+                       fill=tuple(int(v) for v in rng.integers(20, 200, 3)))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.5)))
+    pixels = np.asarray(image, dtype=np.float32)
+    pixels = pixels * rng.uniform(0.5, 1.3) + rng.normal(0.0, rng.uniform(3, 14), pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _draw_car(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: float, bottom: int,
+              width: int) -> None:
+    length, height = rng.uniform(170, 280) * scale, rng.uniform(55, 80) * scale
+    left = rng.uniform(-0.2 * length, width - 0.8 * length)
+    colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+    body_top = bottom - height
+    draw.rounded_rectangle([left, body_top, left + length, bottom - 12 * scale], radius=int(14 * scale),
+                           fill=colour)
+    cabin_top = body_top - height * rng.uniform(0.55, 0.8)
+    inset = length * rng.uniform(0.15, 0.25)
+    draw.polygon([(left + inset, body_top), (left + inset * 1.6, cabin_top),
+                  (left + length - inset * 1.8, cabin_top), (left + length - inset, body_top)], fill=colour)
+    glass = tuple(int(v) for v in rng.integers(30, 110, 3))
+    draw.polygon([(left + inset * 1.25, body_top - 3), (left + inset * 1.7, cabin_top + 5),
+                  (left + length - inset * 1.9, cabin_top + 5), (left + length - inset * 1.15, body_top - 3)],
+                 fill=glass)
+    for centre in (left + length * 0.2, left + length * 0.8):
+        radius = 17 * scale
+        draw.ellipse([centre - radius, bottom - 2 * radius, centre + radius, bottom], fill=(20, 20, 20))
+
+
+def _draw_bus(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: float, bottom: int,
+              width: int) -> None:
+    length, height = rng.uniform(380, 620) * scale, rng.uniform(150, 220) * scale
+    left = rng.uniform(-0.3 * length, width - 0.7 * length)
+    colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+    top = bottom - height
+    draw.rounded_rectangle([left, top, left + length, bottom - 14 * scale], radius=int(10 * scale), fill=colour)
+    glass = tuple(int(v) for v in rng.integers(30, 110, 3))
+    windows = int(rng.integers(4, 9))
+    pitch = length / windows
+    for index in range(windows):
+        x = left + index * pitch + pitch * 0.12
+        draw.rectangle([x, top + height * 0.12, x + pitch * 0.76, top + height * 0.45], fill=glass)
+    door = left + length * rng.uniform(0.1, 0.3)
+    draw.rectangle([door, top + height * 0.15, door + length * 0.07, bottom - 16 * scale], fill=glass)
+    for centre in (left + length * 0.15, left + length * 0.8):
+        radius = 22 * scale
+        draw.ellipse([centre - radius, bottom - 2 * radius, centre + radius, bottom], fill=(15, 15, 15))
+
+
+def frame_jpeg(kind: str, *, seed: int, quality: int | None = None) -> bytes:
+    """A synthetic frame as JPEG bytes; the same seed gives the same bytes."""
+    rng = np.random.default_rng(seed)
+    image = draw_frame(kind, rng)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality or int(rng.integers(70, 95)))
+    return buffer.getvalue()
+
+
+def bad_frames() -> dict[str, bytes]:
+    """Frames that cannot be scored, by the error kind they must produce."""
+    good = frame_jpeg("car", seed=1)
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # 400 Mpx in about 50 KB
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 200, 30)).save(png, "PNG")
+    broken_png = png.getvalue()[:60] + bytes(30) + png.getvalue()[90:]
+    return {
+        "empty": b"",
+        "not_image": b"this is a text file, not a frame\n",
+        "truncated": good[: len(good) // 2],
+        "too_large": bomb.getvalue(),
+        "decode": broken_png,
+    }
+
+
+@dataclass(frozen=True)
+class SampleFrame:
+    """A generated frame and where it goes, relative to a root."""
+
+    relative_path: str
+    data: bytes
+    kind: str
+
+
+def labelled_frames(*, per_class: int, seed: int = 0) -> list[SampleFrame]:
+    """``bus/NNNN.jpg`` and ``car/NNNN.jpg``: the layout the original notebook trained on."""
+    return [SampleFrame(f"{kind}/{index:04d}.jpg", frame_jpeg(kind, seed=seed * 1_000_003 + 2 * index + k), kind)
+            for k, kind in enumerate(KINDS) for index in range(per_class)]
+
+
+def camera_frames(*, cameras: int, days: int, per_day: int, start: dt.date, seed: int = 1) -> list[SampleFrame]:
+    """``cam-NN/YYYYMMDDTHHMMSS.jpg`` frames of several cameras over several days, cars and buses mixed."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for camera in range(1, cameras + 1):
+        for day in range(days):
+            date = start + dt.timedelta(days=day)
+            for index in range(per_day):
+                moment = dt.datetime.combine(date, dt.time(6)) + dt.timedelta(minutes=int(rng.integers(0, 960)))
+                kind = KINDS[int(rng.random() < 0.6)]
+                name = f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}.jpg"
+                frames.append(SampleFrame(name, frame_jpeg(kind, seed=int(rng.integers(1 << 31))), kind))
+    return frames
+
+
+def write_local(frames: Iterable[SampleFrame], root: str | Path) -> None:
+    for frame in frames:
+        target = Path(root) / frame.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(frame.data)
+
+
+def upload(frames: Iterable[SampleFrame], prefix: str, settings: S3Settings) -> None:
+    """Puts frames under an s3:// prefix."""
+    for frame in frames:
+        storage.write_bytes(storage.join(prefix, frame.relative_path), frame.data, settings)
+
+
+class EmbeddedS3:
+    """An S3 protocol server (moto's server mode) on 127.0.0.1 and a free port.
+
+    Use as a context manager; ``settings`` reach it through boto3 over HTTP.
+    moto accepts any credentials: when none are in the environment, set
+    placeholder ones there for this server (they are not secrets).
+    """
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = _free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.settings = S3Settings(endpoint_url=f"http://127.0.0.1:{self.port}", region="us-east-1",
+                                   addressing_style="path")
+
+    def __enter__(self) -> "EmbeddedS3":
+        for name, value in (("AWS_ACCESS_KEY_ID", "embedded"), ("AWS_SECRET_ACCESS_KEY", "embedded"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):
+            os.environ.setdefault(name, value)
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.stop()
+
+    def create_bucket(self, name: str) -> str:
+        storage.client(self.settings).create_bucket(Bucket=name)
+        return f"s3://{name}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

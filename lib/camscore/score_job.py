@@ -1,0 +1,186 @@
+"""The scoring job: model checks, sources, scoring, Parquet, summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from camscore import featurizer as featurizing
+from camscore import sinks, sources
+from camscore.classifier import Model, load_model
+from camscore.config import Settings
+from camscore.errors import ConfigError, ModelError
+from camscore.featurizer import Weights
+from camscore.imaging import DecodeOptions
+from camscore.scoring import STAGES, Meters, score_frames, with_output_columns
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResolvedFeaturizer:
+    """The featurizer a run uses: the config's choice, else the model manifest's."""
+
+    layer: str
+    weights_source: str
+    seed: int
+
+
+def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
+    """Checks the configured featurizer against the model's manifest.
+
+    Raises:
+        ModelError: the layer differs from the manifest's, or the weights do
+            (unless score.allow_weights_mismatch).
+    """
+    trained = model.manifest.featurizer
+    layer = settings.featurizer.layer or trained.layer
+    if layer != trained.layer:
+        raise ModelError(
+            f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
+            f"but the config asks for {layer!r} ({featurizing.FEATURE_SIZES[layer]} features); "
+            f"drop featurizer.layer or use a model trained on {layer!r}")
+    seed = settings.featurizer.seed
+    source = settings.featurizer.weights
+    if source is None:
+        source = trained.weights_source
+        if trained.weights.startswith("none:seed="):
+            seed = int(trained.weights.split("=", 1)[1])
+    identity = featurizing.weights_identity(source, seed=seed, s3=settings.s3)
+    if identity != trained.weights:
+        message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
+                   f"{identity} (from {source})")
+        if not settings.score.allow_weights_mismatch:
+            raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
+        log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
+    return ResolvedFeaturizer(layer, source, seed)
+
+
+def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
+    """Scores every frame under score.input with score.model into score.output.
+
+    Returns:
+        The run summary, also written as ``_summary.json`` in the output folder.
+    """
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.timezone.utc)
+    job = settings.score
+    for flag, value in (("--input", job.input), ("--model", job.model), ("--output", job.output)):
+        if not value:
+            raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
+    sinks.check_writable(spark, job.output)
+    model = load_model(job.model, s3=settings.s3)
+    resolved = resolve_featurizer(model, settings)
+    weights: Weights = featurizing.load_weights(resolved.weights_source, seed=resolved.seed, s3=settings.s3)
+    decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
+    seconds = {"load_model": time.perf_counter() - started}
+
+    mark = time.perf_counter()
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
+    source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
+    total, batch = _fingerprint(source, model_id=model.manifest.model_id)
+    seconds["list"] = time.perf_counter() - mark
+    log.info("camscore: %d frames under %s; model %s", total, job.input, model.manifest.model_id)
+
+    meters = Meters.create(spark)
+    mark = time.perf_counter()
+    if total:
+        scores = score_frames(source.frames, model=model, weights=weights, decode=decode, meters=meters)
+        with _Progress(spark, total=total):
+            sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
+                               job.output)
+    seconds["score_and_write"] = time.perf_counter() - mark
+
+    outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
+    scored = outcomes.pop("scored", 0)
+    seconds["total"] = time.perf_counter() - started
+    summary = {
+        "model_id": model.manifest.model_id,
+        "input": job.input,
+        "output": job.output,
+        "batch": batch,
+        "frames_read": total,
+        "frames_scored": scored,
+        "errors": dict(sorted(outcomes.items())),
+        "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
+        "seconds": {name: round(value, 2) for name, value in seconds.items()},
+        "worker_seconds": {name: round(meters.seconds.value.get(name, 0.0), 2) for name in STAGES},
+        "featurizer": {"layer": resolved.layer, "weights": resolved.weights_source},
+        "started_at": started_at.isoformat(timespec="seconds"),
+    }
+    if total:
+        summary["summary_uri"] = sinks.write_summary(spark, job.output, summary)
+    return summary
+
+
+def _fingerprint(source: sources.FrameSource, *, model_id: str) -> tuple[int, str]:
+    """Frame count and a batch id that is the same whenever the same frames meet the same model."""
+    digest = F.xxhash64("path", "length", "modification_time")
+    row = source.listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x")).first()
+    text = f"{row['n']}:{row['x']}:{model_id}"
+    return row["n"], hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a few lines for the console."""
+    errors = ", ".join(f"{kind} {count}" for kind, count in summary["errors"].items()) or "none"
+    stages = ", ".join(f"{name} {value}s" for name, value in summary["seconds"].items())
+    workers = ", ".join(f"{name} {value}s" for name, value in summary["worker_seconds"].items())
+    return "\n".join([
+        f"model        {summary['model_id']}",
+        f"frames read  {summary['frames_read']}",
+        f"scored       {summary['frames_scored']}",
+        f"errors       {errors}",
+        f"frames/s     {summary['frames_per_second']}",
+        f"stages       {stages}",
+        f"workers      {workers} (summed over workers)",
+        f"output       {summary['output']} (batch {summary['batch']})",
+    ])
+
+
+class _Progress:
+    """Prints frames done of total and frames/s while Spark works.
+
+    Frames done is estimated from the finished tasks of the scoring stage,
+    which hold similar numbers of frames.
+    """
+
+    def __init__(self, spark: SparkSession, *, total: int, every: float = 10.0):
+        self._context = spark.sparkContext
+        self._total = total
+        self._every = every
+        self._done = threading.Event()
+        self._group = f"camscore-{time.time_ns()}"
+        self._thread = threading.Thread(target=self._run, name="camscore-progress", daemon=True)
+
+    def __enter__(self) -> "_Progress":
+        self._started = time.perf_counter()
+        self._context.setJobGroup(self._group, "camscore scoring")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        self._thread.join()
+        self._context.setLocalProperty("spark.jobGroup.id", None)
+
+    def _run(self) -> None:
+        tracker = self._context.statusTracker()
+        while not self._done.wait(self._every):
+            stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(self._group)
+                      for stage in (tracker.getJobInfo(job).stageIds if tracker.getJobInfo(job) else [])]
+            stages = [stage for stage in stages if stage and stage.numTasks]
+            if not stages:
+                continue
+            stage = max(stages, key=lambda s: s.numTasks)
+            done = round(self._total * stage.numCompletedTasks / stage.numTasks)
+            elapsed = time.perf_counter() - self._started
+            log.info("camscore: %d of %d frames, %.1f frames/s", done, self._total, done / elapsed)

@@ -1,0 +1,224 @@
+"""Where imaging, featurizer and classifier meet Spark: the per-partition functions.
+
+The driver broadcasts the ResNet50 weights and the booster text once; each
+Python worker builds its Featurizer and Classifier on first use and keeps them,
+keyed by an id made on the driver, for every later batch and task of the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+from pyspark import AccumulatorParam, TaskContext
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from camscore.classifier import Classifier, Model
+from camscore.featurizer import Featurizer, Weights
+from camscore.imaging import DecodeOptions, FrameError, decode_frame
+
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = T.StructType([
+    T.StructField("path", T.StringType(), False),
+    T.StructField("camera_id", T.StringType(), True),
+    T.StructField("captured_at", T.TimestampType(), True),
+    T.StructField("probability", T.DoubleType(), True),
+    T.StructField("label", T.IntegerType(), True),
+    T.StructField("label_name", T.StringType(), True),
+    T.StructField("error", T.StringType(), True),
+])
+FEATURE_COLUMNS = T.StructType([
+    T.StructField("path", T.StringType(), False),
+    T.StructField("length", T.LongType(), True),
+    T.StructField("modification_time", T.TimestampType(), True),
+    T.StructField("camera_id", T.StringType(), True),
+    T.StructField("captured_at", T.TimestampType(), True),
+    T.StructField("features", T.ArrayType(T.FloatType(), False), True),
+    T.StructField("error", T.StringType(), True),
+])
+STAGES = ("decode", "featurize", "classify")
+
+
+@dataclass(frozen=True)
+class Assets:
+    """What every Python worker needs; broadcast once per job."""
+
+    layer: str
+    weights: tuple[np.ndarray, ...]
+    decode: DecodeOptions
+    booster_text: str | None = None
+    threshold: float = 0.5
+    label_names: tuple[str, str] = ("0", "1")
+
+
+class _SumsParam(AccumulatorParam):
+    """Adds dicts of numbers key by key: seconds per stage, frames per outcome."""
+
+    def zero(self, value: dict) -> dict:
+        return {}
+
+    def addInPlace(self, left: dict, right: dict) -> dict:
+        for key, amount in right.items():
+            left[key] = left.get(key, 0) + amount
+        return left
+
+
+@dataclass
+class Meters:
+    """Driver-side totals that workers add to: seconds per stage, frames per outcome."""
+
+    seconds: object  # pyspark Accumulator[dict[str, float]]
+    outcomes: object  # pyspark Accumulator[dict[str, int]]
+
+    @classmethod
+    def create(cls, spark) -> "Meters":
+        context = spark.sparkContext
+        return cls(context.accumulator({}, _SumsParam()), context.accumulator({}, _SumsParam()))
+
+
+_WORKER_MODELS: dict[str, tuple[Featurizer, Classifier | None]] = {}
+
+
+def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
+    """The models of this job in this Python worker, built on first use."""
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS.clear()  # a new job: free the previous job's models first
+        value: Assets = assets.value
+        context = TaskContext.get()
+        threads = context.cpus() if context else None
+        featurizer = Featurizer(layer=value.layer, weights=value.weights, threads=threads)
+        classifier = (Classifier(value.booster_text, threshold=value.threshold)
+                      if value.booster_text is not None else None)
+        _WORKER_MODELS[key] = (featurizer, classifier)
+    return _WORKER_MODELS[key]
+
+
+def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: DecodeOptions,
+                     seconds: Counter) -> tuple[np.ndarray, list[str | None]]:
+    """Features of the frames that decode, and one error (or None) per row."""
+    started = time.perf_counter()
+    arrays, errors = [], []
+    read_errors = batch["read_error"] if "read_error" in batch else [None] * len(batch)
+    for path, content, read_error in zip(batch["path"], batch["content"], read_errors):
+        if read_error is not None:
+            errors.append(f"read: {read_error}")
+            log.warning("camscore: frame %s not read: %s", path, read_error)
+            continue
+        try:
+            arrays.append(decode_frame(content, options))
+            errors.append(None)
+        except FrameError as exc:
+            errors.append(str(exc))
+            log.warning("camscore: frame %s skipped: %s", path, exc)
+    decoded = time.perf_counter()
+    seconds["decode"] += decoded - started
+    stacked = np.stack(arrays) if arrays else np.zeros((0, options.size, options.size, 3), np.uint8)
+    features = featurizer(stacked)
+    seconds["featurize"] += time.perf_counter() - decoded
+    return features, errors
+
+
+def _outcomes(errors: list[str | None]) -> Counter:
+    return Counter("scored" if error is None else error.split(":", 1)[0] for error in errors)
+
+
+def score_frames(frames: DataFrame, *, model: Model, weights: Weights, decode: DecodeOptions,
+                 meters: Meters) -> DataFrame:
+    """One row per frame: probability, label and label name, or an error.
+
+    Args:
+        frames: a sources DataFrame (path, content, read_error, camera_id, captured_at, ...).
+        model: the loaded model directory.
+        weights: ResNet50 weights matching the model's featurizer.
+        decode: decoding options.
+        meters: where workers add their stage seconds and outcome counts.
+
+    Returns:
+        DataFrame with the columns of SCORE_COLUMNS.
+    """
+    manifest = model.manifest
+    assets = frames.sparkSession.sparkContext.broadcast(Assets(
+        layer=manifest.featurizer.layer, weights=weights.arrays, decode=decode,
+        booster_text=model.booster_text, threshold=manifest.threshold, label_names=manifest.label_names))
+    key = uuid.uuid4().hex
+    label_names = np.array(manifest.label_names, dtype=object)
+    seconds_meter, outcome_meter = meters.seconds, meters.outcomes
+
+    def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        featurizer, classifier = _worker_models(key, assets)
+        seconds: Counter = Counter()
+        outcomes: Counter = Counter()
+        for batch in batches:
+            features, errors = _featurize_batch(batch, featurizer, decode, seconds)
+            started = time.perf_counter()
+            probabilities = classifier.probabilities(features)
+            seconds["classify"] += time.perf_counter() - started
+            scored = np.array([error is None for error in errors], dtype=bool)
+            labels = classifier.labels(probabilities)
+            probability = pd.array([None] * len(batch), dtype="Float64")
+            probability[scored] = probabilities
+            label = pd.array([None] * len(batch), dtype="Int32")
+            label[scored] = labels
+            name = np.full(len(batch), None, dtype=object)
+            name[scored] = label_names[labels]
+            outcomes.update(_outcomes(errors))
+            yield pd.DataFrame({
+                "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
+                "probability": probability,
+                "label": label, "label_name": name, "error": errors,
+            })
+        seconds_meter.add(dict(seconds))
+        outcome_meter.add(dict(outcomes))
+
+    return frames.mapInPandas(score_partition, SCORE_COLUMNS)
+
+
+def featurize_frames(frames: DataFrame, *, layer: str, weights: Weights, decode: DecodeOptions,
+                     meters: Meters) -> DataFrame:
+    """One row per frame: its feature vector, or an error. The same path scoring uses.
+
+    Returns:
+        DataFrame with the columns of FEATURE_COLUMNS.
+    """
+    assets = frames.sparkSession.sparkContext.broadcast(
+        Assets(layer=layer, weights=weights.arrays, decode=decode))
+    key = uuid.uuid4().hex
+    seconds_meter, outcome_meter = meters.seconds, meters.outcomes
+
+    def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        featurizer, _ = _worker_models(key, assets)
+        seconds: Counter = Counter()
+        outcomes: Counter = Counter()
+        for batch in batches:
+            features, errors = _featurize_batch(batch, featurizer, decode, seconds)
+            rows = iter(features)
+            column = [None if error else next(rows) for error in errors]
+            outcomes.update(_outcomes(errors))
+            yield pd.DataFrame({
+                "path": batch["path"], "length": batch["length"], "modification_time": batch["modification_time"],
+                "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
+                "features": column, "error": errors,
+            })
+        seconds_meter.add(dict(seconds))
+        outcome_meter.add(dict(outcomes))
+
+    return frames.mapInPandas(featurize_partition, FEATURE_COLUMNS)
+
+
+def with_output_columns(scores: DataFrame, *, model_id: str, batch_id: str) -> DataFrame:
+    """Adds date (of captured_at), model_id, scored_at and the batch partition key."""
+    return (scores
+            .withColumn("date", F.to_date("captured_at"))
+            .withColumn("model_id", F.lit(model_id))
+            .withColumn("scored_at", F.current_timestamp())
+            .withColumn("batch", F.lit(batch_id)))
+

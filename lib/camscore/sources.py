@@ -1,0 +1,158 @@
+"""Reading frames: Spark's binaryFile source or a boto3 reader, one schema.
+
+Both readers give ``path, modification_time, length, content, read_error``
+(``read_error`` is set, and ``content`` null, when a listed object could not
+be fetched), then ``camera_id`` and ``captured_at`` taken from the path.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from camscore import storage
+from camscore.config import S3Settings, SourceSettings
+from camscore.errors import InputError
+
+LISTING_COLUMNS = T.StructType([
+    T.StructField("path", T.StringType(), False),
+    T.StructField("modification_time", T.TimestampType(), True),
+    T.StructField("length", T.LongType(), True),
+])
+FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
+    T.StructField("content", T.BinaryType(), True),
+    T.StructField("read_error", T.StringType(), True),
+])
+# The parent folder of the frame's file.
+_PARENT_FOLDER = r"([^/]+)/[^/]*$"
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """Frames at one location.
+
+    Attributes:
+        listing: path, modification_time, length of every frame; reading it fetches no bytes.
+        frames: the columns of FRAME_COLUMNS plus camera_id and captured_at.
+    """
+
+    uri: str
+    listing: DataFrame
+    frames: DataFrame
+
+
+def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
+    """The frames under ``uri``.
+
+    Args:
+        spark: the session.
+        uri: ``s3://bucket/prefix`` (boto3 reader unless source.reader says otherwise),
+            or any Hadoop URI or local path (binaryFile, recursive).
+        source: extensions, path regex and partitioning.
+        s3: endpoint and retries of the boto3 reader.
+
+    Raises:
+        InputError: the location does not exist or cannot be listed.
+    """
+    use_boto3 = source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri))
+    reader = _read_with_boto3 if use_boto3 else _read_with_binaryfile
+    listing, frames = reader(spark, uri, source=source, s3=s3)
+    return FrameSource(uri, listing, with_path_fields(frames, source=source))
+
+
+def extension_glob(extensions: tuple[str, ...]) -> str:
+    """A Hadoop glob matching file names with any of the extensions, in any letter case."""
+    def any_case(extension: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in extension)
+    return "*.{" + ",".join(any_case(e.lstrip(".")) for e in extensions) + "}"
+
+
+def has_extension(path: str, extensions: tuple[str, ...]) -> bool:
+    return path.lower().endswith(tuple("." + e.lstrip(".").lower() for e in extensions))
+
+
+def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
+    """Adds camera_id and captured_at from the path by source.path_regex, with the defaults
+    (parent folder, modification time) where the regex names no group or does not match."""
+    camera_id = F.regexp_extract("path", _PARENT_FOLDER, 1)
+    captured_at = F.col("modification_time")
+    if source.path_regex:
+        compiled = re.compile(source.path_regex)
+        # Java regex group names allow no underscore: refer to the groups by number instead.
+        java_pattern = re.sub(r"\(\?P<\w+>", "(", source.path_regex)
+        if "camera_id" in compiled.groupindex:
+            found = F.regexp_extract("path", java_pattern, compiled.groupindex["camera_id"])
+            camera_id = F.when(found != "", found).otherwise(camera_id)
+        if "captured_at" in compiled.groupindex:
+            found = F.regexp_extract("path", java_pattern, compiled.groupindex["captured_at"])
+            parsed = F.try_to_timestamp(found, F.lit(source.captured_at_format))
+            captured_at = F.coalesce(parsed, captured_at)
+    return (frames
+            .withColumn("camera_id", F.when(camera_id != "", camera_id))
+            .withColumn("captured_at", captured_at))
+
+
+def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings,
+                          s3: S3Settings) -> tuple[DataFrame, DataFrame]:
+    try:
+        frames = (spark.read.format("binaryFile")
+                  .option("recursiveFileLookup", "true")
+                  .option("pathGlobFilter", extension_glob(source.extensions))
+                  .load(uri))
+    except AnalysisException as exc:
+        raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
+    frames = frames.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
+                           F.lit(None).cast("string").alias("read_error"))
+    return frames.select(*LISTING_COLUMNS.fieldNames()), frames
+
+
+def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:
+    """Every frame under an s3:// prefix (all pages), filtered by extension."""
+    try:
+        return [item for item in storage.list_objects(uri, s3) if has_extension(item.uri, source.extensions)]
+    except (ClientError, BotoCoreError) as exc:
+        raise InputError(f"cannot list {uri}: {exc}") from exc
+
+
+def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings,
+                     s3: S3Settings) -> tuple[DataFrame, DataFrame]:
+    objects = list_frames(uri, source=source, s3=s3)
+    context = spark.sparkContext
+    partitions = max(context.defaultParallelism, math.ceil(len(objects) / source.frames_per_partition))
+    rows = [(item.uri, item.last_modified, item.size) for item in objects]
+    listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
+
+    def fetch_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        pool = _fetch_pool(s3.fetch_threads)
+        for batch in batches:
+            fetched = list(pool.map(functools.partial(_fetch, settings=s3), batch["path"]))
+            yield batch.assign(content=[content for content, _ in fetched],
+                               read_error=[error for _, error in fetched])
+
+    return listing, listing.mapInPandas(fetch_partition, FRAME_COLUMNS)
+
+
+@functools.lru_cache(maxsize=1)
+def _fetch_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="camscore-fetch")
+
+
+def _fetch(uri: str, *, settings: S3Settings) -> tuple[bytes | None, str | None]:
+    try:
+        return storage.read_bytes(uri, settings), None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return None, f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}"
+    except BotoCoreError as exc:
+        return None, f"{type(exc).__name__}: {exc}"

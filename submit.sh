@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# camscore: set-up, local runs, tests.
+#   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
+#   ./submit.sh test [pytest args]   run the test suite
+#   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
+#   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
+# The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="$root/.venv"
+python="${PYTHON:-python3}"
+
+usage() {
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+require_java() {
+  if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
+    echo "camscore: Spark needs Java 17 and none was found: install it (Debian: apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME" >&2
+    exit 2
+  fi
+}
+
+ensure_venv() {
+  local stamp="$venv/.camscore-setup" wanted
+  wanted="$(cat "$root/setup.py" | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "camscore: creating $venv (first run; installing takes a few minutes)" >&2
+    "$python" -m venv "$venv"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -e "$root[demo,test]"
+    echo "$wanted" > "$stamp"
+  fi
+  export PYSPARK_PYTHON="$venv/bin/python"
+}
+
+command="${1:-}"
+[ $# -gt 0 ] && shift
+case "$command" in
+  demo)
+    require_java; ensure_venv
+    exec "$venv/bin/python" "$root/jobs/demo.py" --config "$root/conf/local.yaml" "$@" ;;
+  test)
+    require_java; ensure_venv
+    cd "$root"
+    exec "$venv/bin/python" -m pytest tests "$@" ;;
+  score|import-booster)
+    require_java; ensure_venv
+    job="$root/jobs/${command//-/_}.py"
+    config=(--config "$root/conf/local.yaml")
+    for arg in "$@"; do
+      case "$arg" in --config|--config=*|-h|--help) config=();; esac
+    done
+    exec "$venv/bin/python" "$job" "${config[@]}" "$@" ;;
+  ""|-h|--help|help)
+    usage ;;
+  *)
+    echo "camscore: unknown command '$command'" >&2; usage >&2; exit 2 ;;
+esac
