@@ -62,6 +62,8 @@ def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int =
         print(format_summary(summary))
         print()
         print(per_camera_table(spark, output))
+        truth = {f"{bucket}/incoming/{frame.relative_path}": LABELS[frame.kind] for frame in incoming}
+        print(agreement_with_truth(spark, output, truth))
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
 
 
@@ -98,3 +100,10 @@ def per_camera_table(spark: SparkSession, output: str) -> str:
              .orderBy("camera_id")
              .toPandas())
     return table.to_string(index=False)
+
+
+def agreement_with_truth(spark: SparkSession, output: str, truth: dict[str, int]) -> str:
+    """How many scored frames got the label the generator drew."""
+    rows = spark.read.parquet(output).where(F.col("error").isNull()).select("path", "label").collect()
+    right = sum(truth[row["path"]] == row["label"] for row in rows)
+    return f"labels agree with the generated truth on {right} of {len(rows)} scored frames ({right / len(rows):.1%})"

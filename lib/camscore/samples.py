@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -184,6 +185,7 @@ class EmbeddedS3:
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
         self.port = _free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.settings = S3Settings(endpoint_url=f"http://127.0.0.1:{self.port}", region="us-east-1",

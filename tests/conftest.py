@@ -1,0 +1,90 @@
+"""Shared fixtures: one local[2] Spark session, one S3 server on loopback, frames made in code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from camscore import samples, storage
+from camscore.classifier import make_manifest, save_model
+from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights
+from camscore.imaging import DecodeOptions, decode_frame
+from camscore.training import fit_booster
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
+ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
+
+# Spark's Python workers run the interpreter that runs the tests.
+os.environ["PYSPARK_PYTHON"] = sys.executable
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    with samples.EmbeddedS3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def spark(s3_server):
+    # The S3 server comes first: workers inherit the credentials it puts in the environment.
+    from camscore.config import SparkSettings
+    from camscore.session import spark_session
+
+    session = spark_session(SparkSettings(master="local[2]", app_name="camscore-tests", conf={
+        "spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "4"}))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def bucket(s3_server) -> str:
+    """A new, empty bucket for one test."""
+    return s3_server.create_bucket(f"test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Writes a YAML config into tmp_path and returns its path."""
+    def write(values: dict, name: str = "config.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(values))
+        return str(path)
+    return write
+
+
+@pytest.fixture(scope="session")
+def weights():
+    """Seeded random ResNet50 weights (with top): the graph of imagenet, no download."""
+    return load_weights("none", seed=0)
+
+
+@pytest.fixture(scope="session")
+def featurizer(weights):
+    return Featurizer(layer="avg_pool", weights=weights)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory, featurizer, weights) -> str:
+    """A model directory fitted in process on generated frames (avg_pool, weights none, seed 0)."""
+    frames = samples.labelled_frames(per_class=24, seed=7)
+    pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
+    labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
+    booster = fit_booster(featurizer(pixels), labels, params={"min_child_weight": 1.0, "num_leaves": 7},
+                          rounds=20)
+    spec = FeaturizerSpec(layer="avg_pool", weights=weights.identity, weights_source="none")
+    directory = str(tmp_path_factory.mktemp("model"))
+    save_model(directory, booster, make_manifest(booster, featurizer=spec))
+    return directory
+
+
+def put_frames(prefix: str, named: dict[str, bytes], settings) -> None:
+    """Uploads {relative path: bytes} under an s3:// prefix or writes them under a local folder."""
+    for name, data in named.items():
+        target = storage.join(prefix, name)
+        storage.write_bytes(target, data, settings)

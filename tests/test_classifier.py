@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+
+from camscore.classifier import Classifier, import_booster, load_model, make_manifest, save_model
+from camscore.errors import ModelError
+from camscore.featurizer import FeaturizerSpec
+
+from conftest import ORIGINAL_BOOSTER
+
+
+def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
+    manifest = import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "original"), layer="predictions",
+                              weights="imagenet")
+
+    model = load_model(str(tmp_path / "original"))
+    assert model.manifest == manifest
+    assert manifest.feature_count == 1000
+    assert manifest.featurizer.layer == "predictions"
+    assert manifest.featurizer.weights == "imagenet"
+    assert manifest.label_names == ("bus", "car")
+    assert manifest.threshold == 0.5
+    assert manifest.model_id.startswith("predictions-")
+    assert "lightgbm" in manifest.libraries
+    written = json.loads((tmp_path / "original" / "manifest.json").read_text())
+    assert written["featurizer"]["feature_size"] == 1000
+
+
+def test_the_original_booster_is_refused_for_avg_pool_naming_both_sizes(tmp_path):
+    with pytest.raises(ModelError, match=r"expects 1000 features but featurizer layer 'avg_pool' gives 2048"):
+        import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "refused"), layer="avg_pool", weights="imagenet")
+
+    assert not (tmp_path / "refused").exists()
+
+
+def test_the_original_booster_gives_probabilities(tmp_path):
+    classifier = Classifier(ORIGINAL_BOOSTER.read_text(), threshold=0.5)
+    features = np.random.default_rng(0).dirichlet(np.ones(1000), size=4)
+
+    probabilities = classifier.probabilities(features)
+
+    assert probabilities.shape == (4,)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert list(classifier.labels(np.array([0.2, 0.5, 0.9]))) == [0, 1, 1]
+
+
+def test_a_directory_without_a_booster_says_what_a_model_directory_holds(tmp_path):
+    with pytest.raises(ModelError, match="has no manifest.json; a model directory holds booster.txt and manifest"):
+        load_model(str(tmp_path))
+
+
+def test_a_booster_that_disagrees_with_its_manifest_is_refused(tmp_path):
+    spec = FeaturizerSpec(layer="predictions", weights="imagenet", weights_source="imagenet")
+    booster = ORIGINAL_BOOSTER.read_text()
+    manifest = make_manifest(booster, featurizer=spec)
+    save_model(str(tmp_path), booster, manifest)
+    edited = json.loads((tmp_path / "manifest.json").read_text())
+    edited["featurizer"]["layer"] = "avg_pool"
+    edited["feature_count"] = 1000
+    (tmp_path / "manifest.json").write_text(json.dumps(edited))
+
+    with pytest.raises(ModelError, match="expects 1000 features but featurizer layer 'avg_pool' gives 2048"):
+        load_model(str(tmp_path))
+
+
+def test_a_file_that_is_not_a_booster_is_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+
+    with pytest.raises(ModelError, match="is not a LightGBM text model"):
+        import_booster(str(path), str(tmp_path / "out"), layer="predictions", weights="imagenet")
+
+
+def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
+    uri = f"{bucket}/models/original"
+    import_booster(str(ORIGINAL_BOOSTER), uri, layer="predictions", weights="imagenet", s3=s3_server.settings)
+
+    model = load_model(uri, s3=s3_server.settings)
+
+    assert model.manifest.feature_count == 1000
+    assert model.booster_text == ORIGINAL_BOOSTER.read_text()

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from camscore import samples, storage
+from camscore.errors import ModelError
+from camscore.featurizer import Featurizer, load_weights, weights_identity
+from camscore.imaging import DecodeOptions, decode_frame
+
+
+def frames(*kinds: str) -> np.ndarray:
+    return np.stack([decode_frame(samples.frame_jpeg(kind, seed=i), DecodeOptions()) for i, kind in enumerate(kinds)])
+
+
+def test_avg_pool_gives_2048_features_per_frame(featurizer):
+    features = featurizer(frames("car", "bus", "car"))
+
+    assert features.shape == (3, 2048)
+    assert features.dtype == np.float32
+    assert np.isfinite(features).all()
+
+
+def test_an_empty_batch_gives_no_rows(featurizer):
+    assert featurizer(np.zeros((0, 224, 224, 3), np.uint8)).shape == (0, 2048)
+
+
+def test_predictions_gives_1000_class_probabilities(weights):
+    predictions = Featurizer(layer="predictions", weights=weights)
+
+    features = predictions(frames("car", "bus"))
+
+    assert features.shape == (2, 1000)
+    np.testing.assert_allclose(features.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_random_weights_are_the_same_for_the_same_seed(weights):
+    again = load_weights("none", seed=0)
+
+    assert again.identity == "none:seed=0"
+    assert all(np.array_equal(a, b) for a, b in zip(weights.arrays[:5], again.arrays[:5]))
+
+
+def test_random_weights_differ_for_another_seed(weights):
+    other = load_weights("none", seed=1)
+
+    assert other.identity == "none:seed=1"
+    assert not np.array_equal(weights.arrays[0], other.arrays[0])
+
+
+def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weights, featurizer, s3_server, bucket):
+    import keras
+
+    model = keras.applications.ResNet50(weights=None, include_top=True)
+    model.set_weights(list(weights.arrays))
+    path = tmp_path / "resnet50.weights.h5"
+    model.save_weights(path)
+    uri = f"{bucket}/weights/resnet50.weights.h5"
+    storage.write_bytes(uri, path.read_bytes(), s3_server.settings)
+
+    from_file = load_weights(str(path))
+    from_s3 = load_weights(uri, s3=s3_server.settings)
+
+    assert from_file.identity.startswith("sha256:")
+    assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, s3=s3_server.settings)
+    batch = frames("car")
+    np.testing.assert_allclose(Featurizer(layer="avg_pool", weights=from_s3)(batch), featurizer(batch), rtol=1e-5)
+
+
+def test_a_missing_weights_file_names_the_sources_to_use(tmp_path):
+    with pytest.raises(ModelError, match="weights file not found: .*use weights: imagenet .* or none"):
+        load_weights(str(tmp_path / "missing.h5"))
+
+
+def test_a_file_that_is_not_resnet50_weights_is_refused(tmp_path):
+    path = tmp_path / "junk.h5"
+    path.write_bytes(b"not hdf5 at all")
+
+    with pytest.raises(ModelError, match="does not load into ResNet50"):
+        load_weights(str(path))
