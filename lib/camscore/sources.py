@@ -7,12 +7,14 @@ be fetched), then ``camera_id`` and ``captured_at`` taken from the path.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
@@ -106,15 +108,46 @@ def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
 def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings,
                           s3: S3Settings) -> tuple[DataFrame, DataFrame]:
     try:
-        frames = (spark.read.format("binaryFile")
-                  .option("recursiveFileLookup", "true")
-                  .option("pathGlobFilter", extension_glob(source.extensions))
-                  .load(uri))
+        found = (spark.read.format("binaryFile")
+                 .option("recursiveFileLookup", "true")
+                 .option("pathGlobFilter", extension_glob(source.extensions))
+                 .load(uri))
     except AnalysisException as exc:
         raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
-    frames = frames.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
-                           F.lit(None).cast("string").alias("read_error"))
+    frames = found.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
+                          F.lit(None).cast("string").alias("read_error"))
+    empty = _empty_files(spark, frames, listed=found.inputFiles())
+    if empty is not None:
+        frames = frames.unionByName(empty)
     return frames.select(*LISTING_COLUMNS.fieldNames()), frames
+
+
+def _empty_files(spark: SparkSession, frames: DataFrame, *, listed: list[str]) -> DataFrame | None:
+    """The zero-byte files among ``listed``, as frames with empty content.
+
+    Spark's file scan skips zero-byte files, but they are frames the camera
+    wrote, and each must get its own row (with an ``empty`` error).
+    """
+    listed_paths = spark.createDataFrame([(hadoop_path(uri),) for uri in listed], "path string")
+    missing = [row["path"] for row in listed_paths.join(frames.select("path"), "path", "left_anti").collect()]
+    if not missing:
+        return None
+    jvm = spark.sparkContext._jvm
+    configuration = spark.sparkContext._jsc.hadoopConfiguration()
+    rows = []
+    for path in missing:
+        hadoop = jvm.org.apache.hadoop.fs.Path(path)
+        status = hadoop.getFileSystem(configuration).getFileStatus(hadoop)
+        modified = dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
+        rows.append((path, modified, status.getLen(), b"", None))
+    return spark.createDataFrame(rows, FRAME_COLUMNS)
+
+
+def hadoop_path(uri: str) -> str:
+    """A URI as Spark's ``path`` column spells it: ``file:///a%20b`` becomes ``file:/a b``."""
+    parts = urlsplit(uri)
+    path = unquote(parts.path)
+    return f"{parts.scheme}://{parts.netloc}{path}" if parts.netloc else f"{parts.scheme}:{path}"
 
 
 def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:

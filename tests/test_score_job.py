@@ -1,0 +1,206 @@
+import dataclasses
+import datetime as dt
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyspark.sql import types as T
+
+from camscore import samples
+from camscore.classifier import Classifier, import_booster, load_model
+from camscore.imaging import DecodeOptions, decode_frame
+
+from conftest import ORIGINAL_BOOSTER, put_frames
+
+REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
+OUTPUT_SCHEMA = [
+    ("path", T.StringType()), ("camera_id", T.StringType()), ("captured_at", T.TimestampType()),
+    ("probability", T.DoubleType()), ("label", T.IntegerType()), ("label_name", T.StringType()),
+    ("error", T.StringType()), ("model_id", T.StringType()), ("scored_at", T.TimestampType()),
+    ("date", T.DateType()), ("batch", T.StringType()),
+]
+
+
+def load_job(name: str):
+    path = Path(__file__).resolve().parents[1] / "jobs" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"job_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+score = load_job("score").main
+
+
+@pytest.fixture
+def config(write_config, s3_server):
+    return write_config({"s3": dataclasses.asdict(s3_server.settings), "source": {"path_regex": REGEX}})
+
+
+def good_frames(day: str, count: int, *, seed: int) -> dict[str, bytes]:
+    kinds = samples.KINDS
+    return {f"cam-{i % 2 + 1:02d}/{day}T{8 + i:02d}0000.jpg": samples.frame_jpeg(kinds[i % 2], seed=seed + i)
+            for i in range(count)}
+
+
+def bad_frames(day: str) -> dict[str, bytes]:
+    return {f"cam-09/{day}T23000{i}-{kind}.jpg": data for i, (kind, data) in enumerate(samples.bad_frames().items())}
+
+
+def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
+        spark, s3_server, bucket, model_dir, config, tmp_path):
+    good = good_frames("20261120", 6, seed=100)
+    put_frames(f"{bucket}/in", {**good, **bad_frames("20261120")}, s3_server.settings)
+    output = str(tmp_path / "scores")
+
+    assert score(["--input", f"{bucket}/in", "--model", model_dir, "--output", output, "--config", config]) == 0
+
+    table = spark.read.parquet(output)
+    assert [(f.name, f.dataType) for f in table.schema.fields] == OUTPUT_SCHEMA
+    rows = {row["path"].split("/in/", 1)[1]: row for row in table.collect()}
+    assert len(rows) == 11
+    errors = {name: row["error"] for name, row in rows.items() if row["error"]}
+    assert sorted(error.split(":")[0] for error in errors.values()) == sorted(samples.bad_frames())
+    assert all(name.endswith(error.split(":")[0] + ".jpg") for name, error in errors.items())
+    assert all(rows[name]["probability"] is None and rows[name]["label"] is None for name in errors)
+
+    # The scores are those of the same featurizer and booster run in this process.
+    model = load_model(model_dir)
+    from camscore.featurizer import Featurizer, load_weights
+    featurizer = Featurizer(layer="avg_pool", weights=load_weights("none", seed=0))
+    names = sorted(good)
+    expected = Classifier(model.booster_text).probabilities(
+        featurizer(np.stack([decode_frame(good[name], DecodeOptions()) for name in names])))
+    np.testing.assert_allclose([rows[name]["probability"] for name in names], expected, rtol=1e-4, atol=1e-6)
+    for name in names:
+        row = rows[name]
+        assert row["error"] is None
+        assert row["label"] == int(row["probability"] >= 0.5)
+        assert row["label_name"] == ("bus", "car")[row["label"]]
+        assert row["model_id"] == model.manifest.model_id
+        assert row["camera_id"] == name.split("/")[0]
+        assert row["captured_at"] == dt.datetime.strptime(name.split("/")[1][:15], "%Y%m%dT%H%M%S")
+        assert row["date"] == dt.date(2026, 11, 20)
+
+    summary = json.loads((tmp_path / "scores" / "_summary.json").read_text())
+    assert summary["frames_read"] == 11
+    assert summary["frames_scored"] == 6
+    assert summary["errors"] == {kind: 1 for kind in samples.bad_frames()}
+    assert summary["model_id"] == model.manifest.model_id
+    assert summary["frames_per_second"] > 0
+    assert set(summary["seconds"]) >= {"list", "score_and_write", "total"}
+
+
+def test_rerunning_the_same_input_replaces_its_rows(spark, s3_server, bucket, model_dir, config, tmp_path):
+    put_frames(f"{bucket}/in", good_frames("20261121", 3, seed=200), s3_server.settings)
+    args = ["--input", f"{bucket}/in", "--model", model_dir, "--output", str(tmp_path / "out"), "--config", config]
+
+    assert score(args) == 0
+    first = spark.read.parquet(str(tmp_path / "out")).collect()
+    assert score(args) == 0
+    second = spark.read.parquet(str(tmp_path / "out")).collect()
+
+    assert len(first) == len(second) == 3
+    assert sorted(row["path"] for row in second) == sorted(row["path"] for row in first)
+    assert min(row["scored_at"] for row in second) > max(row["scored_at"] for row in first)
+
+
+def test_a_run_over_new_frames_of_the_same_day_keeps_earlier_rows(
+        spark, s3_server, bucket, model_dir, config, tmp_path):
+    put_frames(f"{bucket}/morning", good_frames("20261122", 2, seed=300), s3_server.settings)
+    put_frames(f"{bucket}/evening", good_frames("20261122", 3, seed=400), s3_server.settings)
+    output = str(tmp_path / "out")
+
+    assert score(["--input", f"{bucket}/morning", "--model", model_dir, "--output", output, "--config", config]) == 0
+    assert score(["--input", f"{bucket}/evening", "--model", model_dir, "--output", output, "--config", config]) == 0
+
+    rows = spark.read.parquet(output).collect()
+    assert sorted(row["path"].split("/")[3] for row in rows) == ["evening"] * 3 + ["morning"] * 2
+    assert {row["date"] for row in rows} == {dt.date(2026, 11, 22)}
+
+
+def test_local_folders_are_scored_through_binaryfile(spark, model_dir, tmp_path):
+    frames = tmp_path / "frames"
+    put_frames(str(frames), {"gate/a.JPG": samples.frame_jpeg("car", seed=1), "gate/b.jpg": b""}, None)
+    output = str(tmp_path / "out")
+
+    assert score(["--input", str(frames), "--model", model_dir, "--output", output, "--batch-size", "1"]) == 0
+
+    rows = {row["path"]: row for row in spark.read.parquet(output).collect()}
+    assert set(rows) == {f"file:{frames}/gate/a.JPG", f"file:{frames}/gate/b.jpg"}
+    assert rows[f"file:{frames}/gate/a.JPG"]["probability"] is not None
+    assert rows[f"file:{frames}/gate/b.jpg"]["error"] == "empty: zero bytes"
+    assert {row["camera_id"] for row in rows.values()} == {"gate"}
+
+
+@pytest.fixture(scope="module")
+def original_model(tmp_path_factory) -> str:
+    directory = str(tmp_path_factory.mktemp("original"))
+    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights="imagenet")
+    return directory
+
+
+def test_the_original_booster_scores_with_the_predictions_layer(
+        spark, s3_server, bucket, original_model, config, tmp_path):
+    put_frames(f"{bucket}/in", good_frames("20261123", 2, seed=500), s3_server.settings)
+    output = str(tmp_path / "out")
+
+    # ImageNet weights cannot be downloaded here: the same graph with random weights, knowingly.
+    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", output, "--config", config,
+                  "--weights", "none", "--allow-weights-mismatch"])
+
+    assert code == 0
+    rows = spark.read.parquet(output).collect()
+    assert len(rows) == 2
+    assert all(row["error"] is None and 0.0 <= row["probability"] <= 1.0 for row in rows)
+    assert {row["model_id"] for row in rows} == {load_model(original_model).manifest.model_id}
+
+
+def test_the_original_booster_is_refused_with_avg_pool_before_spark_work(
+        bucket, original_model, config, tmp_path, capsys):
+    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", str(tmp_path / "out"),
+                  "--config", config, "--layer", "avg_pool"])
+
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert "trained on layer 'predictions' (1000 features) but the config asks for 'avg_pool' (2048 features)" in error
+    assert len(error.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, original_model, config, tmp_path, capsys):
+    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", str(tmp_path / "out"),
+                  "--config", config, "--weights", "none"])
+
+    assert code == 2
+    assert ("trained with weights imagenet but this run would use none:seed=0 (from none); "
+            "use the model's weights or pass --allow-weights-mismatch") in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_model_stops_the_job_with_one_line(bucket, config, tmp_path, capsys):
+    code = score(["--input", f"{bucket}/in", "--model", str(tmp_path / "nowhere"), "--output",
+                  str(tmp_path / "out"), "--config", config])
+
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("camscore: error: model directory ") and "has no manifest.json" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_flag_is_named(model_dir, capsys):
+    assert score(["--model", model_dir]) == 2
+    assert "--input is required (or score.input in the config file)" in capsys.readouterr().err
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        score(["--help"])
+
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--input", "--model", "--output", "--config", "--master", "--batch-size", "--layer",
+                   "--weights", "--allow-weights-mismatch"):
+        assert option in text

@@ -1,0 +1,114 @@
+import datetime as dt
+
+from camscore import storage
+from camscore.config import SourceSettings
+from camscore.sources import extension_glob, hadoop_path, list_frames, read_frames
+
+from conftest import put_frames
+
+FRAMES = {
+    "cam 1/20261120T081500.jpg": b"a",
+    "cam 1/20261120T081600.JPG": b"bb",
+    "cam+2/ünïcode frame+1.jpeg": b"ccc",
+    "cam+2/nested/deeper/20261121T000000.Jpg": b"dddd",
+    "cam 1/notes.txt": b"not a frame",
+}
+FRAME_NAMES = sorted(name for name in FRAMES if not name.endswith(".txt"))
+
+
+def test_the_extension_glob_ignores_letter_case():
+    assert extension_glob(("jpg", "png")) == "*.{[jJ][pP][gG],[pP][nN][gG]}"
+
+
+def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
+    put_frames(str(tmp_path), FRAMES, None)
+
+    rows = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None).frames.collect()
+
+    assert sorted(row["path"] for row in rows) == [f"file:{tmp_path}/{name}" for name in FRAME_NAMES]
+    by_name = {row["path"].rsplit("/", 1)[1]: row for row in rows}
+    assert by_name["ünïcode frame+1.jpeg"]["content"] == b"ccc"
+    assert by_name["ünïcode frame+1.jpeg"]["length"] == 3
+    assert by_name["ünïcode frame+1.jpeg"]["camera_id"] == "cam+2"
+    assert by_name["ünïcode frame+1.jpeg"]["read_error"] is None
+
+
+def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", FRAMES, s3_server.settings)
+
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+    rows = source.frames.collect()
+
+    assert sorted(row["path"] for row in rows) == [f"{bucket}/in/{name}" for name in FRAME_NAMES]
+    assert {row["path"].rsplit("/", 1)[1]: row["content"] for row in rows}["ünïcode frame+1.jpeg"] == b"ccc"
+    assert all(row["read_error"] is None and row["modification_time"] is not None for row in rows)
+    assert source.listing.count() == len(FRAME_NAMES)
+
+
+def test_by_default_camera_is_the_parent_folder_and_time_the_modification_time(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", {"gate-7/x.jpg": b"1"}, s3_server.settings)
+
+    row = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings).frames.first()
+
+    assert row["camera_id"] == "gate-7"
+    assert row["captured_at"] == row["modification_time"]
+
+
+def test_a_path_regex_gives_camera_and_capture_time(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", {"site/cam_3/20261120T081530-1.jpg": b"1", "site/cam_4/no-time.jpg": b"2"},
+               s3_server.settings)
+    source = SourceSettings(path_regex=r"site/(?P<camera_id>cam_\d+)/(?P<captured_at>\d{8}T\d{6})")
+
+    rows = {row["path"].rsplit("/", 1)[1]: row
+            for row in read_frames(spark, f"{bucket}/in", source=source, s3=s3_server.settings).frames.collect()}
+
+    assert rows["20261120T081530-1.jpg"]["camera_id"] == "cam_3"
+    assert rows["20261120T081530-1.jpg"]["captured_at"] == dt.datetime(2026, 11, 20, 8, 15, 30)
+    # No match: the defaults hold.
+    assert rows["no-time.jpg"]["camera_id"] == "cam_4"
+    assert rows["no-time.jpg"]["captured_at"] == rows["no-time.jpg"]["modification_time"]
+
+
+def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
+    client = storage.client(s3_server.settings)
+    names = [f"cam-{i % 3}/{i:05d}.jpg" for i in range(1234)]
+    for name in names:
+        client.put_object(Bucket=bucket[5:], Key=f"many/{name}", Body=b"x")
+
+    listed = list_frames(f"{bucket}/many", source=SourceSettings(), s3=s3_server.settings)
+    frames = read_frames(spark, f"{bucket}/many", source=SourceSettings(frames_per_partition=300),
+                         s3=s3_server.settings).frames
+
+    assert sorted(item.uri for item in listed) == sorted(f"{bucket}/many/{name}" for name in names)
+    assert frames.rdd.getNumPartitions() == 5
+    assert frames.where("content = X'78'").count() == 1234
+
+
+def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", {"c/a.jpg": b"1", "c/b.jpg": b"2"}, s3_server.settings)
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+    storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key="in/c/b.jpg")
+
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in source.frames.collect()}
+
+    assert rows["a.jpg"]["read_error"] is None
+    assert rows["b.jpg"]["content"] is None
+    assert rows["b.jpg"]["read_error"].startswith("NoSuchKey")
+
+
+def test_zero_byte_files_are_frames_too(spark, tmp_path):
+    put_frames(str(tmp_path), {"cam a/empty+1.jpg": b"", "cam a/full.jpg": b"x"}, None)
+
+    source = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None)
+    rows = {row["path"]: row for row in source.frames.collect()}
+
+    assert set(rows) == {f"file:{tmp_path}/cam a/empty+1.jpg", f"file:{tmp_path}/cam a/full.jpg"}
+    assert rows[f"file:{tmp_path}/cam a/empty+1.jpg"]["content"] == b""
+    assert rows[f"file:{tmp_path}/cam a/empty+1.jpg"]["length"] == 0
+    assert rows[f"file:{tmp_path}/cam a/empty+1.jpg"]["camera_id"] == "cam a"
+    assert source.listing.count() == 2
+
+
+def test_hadoop_paths_are_spelled_as_spark_spells_them():
+    assert hadoop_path("file:///tmp/g%20h/b+%C3%A4.jpg") == "file:/tmp/g h/b+ä.jpg"
+    assert hadoop_path("hdfs://namenode:8020/frames/a%20b.jpg") == "hdfs://namenode:8020/frames/a b.jpg"
