@@ -69,3 +69,10 @@ def test_a_path_regex_must_name_its_groups(write_config):
 
     with pytest.raises(ConfigError, match="must name groups camera_id and/or captured_at"):
         load_settings(path)
+
+
+def test_the_shipped_cluster_config_loads():
+    settings = load_settings("conf/cluster.yaml")
+
+    assert settings.spark.master is None
+    assert settings.s3.endpoint_url == "https://storage.yandexcloud.net"
