@@ -76,3 +76,15 @@ def test_a_file_that_is_not_resnet50_weights_is_refused(tmp_path):
 
     with pytest.raises(ModelError, match="does not load into ResNet50"):
         load_weights(str(path))
+
+
+def test_when_imagenet_cannot_be_downloaded_the_error_names_the_other_sources():
+    try:
+        load_weights("imagenet")
+    except ModelError as exc:
+        message = str(exc)
+    else:
+        pytest.skip("the ImageNet weights are reachable (or cached) on this machine")
+
+    assert message.startswith("cannot download the ImageNet weights of ResNet50")
+    assert "a weights file path, an s3:// URI of one, or none" in message

@@ -118,7 +118,9 @@ def _load_builtin(source: str, seed: int) -> Weights:
     try:
         model = keras.applications.ResNet50(weights="imagenet", include_top=True)
     except Exception as exc:  # Keras' get_file wraps every download failure in a bare Exception.
-        raise ModelError(f"cannot download the ImageNet weights of ResNet50 ({exc}); {WEIGHTS_HELP}") from exc
+        raise ModelError(
+            f"cannot download the ImageNet weights of ResNet50 ({exc}); without internet use weights: "
+            f"a weights file path, an s3:// URI of one, or none (seeded random weights)") from exc
     return Weights("imagenet", "imagenet", tuple(model.get_weights()))
 
 
