@@ -19,6 +19,8 @@ setup(
         "pyarrow==26.0.1",
         "pillow==13.0.0",
         "PyYAML==6.0.4",
+        "scikit-learn==1.9.1",
+        "matplotlib==3.11.2",
     ],
     extras_require={
         # The embedded S3 server of the demo and the tests.

@@ -3,6 +3,7 @@
 #   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
 #   ./submit.sh test [pytest args]   run the test suite
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
+#   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
@@ -12,7 +13,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -47,7 +48,7 @@ case "$command" in
     require_java; ensure_venv
     cd "$root"
     exec "$venv/bin/python" -m pytest tests "$@" ;;
-  score|import-booster)
+  score|train|import-booster)
     require_java; ensure_venv
     job="$root/jobs/${command//-/_}.py"
     config=(--config "$root/conf/local.yaml")

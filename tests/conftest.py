@@ -76,7 +76,7 @@ def model_dir(tmp_path_factory, featurizer, weights) -> str:
     pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
     labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
     booster = fit_booster(featurizer(pixels), labels, params={"min_child_weight": 1.0, "num_leaves": 7},
-                          rounds=20)
+                          rounds=20).booster_text
     spec = FeaturizerSpec(layer="avg_pool", weights=weights.identity, weights_source="none")
     directory = str(tmp_path_factory.mktemp("model"))
     save_model(directory, booster, make_manifest(booster, featurizer=spec))

@@ -24,6 +24,7 @@ RESAMPLING = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "binaryfile", "boto3")
+GROUPINGS = ("none", "camera", "time")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +125,45 @@ class ScoreSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """Inputs, outputs and method of the training job.
+
+    Attributes:
+        input: labelled frames: s3://bucket/prefix or a Hadoop URI / local path.
+        model_out: model directory to write (local or s3://).
+        labels: label names and values, ``bus=0,car=1``.
+        label_regex: Python regex with a named group ``label`` searched in the path;
+            null takes the frame's parent folder, as the original did.
+        folds: number of cross-validation folds.
+        seed: seed of the fold shuffle and of LightGBM.
+        group_by: none (stratified K-fold), camera (no camera in two folds) or
+            time (no camera and time window in two folds).
+        group_window_minutes: the time window of group_by time.
+        feature_cache: Parquet location of cached features (a Hadoop URI or local
+            path); null computes features every run.
+        params: LightGBM parameters over the original's.
+        rounds: boosting rounds.
+        early_stopping_rounds: stop when the inner validation split has not
+            improved for this many rounds; null trains all rounds.
+        validation_fraction: share of each training fold held out for early stopping.
+    """
+
+    input: str | None = None
+    model_out: str | None = None
+    labels: str = "bus=0,car=1"
+    label_regex: str | None = None
+    folds: int = 5
+    seed: int = 2048
+    group_by: str = "none"
+    group_window_minutes: int = 60
+    feature_cache: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    rounds: int = 100
+    early_stopping_rounds: int | None = None
+    validation_fraction: float = 0.1
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a camscore job reads from config."""
 
@@ -132,6 +172,7 @@ class Settings:
     source: SourceSettings = field(default_factory=SourceSettings)
     featurizer: FeaturizerSettings = field(default_factory=FeaturizerSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
 
 
 _ALLOWED = {
@@ -140,9 +181,11 @@ _ALLOWED = {
     "s3.addressing_style": ADDRESSING_STYLES,
     "s3.retry_mode": RETRY_MODES,
     "source.reader": READERS,
+    "train.group_by": GROUPINGS,
 }
 _POSITIVE = {"featurizer.batch_size", "featurizer.max_pixels", "s3.max_attempts",
-             "s3.fetch_threads", "source.frames_per_partition"}
+             "s3.fetch_threads", "source.frames_per_partition", "train.rounds",
+             "train.group_window_minutes", "train.early_stopping_rounds"}
 
 
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -224,7 +267,9 @@ def _coerce(value: Any, hint: Any, *, origin: str, key: str) -> Any:
         value = tuple(value) if ok else value
     elif origin_type in (dict, collections.abc.Mapping):
         ok = isinstance(value, dict)
-        value = {str(k): str(v) for k, v in value.items()} if ok else value
+        keep_values = typing.get_args(base)[1:] == (Any,)
+        if ok:
+            value = {str(k): (v if keep_values else str(v)) for k, v in value.items()}
     else:
         raise TypeError(f"no coercion for {hint}")
     if not ok:
@@ -236,6 +281,14 @@ def _coerce(value: Any, hint: Any, *, origin: str, key: str) -> Any:
         raise ConfigError(f"{origin}: {key} must be a positive integer, got {value!r}")
     if key == "source.path_regex":
         _check_path_regex(value, origin=origin)
+    if key == "train.label_regex":
+        _check_label_regex(value, origin=origin)
+    if key == "train.labels":
+        parse_labels(value, origin=origin)
+    if key == "train.folds" and value < 2:
+        raise ConfigError(f"{origin}: train.folds must be at least 2, got {value!r}")
+    if key == "train.validation_fraction" and not 0.0 < value < 0.5:
+        raise ConfigError(f"{origin}: train.validation_fraction must be between 0 and 0.5, got {value!r}")
     return value
 
 
@@ -249,6 +302,34 @@ def _check_path_regex(pattern: str, *, origin: str) -> None:
         raise ConfigError(
             f"{origin}: source.path_regex must name groups camera_id and/or captured_at and no others, "
             f"e.g. (?P<camera_id>[^/]+)/(?P<captured_at>\\d{{8}}T\\d{{6}}); got groups {sorted(names)}")
+
+
+def _check_label_regex(pattern: str, *, origin: str) -> None:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{origin}: train.label_regex is not a valid regex ({exc}): {pattern!r}") from exc
+    if "label" not in compiled.groupindex:
+        raise ConfigError(f"{origin}: train.label_regex must have a group named label, "
+                          f"e.g. /(?P<label>bus|car)/; got {pattern!r}")
+
+
+def parse_labels(text: str, *, origin: str = "--labels") -> dict[str, int]:
+    """``bus=0,car=1`` as ``{"bus": 0, "car": 1}``: two names, one for 0 and one for 1.
+
+    Raises:
+        ConfigError: anything else, with the expected form.
+    """
+    labels = {}
+    for part in text.split(","):
+        name, _, value = part.strip().partition("=")
+        if not name or value.strip() not in ("0", "1"):
+            labels = {}
+            break
+        labels[name.strip()] = int(value)
+    if sorted(labels.values()) != [0, 1]:
+        raise ConfigError(f"{origin}: labels must name label 0 and label 1 like bus=0,car=1; got {text!r}")
+    return labels
 
 
 def _describe(kind: type) -> str:

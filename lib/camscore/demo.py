@@ -78,7 +78,7 @@ def _fit_quick_model(spark: SparkSession, settings: Settings, *, uri: str, layer
             .where(F.col("error").isNull()).select("camera_id", "features").collect())
     features = np.array([row["features"] for row in rows], dtype=np.float32)
     labels = np.array([LABELS[row["camera_id"]] for row in rows])
-    booster = fit_booster(features, labels, params=DEMO_PARAMS, rounds=50)
+    booster = fit_booster(features, labels, params=DEMO_PARAMS, rounds=50).booster_text
     spec = FeaturizerSpec(layer=layer, weights=weights.identity, weights_source=weights.source)
     manifest = make_manifest(booster, featurizer=spec, label_names=("bus", "car"),
                              training={"frames": len(rows), "source": uri, "note": "demo quick fit"})

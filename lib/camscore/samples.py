@@ -27,32 +27,42 @@ WIDTH, HEIGHT = 960, 576
 KINDS = ("bus", "car")
 
 
-def draw_frame(kind: str, rng: np.random.Generator, *, width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
-    """One synthetic frame showing a vehicle of ``kind`` (bus or car)."""
+def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None, vehicle: int | None = None,
+               position: float | None = None, width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
+    """One synthetic frame showing a vehicle of ``kind`` (bus or car).
+
+    Args:
+        kind: bus or car.
+        rng: draws lighting, noise, occluders, and whatever the seeds below leave open.
+        scene: seed of the background (one camera's view); None draws a new one.
+        vehicle: seed of the vehicle's look (one vehicle seen in several frames); None draws a new one.
+        position: where the vehicle is, 0 (entering on the left) to 1 (leaving on the right); None: anywhere.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    scene_rng = np.random.default_rng(scene) if scene is not None else rng
+    vehicle_rng = np.random.default_rng(vehicle) if vehicle is not None else rng
     image = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(image)
-    horizon = int(height * rng.uniform(0.3, 0.45))
-    sky = tuple(int(v) for v in rng.integers(90, 200, 3))
+    horizon = int(height * scene_rng.uniform(0.3, 0.45))
+    sky = tuple(int(v) for v in scene_rng.integers(90, 200, 3))
     draw.rectangle([0, 0, width, horizon], fill=sky)
-    for _ in range(rng.integers(3, 8)):  # buildings along the horizon
-        left = int(rng.uniform(0, width))
-        top = int(horizon - rng.uniform(20, horizon * 0.9))
-        draw.rectangle([left, top, left + int(rng.uniform(60, 200)), horizon],
-                       fill=tuple(int(v) for v in rng.integers(60, 160, 3)))
-    road = int(rng.integers(70, 120))
+    for _ in range(scene_rng.integers(3, 8)):  # buildings along the horizon
+        left = int(scene_rng.uniform(0, width))
+        top = int(horizon - scene_rng.uniform(20, horizon * 0.9))
+        draw.rectangle([left, top, left + int(scene_rng.uniform(60, 200)), horizon],
+                       fill=tuple(int(v) for v in scene_rng.integers(60, 160, 3)))
+    road = int(scene_rng.integers(70, 120))
     draw.rectangle([0, horizon, width, height], fill=(road, road, road + 5))
     for x in range(0, width, 120):  # lane markings
         y = int(horizon + (height - horizon) * 0.55)
         draw.rectangle([x, y, x + 60, y + 6], fill=(220, 220, 200))
 
-    scale = rng.uniform(0.6, 1.2)
-    bottom = int(rng.uniform(horizon + 80, height - 10))
-    if kind == "car":
-        _draw_car(draw, rng, scale=scale, bottom=bottom, width=width)
-    else:
-        _draw_bus(draw, rng, scale=scale, bottom=bottom, width=width)
+    scale = vehicle_rng.uniform(0.6, 1.2)
+    bottom = int(horizon + 80 + vehicle_rng.uniform(0, 1) * (height - 90 - horizon))
+    place = position if position is not None else rng.uniform(0, 1)
+    draw_vehicle = _draw_car if kind == "car" else _draw_bus
+    draw_vehicle(draw, vehicle_rng, scale=scale, bottom=bottom, width=width, position=place)
     for _ in range(rng.integers(0, 3)):  # occluders: poles, signs, pedestrians
         left = int(rng.uniform(0, width))
         top = int(rng.uniform(horizon - 40, height - 60))
@@ -65,9 +75,9 @@ def draw_frame(kind: str, rng: np.random.Generator, *, width: int = WIDTH, heigh
 
 
 def _draw_car(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: float, bottom: int,
-              width: int) -> None:
+              width: int, position: float) -> None:
     length, height = rng.uniform(170, 280) * scale, rng.uniform(55, 80) * scale
-    left = rng.uniform(-0.2 * length, width - 0.8 * length)
+    left = -0.2 * length + position * (width - 0.6 * length)
     colour = tuple(int(v) for v in rng.integers(0, 255, 3))
     body_top = bottom - height
     draw.rounded_rectangle([left, body_top, left + length, bottom - 12 * scale], radius=int(14 * scale),
@@ -86,9 +96,9 @@ def _draw_car(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: flo
 
 
 def _draw_bus(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: float, bottom: int,
-              width: int) -> None:
+              width: int, position: float) -> None:
     length, height = rng.uniform(380, 620) * scale, rng.uniform(150, 220) * scale
-    left = rng.uniform(-0.3 * length, width - 0.7 * length)
+    left = -0.3 * length + position * (width - 0.4 * length)
     colour = tuple(int(v) for v in rng.integers(0, 255, 3))
     top = bottom - height
     draw.rounded_rectangle([left, top, left + length, bottom - 14 * scale], radius=int(10 * scale), fill=colour)
@@ -105,10 +115,11 @@ def _draw_bus(draw: ImageDraw.ImageDraw, rng: np.random.Generator, *, scale: flo
         draw.ellipse([centre - radius, bottom - 2 * radius, centre + radius, bottom], fill=(15, 15, 15))
 
 
-def frame_jpeg(kind: str, *, seed: int, quality: int | None = None) -> bytes:
-    """A synthetic frame as JPEG bytes; the same seed gives the same bytes."""
+def frame_jpeg(kind: str, *, seed: int, quality: int | None = None, scene: int | None = None,
+               vehicle: int | None = None, position: float | None = None) -> bytes:
+    """A synthetic frame as JPEG bytes; the same arguments give the same bytes (see draw_frame)."""
     rng = np.random.default_rng(seed)
-    image = draw_frame(kind, rng)
+    image = draw_frame(kind, rng, scene=scene, vehicle=vehicle, position=position)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality or int(rng.integers(70, 95)))
     return buffer.getvalue()
@@ -141,9 +152,33 @@ class SampleFrame:
 
 
 def labelled_frames(*, per_class: int, seed: int = 0) -> list[SampleFrame]:
-    """``bus/NNNN.jpg`` and ``car/NNNN.jpg``: the layout the original notebook trained on."""
+    """``bus/NNNN.jpg`` and ``car/NNNN.jpg``, each frame a new scene and vehicle: the original's layout."""
     return [SampleFrame(f"{kind}/{index:04d}.jpg", frame_jpeg(kind, seed=seed * 1_000_003 + 2 * index + k), kind)
             for k, kind in enumerate(KINDS) for index in range(per_class)]
+
+
+def labelled_tracks(*, per_class: int, cameras: int, frames_per_track: int, start: dt.date,
+                    seed: int = 0) -> list[SampleFrame]:
+    """``bus/cam-NN_YYYYMMDDTHHMMSS.jpg`` frames as a camera sees them: consecutive frames of one
+    camera show the same vehicle passing, a few seconds apart, in the camera's own scene.
+
+    Random cross-validation folds split such tracks and leak; grouping by camera does not.
+    """
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k, kind in enumerate(KINDS):
+        for track in range(-(-per_class // frames_per_track)):
+            camera = int(rng.integers(1, cameras + 1))
+            vehicle = int(rng.integers(1 << 31))
+            moment = dt.datetime.combine(start, dt.time(6)) + dt.timedelta(
+                days=int(rng.integers(0, 3)), minutes=int(rng.integers(0, 960)))
+            for step in range(min(frames_per_track, per_class - track * frames_per_track)):
+                taken = moment + dt.timedelta(seconds=2 * step)
+                name = f"{kind}/cam-{camera:02d}_{taken:%Y%m%dT%H%M%S}-{k}{track:04d}{step:02d}.jpg"
+                data = frame_jpeg(kind, seed=int(rng.integers(1 << 31)), scene=seed * 1000 + camera,
+                                  vehicle=vehicle, position=(step + 1) / (frames_per_track + 1))
+                frames.append(SampleFrame(name, data, kind))
+    return frames
 
 
 def camera_frames(*, cameras: int, days: int, per_day: int, start: dt.date, seed: int = 1) -> list[SampleFrame]:

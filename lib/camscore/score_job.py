@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from camscore import featurizer as featurizing
-from camscore import sinks, sources
+from camscore import hadoopfs, sinks, sources
 from camscore.classifier import Model, load_model
 from camscore.config import Settings
 from camscore.errors import ConfigError, ModelError
@@ -76,7 +76,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     for flag, value in (("--input", job.input), ("--model", job.model), ("--output", job.output)):
         if not value:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
-    sinks.check_writable(spark, job.output)
+    hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
     resolved = resolve_featurizer(model, settings)
     weights: Weights = featurizing.load_weights(resolved.weights_source, seed=resolved.seed, s3=settings.s3)

@@ -5,32 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from py4j.protocol import Py4JJavaError
-from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore.errors import ConfigError
+from camscore import hadoopfs
 
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
                 "error", "model_id", "scored_at", "batch")
 PARTITION_COLUMNS = ("date", "batch")
 SUMMARY_FILE = "_summary.json"
-
-
-def check_writable(spark: SparkSession, output: str) -> None:
-    """Stops before any Spark work when no Hadoop filesystem serves the output's scheme."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(output)
-    try:
-        path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    except Py4JJavaError as exc:
-        if "UnsupportedFileSystemException" not in str(exc):
-            raise
-        scheme = output.split("://", 1)[0]
-        raise ConfigError(
-            f"no Hadoop filesystem for output {output} (scheme {scheme!r}); write to a local path, "
-            f"hdfs://, or s3a:// on a cluster with hadoop-aws") from None
 
 
 def write_scores(scores: DataFrame, output: str) -> None:
@@ -49,21 +32,12 @@ def write_scores(scores: DataFrame, output: str) -> None:
 
 def count_outcomes(spark: SparkSession, output: str, *, batch: str) -> dict[str, int]:
     """Rows of one batch in the output by outcome: ``scored`` or the error kind."""
-    try:
-        rows = spark.read.parquet(output).where(F.col("batch") == batch)
-    except AnalysisException:
-        return {}
+    rows = spark.read.parquet(output).where(F.col("batch") == batch)
     kind = F.when(F.col("error").isNull(), F.lit("scored")).otherwise(F.split("error", ":").getItem(0))
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
 
 def write_summary(spark: SparkSession, output: str, summary: dict[str, Any]) -> str:
-    """Writes ``_summary.json`` in the output folder through Hadoop's filesystem; returns its URI."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(output.rstrip("/") + "/" + SUMMARY_FILE)
-    stream = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).create(path, True)
-    try:
-        stream.write(bytearray(json.dumps(summary, indent=2, sort_keys=True).encode()))
-    finally:
-        stream.close()
-    return path.toString()
+    """Writes ``_summary.json`` in the output folder; returns its URI."""
+    text = json.dumps(summary, indent=2, sort_keys=True)
+    return hadoopfs.write_bytes(spark, output.rstrip("/") + "/" + SUMMARY_FILE, text.encode())

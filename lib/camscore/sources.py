@@ -13,7 +13,7 @@ import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
@@ -45,13 +45,17 @@ class FrameSource:
     """Frames at one location.
 
     Attributes:
-        listing: path, modification_time, length of every frame; reading it fetches no bytes.
-        frames: the columns of FRAME_COLUMNS plus camera_id and captured_at.
+        uri: where they were listed.
+        listing: path, modification_time, length, camera_id, captured_at of every
+            frame; reading it fetches no bytes.
+        frames: every frame: the columns of FRAME_COLUMNS plus camera_id and captured_at.
+        frames_of: the frames of some rows of the listing; bytes are fetched only for those.
     """
 
     uri: str
     listing: DataFrame
     frames: DataFrame
+    frames_of: Callable[[DataFrame], DataFrame]
 
 
 def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
@@ -69,8 +73,13 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
     """
     use_boto3 = source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri))
     reader = _read_with_boto3 if use_boto3 else _read_with_binaryfile
-    listing, frames = reader(spark, uri, source=source, s3=s3)
-    return FrameSource(uri, listing, with_path_fields(frames, source=source))
+    listing, frames, frames_of = reader(spark, uri, source=source, s3=s3)
+
+    def frames_with_fields(rows: DataFrame) -> DataFrame:
+        return with_path_fields(frames_of(rows), source=source)
+
+    return FrameSource(uri, with_path_fields(listing, source=source), with_path_fields(frames, source=source),
+                       frames_with_fields)
 
 
 def extension_glob(extensions: tuple[str, ...]) -> str:
@@ -106,7 +115,7 @@ def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
 
 
 def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings,
-                          s3: S3Settings) -> tuple[DataFrame, DataFrame]:
+                          s3: S3Settings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
     try:
         found = (spark.read.format("binaryFile")
                  .option("recursiveFileLookup", "true")
@@ -119,7 +128,13 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
     empty = _empty_files(spark, frames, listed=found.inputFiles())
     if empty is not None:
         frames = frames.unionByName(empty)
-    return frames.select(*LISTING_COLUMNS.fieldNames()), frames
+    listing = frames.select(*LISTING_COLUMNS.fieldNames())
+
+    def frames_of(rows: DataFrame) -> DataFrame:
+        # A broadcast semi-join: the listed paths travel to the scan, the bytes stay where they are read.
+        return frames.join(F.broadcast(rows.select("path")), "path", "left_semi")
+
+    return listing, frames, frames_of
 
 
 def _empty_files(spark: SparkSession, frames: DataFrame, *, listed: list[str]) -> DataFrame | None:
@@ -159,7 +174,7 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[sto
 
 
 def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings,
-                     s3: S3Settings) -> tuple[DataFrame, DataFrame]:
+                     s3: S3Settings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
     objects = list_frames(uri, source=source, s3=s3)
     context = spark.sparkContext
     partitions = max(context.defaultParallelism, math.ceil(len(objects) / source.frames_per_partition))
@@ -173,7 +188,10 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings,
             yield batch.assign(content=[content for content, _ in fetched],
                                read_error=[error for _, error in fetched])
 
-    return listing, listing.mapInPandas(fetch_partition, FRAME_COLUMNS)
+    def frames_of(rows: DataFrame) -> DataFrame:
+        return rows.select(*LISTING_COLUMNS.fieldNames()).mapInPandas(fetch_partition, FRAME_COLUMNS)
+
+    return listing, frames_of(listing), frames_of
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,82 @@
+"""Features of frames with a Parquet cache, so ResNet50 runs once per frame and featurizer.
+
+The cache is keyed by the frame (path, length, modification time) and the
+featurizer id (layer, weights, input size, preprocessing, decoding), one
+folder per featurizer: ``<cache>/featurizer=<id>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+
+from camscore import hadoopfs
+from camscore.featurizer import FeaturizerSpec, Weights
+from camscore.imaging import DecodeOptions
+from camscore.scoring import Meters, featurize_frames
+from camscore.sources import FrameSource
+
+KEY = ("path", "length", "modification_time")
+_COLUMNS = (*KEY, "features", "error")
+
+
+def featurizer_id(spec: FeaturizerSpec, decode: DecodeOptions) -> str:
+    """Changes whenever the features of a frame would change."""
+    described = {**spec.to_dict(), "decode": asdict(decode)}
+    del described["weights_source"]  # the identity, not where the file was, decides the features
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Features:
+    """Features of the wanted frames and how they were obtained.
+
+    Attributes:
+        frames: the wanted rows with ``features`` (null on error) and ``error``.
+        computed: frames that went through ResNet50 in this run.
+        cached: frames whose features came from the cache.
+        seconds: time spent computing (and caching) the features.
+    """
+
+    frames: DataFrame
+    computed: int
+    cached: int
+    seconds: float
+
+
+def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *, spec: FeaturizerSpec,
+                 weights: Weights, decode: DecodeOptions, cache: str | None, meters: Meters) -> Features:
+    """Features of ``wanted`` (rows of ``source.listing``), from the cache where it has them.
+
+    Frames that fail to decode are cached with their error too, so a second
+    run over the same frames does not start ResNet50 at all.
+    """
+    started = time.perf_counter()
+    total = wanted.count()
+    if cache is None:
+        computed = featurize_frames(source.frames_of(wanted), layer=spec.layer, weights=weights, decode=decode,
+                                    meters=meters).select(*_COLUMNS).cache()
+        computed.count()
+        return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
+
+    hadoopfs.check_filesystem(spark, cache)
+    location = f"{cache.rstrip('/')}/featurizer={featurizer_id(spec, decode)}"
+    existing = _read(spark, location)
+    missing = wanted if existing is None else wanted.join(existing.select(*KEY), list(KEY), "left_anti")
+    to_compute = missing.count()
+    if to_compute:
+        computed = featurize_frames(source.frames_of(missing), layer=spec.layer, weights=weights, decode=decode,
+                                    meters=meters)
+        computed.select(*_COLUMNS).write.mode("append").parquet(location)
+    cached = _read(spark, location).dropDuplicates(list(KEY))
+    return Features(wanted.join(cached, list(KEY)), to_compute, total - to_compute, time.perf_counter() - started)
+
+
+def _read(spark: SparkSession, location: str) -> DataFrame | None:
+    if not hadoopfs.exists(spark, location):
+        return None  # nothing cached for this featurizer yet
+    return spark.read.parquet(location).select(*_COLUMNS)

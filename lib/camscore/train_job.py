@@ -1,0 +1,210 @@
+"""The training job: labelled frames -> cached features -> K-fold LightGBM on Spark -> a model directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pyspark import TaskContext
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from camscore import plots, sources, storage
+from camscore.classifier import Manifest, make_manifest, save_model
+from camscore.config import Settings, TrainSettings, parse_labels
+from camscore.errors import ConfigError, InputError
+from camscore.feature_cache import features_for
+from camscore.featurizer import FeaturizerSpec, load_weights
+from camscore.imaging import DecodeOptions
+from camscore.scoring import Meters
+from camscore.training import DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, run_fold, summarize
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion_matrix.png"
+ROC_FILE = "roc.png"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Labelled feature vectors on the driver, sorted by path."""
+
+    paths: list[str]
+    features: np.ndarray
+    labels: np.ndarray
+    cameras: list[str]
+    captured_at: list[Any]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run made and measured."""
+
+    manifest: Manifest
+    model_out: str
+    dataset: Dataset
+    folds: list[FoldResult]
+    table: str
+    featurization: dict[str, Any]
+    probabilities: dict[str, float] = field(repr=False)
+
+
+def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
+    """Cross-validates, fits the final booster on all frames and writes the model directory.
+
+    Raises:
+        ConfigError: --input or --model-out is missing.
+        InputError: the input is empty, a label has no frames or fewer frames than folds.
+        ModelError: the weights cannot be loaded.
+    """
+    job = settings.train
+    for flag, value in (("--input", job.input), ("--model-out", job.model_out)):
+        if not value:
+            raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
+    labels = parse_labels(job.labels)
+    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
+    spec = FeaturizerSpec(layer=settings.featurizer.layer or "avg_pool", weights=weights.identity,
+                          weights_source=weights.source)
+    decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
+
+    source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
+    labelled = source.listing.withColumn("label_name", _label_column(job))
+    found = {row["label_name"]: row["count"] for row in labelled.groupBy("label_name").count().collect()}
+    _check_counts(found, labels, folds=job.folds, uri=job.input, stage="found")
+    skipped = {name: count for name, count in found.items() if name not in labels}
+    if skipped:
+        log.info("camscore: skipped %d frames that match no label (%s)", sum(skipped.values()),
+                 ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
+
+    featurized = features_for(spark, source, labelled.where(F.col("label_name").isin(list(labels))), spec=spec,
+                              weights=weights, decode=decode, cache=job.feature_cache, meters=Meters.create(spark))
+    log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
+             featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
+    dataset, excluded = _collect(featurized.frames, labels)
+    if excluded:
+        log.info("camscore: left out %d frames that failed to decode: %s", sum(excluded.values()),
+                 ", ".join(f"{kind} {count}" for kind, count in sorted(excluded.items())))
+    _check_counts(Counter(_names(labels)[label] for label in dataset.labels), labels, folds=job.folds,
+                  uri=job.input, stage="decoded")
+
+    assignment = assign_folds(dataset.labels, folds=job.folds, seed=job.seed, groups=groups_of(dataset, job))
+    folds = cross_validate(spark, dataset, assignment, job=job)
+    table = format_table(folds)
+    final_rounds = int(np.median([r.rounds for r in folds])) if job.early_stopping_rounds else job.rounds
+    final = fit_booster(dataset.features, dataset.labels, params=job.params, rounds=final_rounds, seed=job.seed)
+
+    featurization = {"frames": featurized.computed + featurized.cached, "computed": featurized.computed,
+                     "cached": featurized.cached, "seconds": round(featurized.seconds, 2)}
+    names = _names(labels)
+    manifest = make_manifest(final.booster_text, featurizer=spec, label_names=(names[0], names[1]), training={
+        "input": job.input,
+        "fingerprint": dataset.fingerprint,
+        "frames": {names[value]: int((dataset.labels == value).sum()) for value in (0, 1)},
+        "left_out": dict(excluded),
+        "skipped_unlabelled": sum(skipped.values()),
+        "folds": job.folds, "group_by": job.group_by, "seed": job.seed,
+        "params": {**DEFAULT_PARAMS, **job.params}, "rounds": final.rounds,
+        "cv": summarize(folds),
+    })
+    metrics = {"folds": [r.metrics() for r in folds], "summary": summarize(folds), "group_by": job.group_by,
+               "model_id": manifest.model_id, "featurization": featurization}
+    save_model(job.model_out, final.booster_text, manifest, s3=settings.s3)
+    storage.write_bytes(storage.join(job.model_out, METRICS_FILE), json.dumps(metrics, indent=2).encode(),
+                        settings.s3)
+    storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
+                        plots.confusion_matrix_png(folds, (names[0], names[1])), settings.s3)
+    storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), settings.s3)
+
+    import lightgbm
+
+    in_sample = lightgbm.Booster(model_str=final.booster_text).predict(dataset.features)
+    return TrainResult(manifest, job.model_out, dataset, folds, table, featurization,
+                       dict(zip(dataset.paths, map(float, in_sample))))
+
+
+def cross_validate(spark: SparkSession, dataset: Dataset, assignment: np.ndarray, *,
+                   job: TrainSettings, threshold: float = 0.5) -> list[FoldResult]:
+    """Trains the folds side by side as Spark tasks, one fold per task, LightGBM threads = task cores."""
+    context = spark.sparkContext
+    data = context.broadcast((dataset.features, dataset.labels, assignment))
+    params, rounds, seed = dict(job.params), job.rounds, job.seed
+    early, fraction = job.early_stopping_rounds, job.validation_fraction
+
+    def train_fold(fold: int) -> FoldResult:
+        features, labels, folds = data.value
+        task = TaskContext.get()
+        return run_fold(fold, features, labels, folds, params=params, rounds=rounds, seed=seed,
+                        threads=task.cpus() if task else None, early_stopping_rounds=early,
+                        validation_fraction=fraction, threshold=threshold)
+
+    count = int(assignment.max()) + 1
+    try:
+        return context.parallelize(range(count), count).map(train_fold).collect()
+    finally:
+        data.unpersist()
+
+
+def groups_of(dataset: Dataset, job: TrainSettings) -> list[str] | None:
+    """Cross-validation groups: none, the camera, or the camera and a time window."""
+    if job.group_by == "none":
+        return None
+    cameras = [camera or "?" for camera in dataset.cameras]
+    if job.group_by == "camera":
+        return cameras
+    window = job.group_window_minutes * 60
+    return [f"{camera}@{int(moment.timestamp()) // window}" for camera, moment in zip(cameras, dataset.captured_at)]
+
+
+def _label_column(job: TrainSettings):
+    if not job.label_regex:
+        return F.regexp_extract("path", r"([^/]+)/[^/]*$", 1)
+    compiled = re.compile(job.label_regex)
+    return F.regexp_extract("path", re.sub(r"\(\?P<\w+>", "(", job.label_regex), compiled.groupindex["label"])
+
+
+def _names(labels: dict[str, int]) -> dict[int, str]:
+    return {value: name for name, value in labels.items()}
+
+
+def _check_counts(found: dict[str, int], labels: dict[str, int], *, folds: int, uri: str, stage: str) -> None:
+    described = ", ".join(f"{name or '?'}: {count}" for name, count in sorted(found.items(), key=str)) or "nothing"
+    if not found:
+        raise InputError(f"no frames under {uri}")
+    for name in labels:
+        if not found.get(name):
+            raise InputError(f"label {name!r} has no frames under {uri} ({stage}: {described}); labels come "
+                             f"from the parent folder, or from train.label_regex")
+    for name in labels:
+        count = found[name]
+        if count < folds:
+            raise InputError(f"label {name!r} has {count} frames ({stage}), fewer than the {folds} folds; "
+                             f"add frames or use fewer --folds")
+
+
+def _collect(frames: DataFrame, labels: dict[str, int]) -> tuple[Dataset, Counter]:
+    rows = (frames.select("path", "length", "modification_time", "camera_id", "captured_at", "label_name",
+                          "features", "error")
+            .orderBy("path").collect())
+    good = [row for row in rows if row["error"] is None]
+    excluded = Counter(row["error"].split(":", 1)[0] for row in rows if row["error"] is not None)
+    digest = hashlib.sha256()
+    for row in good:
+        digest.update(f"{row['path']}|{row['length']}|{row['modification_time']}|{row['label_name']}\n".encode())
+    dataset = Dataset(
+        paths=[row["path"] for row in good],
+        features=np.array([row["features"] for row in good], dtype=np.float32),
+        labels=np.array([labels[row["label_name"]] for row in good], dtype=np.int32),
+        cameras=[row["camera_id"] for row in good],
+        captured_at=[row["captured_at"] for row in good],
+        fingerprint=digest.hexdigest(),
+    )
+    return dataset, excluded
