@@ -1,4 +1,4 @@
-"""The embedded default: generated frames in an embedded S3 server, a quick booster, a scoring run."""
+"""The embedded default: generated frames in an embedded S3 server, the training job, the scoring job."""
 
 from __future__ import annotations
 
@@ -7,58 +7,68 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import numpy as np
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from camscore import samples
-from camscore.classifier import make_manifest, save_model
 from camscore.config import Settings
-from camscore.featurizer import FeaturizerSpec, load_weights
-from camscore.imaging import DecodeOptions
 from camscore.score_job import format_summary, run_score
-from camscore.scoring import Meters, featurize_frames
 from camscore.session import spark_session
-from camscore.sources import read_frames
-from camscore.training import fit_booster
+from camscore.train_job import cross_validate, run_train
+from camscore.training import METRICS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
 # Small data: leaves may hold fewer frames than the original's min_child_weight allows.
-DEMO_PARAMS = {"min_child_weight": 1.0, "num_leaves": 31}
+DEMO_PARAMS = {"min_child_weight": 1.0, "num_leaves": 15}
 
 
 def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int = 120) -> None:
-    """Generates frames into an embedded S3 server, fits a quick booster and scores incoming frames.
+    """Generates frames into an embedded S3 server, trains a model on the labelled ones with the
+    training job, and scores the incoming ones with the scoring job.
 
     The server starts before Spark so that Python workers inherit its placeholder credentials.
     """
     run_dir = workdir / dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    layer = settings.featurizer.layer or "avg_pool"
-    weights_source = settings.featurizer.weights or "none"
     with samples.EmbeddedS3() as server:
         spark = spark_session(settings.spark, master=master)
         bucket = server.create_bucket("camscore-demo")
-        settings = dataclasses.replace(settings, s3=server.settings)
         print(f"embedded S3 server at {server.settings.endpoint_url}, bucket {bucket}")
 
         started = time.perf_counter()
-        labelled = samples.labelled_frames(per_class=per_class)
+        labelled = samples.labelled_tracks(per_class=per_class, cameras=8, frames_per_track=5,
+                                           start=dt.date(2026, 11, 10))
         incoming = samples.camera_frames(cameras=4, days=3, per_day=12, start=dt.date(2026, 11, 20))
         broken = [samples.SampleFrame(f"cam-04/20261122T235900-bad-{kind}.jpg", data, kind)
                   for kind, data in samples.bad_frames().items()]
         samples.upload(labelled, f"{bucket}/labelled", server.settings)
         samples.upload(incoming + broken, f"{bucket}/incoming", server.settings)
-        print(f"generated {len(labelled)} labelled and {len(incoming) + len(broken)} incoming frames "
-              f"({len(broken)} of them broken on purpose) in {time.perf_counter() - started:.1f}s")
+        print(f"generated {len(labelled)} labelled frames (8 cameras, tracks of 5 frames) and "
+              f"{len(incoming) + len(broken)} incoming frames ({len(broken)} broken on purpose) "
+              f"in {time.perf_counter() - started:.1f}s")
 
         model_dir = str(run_dir / "model")
-        _fit_quick_model(spark, settings, uri=f"{bucket}/labelled", layer=layer,
-                         weights_source=weights_source, model_dir=model_dir)
+        settings = dataclasses.replace(
+            settings, s3=server.settings,
+            featurizer=dataclasses.replace(settings.featurizer, weights=settings.featurizer.weights or "none"),
+            train=dataclasses.replace(
+                settings.train, input=f"{bucket}/labelled", model_out=model_dir, group_by="camera",
+                feature_cache=str(run_dir / "feature-cache"), params={**DEMO_PARAMS, **settings.train.params}))
+        print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights}; the demo needs no internet)")
+        trained = run_train(spark, settings)
+        print(f"features: {trained.featurization['computed']} frames through ResNet50 in "
+              f"{trained.featurization['seconds']}s")
+        print(trained.table)
+        random_folds = cross_validate(spark, trained.dataset, assign_folds(
+            trained.dataset.labels, folds=settings.train.folds, seed=settings.train.seed), job=settings.train)
+        print()
+        print(leakage_table(random_folds, trained.folds))
+        print(f"model {trained.manifest.model_id} written to {model_dir} (with metrics.json, "
+              f"confusion_matrix.png, roc.png)")
 
         output = str(run_dir / "scores")
-        score_settings = dataclasses.replace(settings, score=dataclasses.replace(
-            settings.score, input=f"{bucket}/incoming", model=model_dir, output=output))
-        summary = run_score(spark, score_settings)
+        print(f"\nscoring {bucket}/incoming")
+        summary = run_score(spark, dataclasses.replace(settings, score=dataclasses.replace(
+            settings.score, input=f"{bucket}/incoming", model=model_dir, output=output)))
         print(format_summary(summary))
         print()
         print(per_camera_table(spark, output))
@@ -67,24 +77,16 @@ def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int =
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
 
 
-def _fit_quick_model(spark: SparkSession, settings: Settings, *, uri: str, layer: str, weights_source: str,
-                     model_dir: str) -> None:
-    started = time.perf_counter()
-    weights = load_weights(weights_source, seed=settings.featurizer.seed, s3=settings.s3)
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
-    frames = read_frames(spark, uri, source=settings.source, s3=settings.s3).frames
-    decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
-    rows = (featurize_frames(frames, layer=layer, weights=weights, decode=decode, meters=Meters.create(spark))
-            .where(F.col("error").isNull()).select("camera_id", "features").collect())
-    features = np.array([row["features"] for row in rows], dtype=np.float32)
-    labels = np.array([LABELS[row["camera_id"]] for row in rows])
-    booster = fit_booster(features, labels, params=DEMO_PARAMS, rounds=50).booster_text
-    spec = FeaturizerSpec(layer=layer, weights=weights.identity, weights_source=weights.source)
-    manifest = make_manifest(booster, featurizer=spec, label_names=("bus", "car"),
-                             training={"frames": len(rows), "source": uri, "note": "demo quick fit"})
-    save_model(model_dir, booster, manifest)
-    print(f"fitted booster {manifest.model_id} on {len(rows)} labelled frames "
-          f"({layer}, weights {weights.identity}) in {time.perf_counter() - started:.1f}s")
+def leakage_table(random_folds: list[FoldResult], camera_folds: list[FoldResult]) -> str:
+    """Mean CV metrics of random folds beside camera-grouped folds: how much of the score was leakage."""
+    random_summary, camera_summary = summarize(random_folds), summarize(camera_folds)
+    lines = [f"{'metric':<10} {'random folds':>14} {'camera folds':>14}"]
+    for name in METRICS:
+        lines.append(f"{name:<10} {random_summary[name]['mean']:>8.3f}±{random_summary[name]['std']:.3f} "
+                     f"{camera_summary[name]['mean']:>8.3f}±{camera_summary[name]['std']:.3f}")
+    lines.append("random folds put frames of one passing vehicle on both sides of a split; "
+                 "camera folds do not")
+    return "\n".join(lines)
 
 
 def per_camera_table(spark: SparkSession, output: str) -> str:

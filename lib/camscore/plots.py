@@ -29,7 +29,7 @@ def confusion_matrix_png(results: Sequence[FoldResult], label_names: Sequence[st
     axes.set_yticks([0, 1], label_names)
     axes.set_xlabel("predicted label")
     axes.set_ylabel("true label")
-    axes.set_title("Normalised confusion matrix (out of fold)")
+    axes.set_title("Normalised confusion matrix\n(out-of-fold predictions)")
     figure.colorbar(image, ax=axes)
     return _png(figure)
 
