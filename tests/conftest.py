@@ -13,7 +13,7 @@ import yaml
 
 from camscore import samples, storage
 from camscore.classifier import make_manifest, save_model
-from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights
+from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights, make_graph
 from camscore.imaging import DecodeOptions, decode_frame
 from camscore.training import fit_booster
 
@@ -66,7 +66,7 @@ def weights():
 
 @pytest.fixture(scope="session")
 def featurizer(weights):
-    return Featurizer(layer="avg_pool", weights=weights)
+    return Featurizer(make_graph(weights, layer="avg_pool"))
 
 
 @pytest.fixture(scope="session")

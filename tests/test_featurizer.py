@@ -3,7 +3,7 @@ import pytest
 
 from camscore import samples, storage
 from camscore.errors import ModelError
-from camscore.featurizer import Featurizer, load_weights, weights_identity
+from camscore.featurizer import Featurizer, load_weights, make_graph, weights_identity
 from camscore.imaging import DecodeOptions, decode_frame
 
 
@@ -24,7 +24,7 @@ def test_an_empty_batch_gives_no_rows(featurizer):
 
 
 def test_predictions_gives_1000_class_probabilities(weights):
-    predictions = Featurizer(layer="predictions", weights=weights)
+    predictions = Featurizer(make_graph(weights, layer="predictions"))
 
     features = predictions(frames("car", "bus"))
 
@@ -62,7 +62,7 @@ def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weight
     assert from_file.identity.startswith("sha256:")
     assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, s3=s3_server.settings)
     batch = frames("car")
-    np.testing.assert_allclose(Featurizer(layer="avg_pool", weights=from_s3)(batch), featurizer(batch), rtol=1e-5)
+    np.testing.assert_allclose(Featurizer(make_graph(from_s3, layer="avg_pool"))(batch), featurizer(batch), rtol=1e-5)
 
 
 def test_a_missing_weights_file_names_the_sources_to_use(tmp_path):
@@ -88,3 +88,27 @@ def test_when_imagenet_cannot_be_downloaded_the_error_names_the_other_sources():
 
     assert message.startswith("cannot download the ImageNet weights of ResNet50")
     assert "a weights file path, an s3:// URI of one, or none" in message
+
+
+@pytest.mark.parametrize("runtime, precision, tolerance", [
+    ("openvino", "fp32", 1e-3), ("openvino", "bf16", 0.5), ("keras", "bf16", 0.5)])
+def test_other_runtimes_give_the_features_of_keras_fp32(weights, featurizer, tmp_path, runtime, precision, tolerance):
+    batch = frames("car", "bus", "car")
+    reference = featurizer(batch)
+
+    other = Featurizer(make_graph(weights, layer="avg_pool", runtime=runtime, precision=precision,
+                                  cache_dir=tmp_path), threads=2)(batch)
+
+    assert other.shape == reference.shape
+    assert np.abs(other - reference).max() <= tolerance
+    assert np.corrcoef(other.ravel(), reference.ravel())[0, 1] > 0.999
+
+
+def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
+    first = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=tmp_path)
+    written = sorted(path.name for path in tmp_path.rglob("*") if path.is_file())
+
+    again = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=tmp_path)
+
+    assert written == ["resnet50.bin", "resnet50.xml"]
+    assert again.openvino_xml == first.openvino_xml and again.openvino_bin == first.openvino_bin

@@ -68,8 +68,8 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
 
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
-    from camscore.featurizer import Featurizer, load_weights
-    featurizer = Featurizer(layer="avg_pool", weights=load_weights("none", seed=0))
+    from camscore.featurizer import Featurizer, load_weights, make_graph
+    featurizer = Featurizer(make_graph(load_weights("none", seed=0), layer="avg_pool"))
     names = sorted(good)
     expected = Classifier(model.booster_text).probabilities(
         featurizer(np.stack([decode_frame(good[name], DecodeOptions()) for name in names])))

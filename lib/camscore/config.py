@@ -94,6 +94,9 @@ class FeaturizerSettings:
         weights: imagenet, a weights file path, an s3:// URI, or none (seeded
             random weights); null takes the model manifest's.
         seed: seed of the random weights when weights is none.
+        runtime: keras, or openvino (converted from the same Keras graph); null
+            takes the model manifest's when scoring, keras when training.
+        precision: fp32 or bf16; null as runtime.
         resample: Pillow filter used to resize frames to 224x224.
         max_pixels: frames with more pixels are refused (decompression bombs).
         batch_size: frames per Arrow batch and per forward pass.
@@ -102,6 +105,8 @@ class FeaturizerSettings:
     layer: str | None = None
     weights: str | None = None
     seed: int = 0
+    runtime: str | None = None
+    precision: str | None = None
     resample: str = "nearest"
     max_pixels: int = 50_000_000
     batch_size: int = 64
@@ -178,6 +183,8 @@ class Settings:
 _ALLOWED = {
     "featurizer.layer": LAYERS,
     "featurizer.resample": RESAMPLING,
+    "featurizer.runtime": ("keras", "openvino"),
+    "featurizer.precision": ("fp32", "bf16"),
     "s3.addressing_style": ADDRESSING_STYLES,
     "s3.retry_mode": RETRY_MODES,
     "source.reader": READERS,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pyspark.sql import DataFrame, SparkSession
 
 from camscore import hadoopfs
-from camscore.featurizer import FeaturizerSpec, Weights
+from camscore.featurizer import FeaturizerSpec, Graph
 from camscore.imaging import DecodeOptions
 from camscore.scoring import Meters, featurize_frames
 from camscore.sources import FrameSource
@@ -49,7 +49,7 @@ class Features:
 
 
 def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *, spec: FeaturizerSpec,
-                 weights: Weights, decode: DecodeOptions, cache: str | None, meters: Meters) -> Features:
+                 graph: Graph, decode: DecodeOptions, cache: str | None, meters: Meters) -> Features:
     """Features of ``wanted`` (rows of ``source.listing``), from the cache where it has them.
 
     Frames that fail to decode are cached with their error too, so a second
@@ -58,7 +58,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     started = time.perf_counter()
     total = wanted.count()
     if cache is None:
-        computed = featurize_frames(source.frames_of(wanted), layer=spec.layer, weights=weights, decode=decode,
+        computed = featurize_frames(source.frames_of(wanted), graph=graph, decode=decode,
                                     meters=meters).select(*_COLUMNS).cache()
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
@@ -69,8 +69,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     missing = wanted if existing is None else wanted.join(existing.select(*KEY), list(KEY), "left_anti")
     to_compute = missing.count()
     if to_compute:
-        computed = featurize_frames(source.frames_of(missing), layer=spec.layer, weights=weights, decode=decode,
-                                    meters=meters)
+        computed = featurize_frames(source.frames_of(missing), graph=graph, decode=decode, meters=meters)
         computed.select(*_COLUMNS).write.mode("append").parquet(location)
     cached = _read(spark, location).dropDuplicates(list(KEY))
     return Features(wanted.join(cached, list(KEY)), to_compute, total - to_compute, time.perf_counter() - started)

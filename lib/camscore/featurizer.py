@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,6 +32,9 @@ INPUT_SIZE = 224
 # keras.applications.resnet50.preprocess_input: RGB to BGR, minus the ImageNet channel means.
 PREPROCESSING = "caffe"
 FEATURE_SIZES = {"avg_pool": 2048, "predictions": 1000}
+RUNTIMES = ("keras", "openvino")
+PRECISIONS = ("fp32", "bf16")
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 WEIGHTS_HELP = ("use weights: imagenet (Keras download and cache), a weights file path, "
                 "an s3:// URI of one, or none (seeded random weights)")
 
@@ -44,11 +49,15 @@ class FeaturizerSpec:
             weights file, or ``none:seed=<n>`` for seeded random weights.
         weights_source: where the weights were loaded from (informational,
             used by scoring when the config names no weights).
+        runtime: keras or openvino, the runtime the features were computed with.
+        precision: fp32 or bf16.
     """
 
     layer: str
     weights: str
     weights_source: str
+    runtime: str = "keras"
+    precision: str = "fp32"
     arch: str = ARCH
     input_size: int = INPUT_SIZE
     preprocessing: str = PREPROCESSING
@@ -62,7 +71,8 @@ class FeaturizerSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "FeaturizerSpec":
-        known = {"layer", "weights", "weights_source", "arch", "input_size", "preprocessing"}
+        known = {"layer", "weights", "weights_source", "runtime", "precision", "arch", "input_size",
+                 "preprocessing"}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
@@ -152,29 +162,121 @@ def _load_file(source: str, data: bytes) -> Weights:
     return Weights("sha256:" + hashlib.sha256(data).hexdigest(), source, tuple(model.get_weights()))
 
 
+@dataclass(frozen=True)
+class Graph:
+    """The featurizer as Python workers receive it: made once on the driver, then broadcast.
+
+    Attributes:
+        layer: avg_pool or predictions.
+        runtime: keras, or openvino (converted from the same Keras graph and weights).
+        precision: fp32, or bf16 (Keras mixed_bfloat16 policy; OpenVINO's bf16
+            inference precision, which runs on AMX where the CPU has it).
+        weights: the Keras weights (keras runtime).
+        openvino_xml, openvino_bin: the OpenVINO IR (openvino runtime); it takes
+            uint8 RGB and does the ResNet50 preprocessing itself.
+    """
+
+    layer: str
+    runtime: str = "keras"
+    precision: str = "fp32"
+    weights: tuple[np.ndarray, ...] = ()
+    openvino_xml: bytes = b""
+    openvino_bin: bytes = b""
+
+
+def make_graph(weights: Weights, *, layer: str, runtime: str = "keras", precision: str = "fp32",
+               cache_dir: Path | None = None) -> Graph:
+    """Builds what workers need for this runtime; the OpenVINO conversion is cached on disk.
+
+    Args:
+        weights: the ResNet50 weights (with top).
+        layer: the feature layer.
+        runtime: keras or openvino.
+        precision: fp32 or bf16.
+        cache_dir: where converted OpenVINO models are kept (default ~/.cache/camscore/openvino).
+    """
+    check_layer(layer)
+    if runtime not in RUNTIMES or precision not in PRECISIONS:
+        raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)} and precision one of "
+                         f"{', '.join(PRECISIONS)}; got runtime={runtime!r}, precision={precision!r}")
+    if runtime == "keras":
+        return Graph(layer, runtime, precision, weights=weights.arrays)
+    xml, weights_bin = _openvino_ir(weights, layer, cache_dir or Path.home() / ".cache" / "camscore" / "openvino")
+    return Graph(layer, runtime, precision, openvino_xml=xml, openvino_bin=weights_bin)
+
+
+def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
+    import keras
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bf16" else "float32")
+    try:
+        full = keras.applications.ResNet50(weights=None, include_top=True)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    full.set_weights(list(arrays))
+    return full if layer == "predictions" else keras.Model(full.input, full.get_layer(layer).output)
+
+
+def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> tuple[bytes, bytes]:
+    import keras
+    import openvino as ov
+
+    key = hashlib.sha256(json.dumps([weights.identity, layer, PREPROCESSING, ov.__version__,
+                                     keras.__version__]).encode()).hexdigest()[:16]
+    xml_path = cache_dir / key / "resnet50.xml"
+    if not xml_path.exists():
+        with warnings.catch_warnings():  # Keras warns that the tracer passes its input as a tuple
+            warnings.simplefilter("ignore", UserWarning)
+            converted = ov.convert_model(_keras_model(layer, weights.arrays, "fp32"),
+                                         input=[(-1, INPUT_SIZE, INPUT_SIZE, 3)])
+        steps = ov.preprocess.PrePostProcessor(converted)
+        steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+        steps.input().model().set_layout(ov.Layout("NHWC"))
+        # The same arithmetic as keras' resnet50.preprocess_input ("caffe"): RGB to BGR, minus BGR means.
+        steps.input().preprocess().convert_element_type(ov.Type.f32).reverse_channels().mean(list(_CAFFE_MEAN_BGR))
+        partial = cache_dir / key / f"partial-{os.getpid()}"
+        partial.mkdir(parents=True, exist_ok=True)
+        ov.save_model(steps.build(), partial / "resnet50.xml", compress_to_fp16=False)
+        for name in ("resnet50.bin", "resnet50.xml"):  # xml last: its presence means the pair is whole
+            os.replace(partial / name, cache_dir / key / name)
+        partial.rmdir()
+    return xml_path.read_bytes(), xml_path.with_suffix(".bin").read_bytes()
+
+
 class Featurizer:
     """Turns uint8 RGB frames into feature vectors; built once per Python worker."""
 
-    def __init__(self, *, layer: str, weights: Weights | tuple[np.ndarray, ...], threads: int | None = None):
-        check_layer(layer)
-        _limit_threads(threads)
-        import keras
+    def __init__(self, graph: Graph, *, threads: int | None = None):
+        self.layer = graph.layer
+        self.feature_size = FEATURE_SIZES[graph.layer]
+        self.runtime = graph.runtime
+        if graph.runtime == "openvino":
+            import openvino as ov
 
-        arrays = weights.arrays if isinstance(weights, Weights) else weights
-        full = keras.applications.ResNet50(weights=None, include_top=True)
-        full.set_weights(list(arrays))
-        self.layer = layer
-        self.feature_size = FEATURE_SIZES[layer]
-        self._model = full if layer == "predictions" else keras.Model(full.input, full.get_layer(layer).output)
+            core = ov.Core()
+            model = core.read_model(model=graph.openvino_xml.decode(),
+                                    weights=ov.Tensor(np.frombuffer(graph.openvino_bin, dtype=np.uint8)))
+            config = {"INFERENCE_PRECISION_HINT": "bf16" if graph.precision == "bf16" else "f32",
+                      "PERFORMANCE_HINT": "LATENCY"}
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = threads
+            self._compiled = core.compile_model(model, "CPU", config)
+        else:
+            _limit_threads(threads)
+            self._model = _keras_model(graph.layer, graph.weights, graph.precision)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Features of a ``(n, 224, 224, 3)`` uint8 RGB batch as an ``(n, feature_size)`` float32 array."""
         if len(frames) == 0:
             return np.zeros((0, self.feature_size), dtype=np.float32)
-        from keras.applications.resnet50 import preprocess_input
+        if self.runtime == "openvino":
+            features = np.asarray(self._compiled(np.ascontiguousarray(frames, dtype=np.uint8))[0], dtype=np.float32)
+        else:
+            from keras.applications.resnet50 import preprocess_input
 
-        batch = preprocess_input(frames.astype(np.float32))
-        features = np.asarray(self._model.predict_on_batch(batch), dtype=np.float32)
+            features = np.asarray(self._model.predict_on_batch(preprocess_input(frames.astype(np.float32))),
+                                  dtype=np.float32)
         if features.shape != (len(frames), self.feature_size):
             raise RuntimeError(f"featurizer returned {features.shape} for {len(frames)} frames")
         return features

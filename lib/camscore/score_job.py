@@ -18,7 +18,6 @@ from camscore import hadoopfs, sinks, sources
 from camscore.classifier import Model, load_model
 from camscore.config import Settings
 from camscore.errors import ConfigError, ModelError
-from camscore.featurizer import Weights
 from camscore.imaging import DecodeOptions
 from camscore.scoring import STAGES, Meters, score_frames, with_output_columns
 
@@ -32,6 +31,8 @@ class ResolvedFeaturizer:
     layer: str
     weights_source: str
     seed: int
+    runtime: str
+    precision: str
 
 
 def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
@@ -61,7 +62,8 @@ def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
         if not settings.score.allow_weights_mismatch:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
         log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
-    return ResolvedFeaturizer(layer, source, seed)
+    return ResolvedFeaturizer(layer, source, seed, settings.featurizer.runtime or trained.runtime,
+                              settings.featurizer.precision or trained.precision)
 
 
 def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
@@ -79,7 +81,9 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
     resolved = resolve_featurizer(model, settings)
-    weights: Weights = featurizing.load_weights(resolved.weights_source, seed=resolved.seed, s3=settings.s3)
+    weights = featurizing.load_weights(resolved.weights_source, seed=resolved.seed, s3=settings.s3)
+    graph = featurizing.make_graph(weights, layer=resolved.layer, runtime=resolved.runtime,
+                                   precision=resolved.precision)
     decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
     seconds = {"load_model": time.perf_counter() - started}
 
@@ -93,7 +97,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     meters = Meters.create(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(source.frames, model=model, weights=weights, decode=decode, meters=meters)
+        scores = score_frames(source.frames, model=model, graph=graph, decode=decode, meters=meters)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)
@@ -113,7 +117,8 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
         "seconds": {name: round(value, 2) for name, value in seconds.items()},
         "worker_seconds": {name: round(meters.seconds.value.get(name, 0.0), 2) for name in STAGES},
-        "featurizer": {"layer": resolved.layer, "weights": resolved.weights_source},
+        "featurizer": {"layer": resolved.layer, "weights": resolved.weights_source,
+                       "runtime": resolved.runtime, "precision": resolved.precision},
         "started_at": started_at.isoformat(timespec="seconds"),
     }
     if total:

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from camscore.classifier import Classifier, Model
-from camscore.featurizer import Featurizer, Weights
+from camscore.featurizer import Featurizer, Graph
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ STAGES = ("decode", "featurize", "classify")
 class Assets:
     """What every Python worker needs; broadcast once per job."""
 
-    layer: str
-    weights: tuple[np.ndarray, ...]
+    graph: Graph
     decode: DecodeOptions
     booster_text: str | None = None
     threshold: float = 0.5
@@ -95,7 +94,7 @@ def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
         value: Assets = assets.value
         context = TaskContext.get()
         threads = context.cpus() if context else None
-        featurizer = Featurizer(layer=value.layer, weights=value.weights, threads=threads)
+        featurizer = Featurizer(value.graph, threads=threads)
         classifier = (Classifier(value.booster_text, threshold=value.threshold)
                       if value.booster_text is not None else None)
         _WORKER_MODELS[key] = (featurizer, classifier)
@@ -131,14 +130,14 @@ def _outcomes(errors: list[str | None]) -> Counter:
     return Counter("scored" if error is None else error.split(":", 1)[0] for error in errors)
 
 
-def score_frames(frames: DataFrame, *, model: Model, weights: Weights, decode: DecodeOptions,
+def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: DecodeOptions,
                  meters: Meters) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.
 
     Args:
         frames: a sources DataFrame (path, content, read_error, camera_id, captured_at, ...).
         model: the loaded model directory.
-        weights: ResNet50 weights matching the model's featurizer.
+        graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
         meters: where workers add their stage seconds and outcome counts.
 
@@ -147,8 +146,8 @@ def score_frames(frames: DataFrame, *, model: Model, weights: Weights, decode: D
     """
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
-        layer=manifest.featurizer.layer, weights=weights.arrays, decode=decode,
-        booster_text=model.booster_text, threshold=manifest.threshold, label_names=manifest.label_names))
+        graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold,
+        label_names=manifest.label_names))
     key = uuid.uuid4().hex
     label_names = np.array(manifest.label_names, dtype=object)
     seconds_meter, outcome_meter = meters.seconds, meters.outcomes
@@ -182,15 +181,13 @@ def score_frames(frames: DataFrame, *, model: Model, weights: Weights, decode: D
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
 
-def featurize_frames(frames: DataFrame, *, layer: str, weights: Weights, decode: DecodeOptions,
-                     meters: Meters) -> DataFrame:
+def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions, meters: Meters) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
     Returns:
         DataFrame with the columns of FEATURE_COLUMNS.
     """
-    assets = frames.sparkSession.sparkContext.broadcast(
-        Assets(layer=layer, weights=weights.arrays, decode=decode))
+    assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
     key = uuid.uuid4().hex
     seconds_meter, outcome_meter = meters.seconds, meters.outcomes
 

@@ -20,7 +20,7 @@ from camscore.classifier import Manifest, make_manifest, save_model
 from camscore.config import Settings, TrainSettings, parse_labels
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import FeaturizerSpec, load_weights
+from camscore.featurizer import FeaturizerSpec, load_weights, make_graph
 from camscore.imaging import DecodeOptions
 from camscore.scoring import Meters
 from camscore.training import DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, run_fold, summarize
@@ -72,7 +72,9 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     labels = parse_labels(job.labels)
     weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
     spec = FeaturizerSpec(layer=settings.featurizer.layer or "avg_pool", weights=weights.identity,
-                          weights_source=weights.source)
+                          weights_source=weights.source, runtime=settings.featurizer.runtime or "keras",
+                          precision=settings.featurizer.precision or "fp32")
+    graph = make_graph(weights, layer=spec.layer, runtime=spec.runtime, precision=spec.precision)
     decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
 
@@ -86,7 +88,7 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
 
     featurized = features_for(spark, source, labelled.where(F.col("label_name").isin(list(labels))), spec=spec,
-                              weights=weights, decode=decode, cache=job.feature_cache, meters=Meters.create(spark))
+                              graph=graph, decode=decode, cache=job.feature_cache, meters=Meters.create(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
     dataset, excluded = _collect(featurized.frames, labels)
