@@ -5,6 +5,7 @@
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
+#   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -56,6 +57,10 @@ case "$command" in
       case "$arg" in --config|--config=*|-h|--help) config=();; esac
     done
     exec "$venv/bin/python" "$job" "${config[@]}" "$@" ;;
+  bench)
+    require_java; ensure_venv
+    cd "$root"
+    exec "$venv/bin/python" bench/bench.py "$@" ;;
   ""|-h|--help|help)
     usage ;;
   *)

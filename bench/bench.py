@@ -1,0 +1,44 @@
+"""Benchmark: bare model, the original notebook's loop, and the scoring job end to end, in one run.
+
+Run as ``./submit.sh bench [--n N]``; prints frames/s and ratios and writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="frames scored end to end (default 2000)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure, median taken (default 3)")
+    parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16",
+                        help="runtime-precision pairs to measure (default: all four)")
+    parser.add_argument("--scaling", default="", help="frame counts for the scaling table, e.g. 500,1000,2000,4000")
+    parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
+    parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from camscore.benchmark import BenchOptions, format_results, run_benchmark
+    from camscore.cli import run_main
+
+    def body() -> None:
+        options = BenchOptions(
+            n=args.n, repeats=args.repeats, workdir=Path(args.workdir), master=args.master,
+            settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
+            scaling=tuple(int(n) for n in args.scaling.split(",") if n))
+        results = run_benchmark(options, report=lambda line: print(line, flush=True))
+        print()
+        print(format_results(results))
+        print(f"\nresults: {options.workdir / 'results.json'}")
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
