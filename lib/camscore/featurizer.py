@@ -260,7 +260,10 @@ class Featurizer:
             config = {"INFERENCE_PRECISION_HINT": "bf16" if graph.precision == "bf16" else "f32",
                       "PERFORMANCE_HINT": "LATENCY"}
             if threads:
+                # Spark runs one such process per task slot; pinned threads would all land on the
+                # same cores (measured: two 1-thread workers at half speed each).
                 config["INFERENCE_NUM_THREADS"] = threads
+                config["ENABLE_CPU_PINNING"] = False
             self._compiled = core.compile_model(model, "CPU", config)
         else:
             _limit_threads(threads)
