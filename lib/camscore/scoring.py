@@ -45,7 +45,7 @@ FEATURE_COLUMNS = T.StructType([
     T.StructField("features", T.ArrayType(T.FloatType(), False), True),
     T.StructField("error", T.StringType(), True),
 ])
-STAGES = ("decode", "featurize", "classify")
+STAGES = ("setup", "decode", "featurize", "classify")
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,11 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
     seconds_meter, outcome_meter = meters.seconds, meters.outcomes
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        featurizer, classifier = _worker_models(key, assets)
         seconds: Counter = Counter()
         outcomes: Counter = Counter()
+        started = time.perf_counter()
+        featurizer, classifier = _worker_models(key, assets)
+        seconds["setup"] += time.perf_counter() - started
         for batch in batches:
             features, errors = _featurize_batch(batch, featurizer, decode, seconds)
             started = time.perf_counter()
@@ -192,9 +194,11 @@ def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions, 
     seconds_meter, outcome_meter = meters.seconds, meters.outcomes
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        featurizer, _ = _worker_models(key, assets)
         seconds: Counter = Counter()
         outcomes: Counter = Counter()
+        started = time.perf_counter()
+        featurizer, _ = _worker_models(key, assets)
+        seconds["setup"] += time.perf_counter() - started
         for batch in batches:
             features, errors = _featurize_batch(batch, featurizer, decode, seconds)
             rows = iter(features)

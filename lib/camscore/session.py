@@ -11,6 +11,10 @@ _DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # Spark counts each file as at least this many bytes when packing files into partitions. At the
+    # 4 MB default a partition of binaryFile frames holds about 30 of them; at 1 MB about 110,
+    # which measured 20% faster end to end (fewer, fuller Arrow batches and tasks).
+    "spark.sql.files.openCostInBytes": "1048576",
 }
 
 

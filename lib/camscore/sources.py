@@ -143,8 +143,8 @@ def _empty_files(spark: SparkSession, frames: DataFrame, *, listed: list[str]) -
     Spark's file scan skips zero-byte files, but they are frames the camera
     wrote, and each must get its own row (with an ``empty`` error).
     """
-    listed_paths = spark.createDataFrame([(hadoop_path(uri),) for uri in listed], "path string")
-    missing = [row["path"] for row in listed_paths.join(frames.select("path"), "path", "left_anti").collect()]
+    scanned = {row["path"] for row in frames.select("path").collect()}
+    missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
     if not missing:
         return None
     jvm = spark.sparkContext._jvm
