@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +23,9 @@ ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
 
 # Spark's Python workers run the interpreter that runs the tests.
 os.environ["PYSPARK_PYTHON"] = sys.executable
+# PySpark hands back timestamps as naive local times: make local time UTC, as the session's.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 @pytest.fixture(scope="session")

@@ -80,3 +80,13 @@ def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
 
     assert model.manifest.feature_count == 1000
     assert model.booster_text == ORIGINAL_BOOSTER.read_text()
+
+
+def test_a_manifest_with_one_label_name_is_refused(tmp_path):
+    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path), layer="predictions", weights="imagenet")
+    edited = json.loads((tmp_path / "manifest.json").read_text())
+    edited["label_names"] = ["car"]
+    (tmp_path / "manifest.json").write_text(json.dumps(edited))
+
+    with pytest.raises(ModelError, match=r"label_names must be two different names .*got \['car'\]"):
+        load_model(str(tmp_path))

@@ -1,7 +1,11 @@
+from pathlib import Path
+
 import pytest
 
 from camscore.config import Settings, load_settings
 from camscore.errors import ConfigError
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def test_defaults_hold_without_a_file():
@@ -27,7 +31,7 @@ def test_the_file_overrides_defaults_and_flags_override_the_file(write_config):
 
 
 def test_the_shipped_local_config_loads():
-    settings = load_settings("conf/local.yaml")
+    settings = load_settings(CONF / "local.yaml")
 
     assert settings.spark.master == "local[2]"
     assert settings.source.path_regex
@@ -72,7 +76,7 @@ def test_a_path_regex_must_name_its_groups(write_config):
 
 
 def test_the_shipped_cluster_config_loads():
-    settings = load_settings("conf/cluster.yaml")
+    settings = load_settings(CONF / "cluster.yaml")
 
     assert settings.spark.master is None
     assert settings.s3.endpoint_url == "https://storage.yandexcloud.net"

@@ -77,3 +77,14 @@ def test_missing_bytes_are_an_empty_frame():
         decode_frame(None, DecodeOptions())
 
     assert caught.value.kind == "empty"
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK"])
+def test_converted_frames_keep_their_colour(mode):
+    image = Image.new("RGB", (300, 200), (200, 100, 50)).convert(mode)
+    fmt = "TIFF" if mode == "CMYK" else "PNG"
+    expected = np.asarray(image.convert("RGB"))[0, 0]
+
+    pixels = decode_frame(encode(image, fmt), DecodeOptions())
+
+    assert np.abs(pixels[100, 100].astype(int) - expected.astype(int)).max() <= 2

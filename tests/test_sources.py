@@ -112,3 +112,11 @@ def test_zero_byte_files_are_frames_too(spark, tmp_path):
 def test_hadoop_paths_are_spelled_as_spark_spells_them():
     assert hadoop_path("file:///tmp/g%20h/b+%C3%A4.jpg") == "file:/tmp/g h/b+ä.jpg"
     assert hadoop_path("hdfs://namenode:8020/frames/a%20b.jpg") == "hdfs://namenode:8020/frames/a b.jpg"
+
+
+def test_an_s3_prefix_is_a_folder_not_the_start_of_a_name(spark, s3_server, bucket):
+    put_frames(bucket, {"in/a.jpg": b"1", "inbox/b.jpg": b"2", "in-old/c.jpg": b"3"}, s3_server.settings)
+
+    listed = list_frames(f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+
+    assert [item.uri for item in listed] == [f"{bucket}/in/a.jpg"]

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from camscore import storage
 from camscore.config import S3Settings
 from camscore.errors import ModelError
-from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec
+from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, check_layer
 
 BOOSTER_FILE = "booster.txt"
 MANIFEST_FILE = "manifest.json"
@@ -73,7 +73,7 @@ class Manifest:
     def from_json(cls, text: str, *, origin: str) -> "Manifest":
         try:
             values = json.loads(text)
-            return cls(
+            manifest = cls(
                 model_id=values["model_id"],
                 featurizer=FeaturizerSpec.from_dict(values["featurizer"]),
                 feature_count=int(values["feature_count"]),
@@ -83,8 +83,11 @@ class Manifest:
                 created_at=values.get("created_at", ""),
                 training=values.get("training", {}),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelError(f"{origin} is not a camscore manifest ({type(exc).__name__}: {exc})") from exc
+        check_layer(manifest.featurizer.layer)
+        check_labels(manifest.label_names, manifest.threshold, origin=origin)
+        return manifest
 
 
 @dataclass(frozen=True)
@@ -141,10 +144,7 @@ def make_manifest(booster_text: str, *, featurizer: FeaturizerSpec,
     """
     feature_count = booster_feature_count(booster_text, origin=origin)
     check_feature_count(feature_count, featurizer, origin=origin)
-    if len(label_names) != 2 or len(set(label_names)) != 2:
-        raise ModelError(f"label_names must be two different names (label 0, label 1); got {list(label_names)}")
-    if not 0.0 < threshold < 1.0:
-        raise ModelError(f"threshold must be between 0 and 1; got {threshold}")
+    check_labels(label_names, threshold, origin=origin)
     digest = hashlib.sha256(booster_text.encode())
     digest.update(json.dumps(featurizer.to_dict(), sort_keys=True).encode())
     return Manifest(
@@ -157,6 +157,15 @@ def make_manifest(booster_text: str, *, featurizer: FeaturizerSpec,
         created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         training=dict(training or {}),
     )
+
+
+def check_labels(label_names: tuple[str, ...], threshold: float, *, origin: str) -> None:
+    """Two different label names (label 0, label 1) and a threshold strictly between 0 and 1."""
+    if len(label_names) != 2 or len(set(label_names)) != 2:
+        raise ModelError(f"{origin}: label_names must be two different names (label 0, label 1); "
+                         f"got {list(label_names)}")
+    if not 0.0 < threshold < 1.0:
+        raise ModelError(f"{origin}: threshold must be between 0 and 1; got {threshold}")
 
 
 def check_feature_count(feature_count: int, featurizer: FeaturizerSpec, *, origin: str) -> None:

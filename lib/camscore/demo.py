@@ -108,4 +108,6 @@ def agreement_with_truth(spark: SparkSession, output: str, truth: dict[str, int]
     """How many scored frames got the label the generator drew."""
     rows = spark.read.parquet(output).where(F.col("error").isNull()).select("path", "label").collect()
     right = sum(truth[row["path"]] == row["label"] for row in rows)
+    if not rows:
+        return "no frames were scored"
     return f"labels agree with the generated truth on {right} of {len(rows)} scored frames ({right / len(rows):.1%})"

@@ -12,12 +12,15 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
+from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
 
 from camscore import hadoopfs
 from camscore.featurizer import FeaturizerSpec, Graph
 from camscore.imaging import DecodeOptions
-from camscore.scoring import Meters, featurize_frames
+from camscore.scoring import featurize_frames
 from camscore.sources import FrameSource
 
 KEY = ("path", "length", "modification_time")
@@ -49,30 +52,42 @@ class Features:
 
 
 def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *, spec: FeaturizerSpec,
-                 graph: Graph, decode: DecodeOptions, cache: str | None, meters: Meters) -> Features:
+                 graph: Graph, decode: DecodeOptions, cache: str | None, seconds: Accumulator) -> Features:
     """Features of ``wanted`` (rows of ``source.listing``), from the cache where it has them.
 
     Frames that fail to decode are cached with their error too, so a second
-    run over the same frames does not start ResNet50 at all.
+    run over the same frames does not start ResNet50 at all. Frames that could
+    not be fetched (a passing fault, perhaps) are fetched again next run.
     """
     started = time.perf_counter()
     total = wanted.count()
     if cache is None:
         computed = featurize_frames(source.frames_of(wanted), graph=graph, decode=decode,
-                                    meters=meters).select(*_COLUMNS).cache()
+                                    seconds=seconds).select(*_COLUMNS).cache()
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
 
     hadoopfs.check_filesystem(spark, cache)
     location = f"{cache.rstrip('/')}/featurizer={featurizer_id(spec, decode)}"
     existing = _read(spark, location)
-    missing = wanted if existing is None else wanted.join(existing.select(*KEY), list(KEY), "left_anti")
+    settled = None if existing is None else existing.where(~_read_failure())
+    missing = wanted if settled is None else wanted.join(settled.select(*KEY), list(KEY), "left_anti")
     to_compute = missing.count()
     if to_compute:
-        computed = featurize_frames(source.frames_of(missing), graph=graph, decode=decode, meters=meters)
+        computed = featurize_frames(source.frames_of(missing), graph=graph, decode=decode, seconds=seconds)
         computed.select(*_COLUMNS).write.mode("append").parquet(location)
-    cached = _read(spark, location).dropDuplicates(list(KEY))
-    return Features(wanted.join(cached, list(KEY)), to_compute, total - to_compute, time.perf_counter() - started)
+    return Features(wanted.join(_best(_read(spark, location)), list(KEY)), to_compute, total - to_compute,
+                    time.perf_counter() - started)
+
+
+def _read_failure():
+    return F.coalesce(F.col("error").startswith("read:"), F.lit(False))
+
+
+def _best(rows: DataFrame) -> DataFrame:
+    """One row per frame: features or a decode error rather than an earlier fetch failure."""
+    ranked = Window.partitionBy(*KEY).orderBy(_read_failure().cast("int"))
+    return rows.withColumn("_rank", F.row_number().over(ranked)).where("_rank = 1").drop("_rank")
 
 
 def _read(spark: SparkSession, location: str) -> DataFrame | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,11 @@ RESAMPLING = {
     "box": Image.Resampling.BOX,
     "hamming": Image.Resampling.HAMMING,
 }
+
+
+# What Pillow's decoders raise on malformed data (plugins go beyond OSError on some inputs).
+_DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError,
+                   struct.error)
 
 
 class FrameError(Exception):
@@ -66,7 +72,7 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
         raise FrameError("not_image", f"not a known image format ({len(data)} bytes)") from None
     except Image.DecompressionBombError as exc:
         raise FrameError("too_large", _describe(exc)) from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except _DECODER_ERRORS as exc:
         raise FrameError("decode", _describe(exc)) from None
     width, height = image.size
     if width * height > options.max_pixels:
@@ -79,7 +85,7 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
     except OSError as exc:
         kind = "truncated" if "truncated" in str(exc).lower() else "decode"
         raise FrameError(kind, _describe(exc)) from None
-    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (*_DECODER_ERRORS, Image.DecompressionBombError) as exc:
         raise FrameError("decode", _describe(exc)) from None
     return np.asarray(image, dtype=np.uint8)
 

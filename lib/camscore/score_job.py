@@ -16,10 +16,10 @@ from pyspark.sql import functions as F
 from camscore import featurizer as featurizing
 from camscore import hadoopfs, sinks, sources
 from camscore.classifier import Model, load_model
-from camscore.config import Settings
+from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError, ModelError
 from camscore.imaging import DecodeOptions
-from camscore.scoring import STAGES, Meters, score_frames, with_output_columns
+from camscore.scoring import STAGES, score_frames, stage_seconds, with_output_columns
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,14 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
-    total, batch = _fingerprint(source, model_id=model.manifest.model_id)
+    total, batch = _fingerprint(source, model_id=model.manifest.model_id, source_settings=settings.source)
     seconds["list"] = time.perf_counter() - mark
     log.info("camscore: %d frames under %s; model %s", total, job.input, model.manifest.model_id)
 
-    meters = Meters.create(spark)
+    seconds_meter = stage_seconds(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(source.frames, model=model, graph=graph, decode=decode, meters=meters)
+        scores = score_frames(source.frames, model=model, graph=graph, decode=decode, seconds=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)
@@ -105,6 +105,9 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
 
     outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
     scored = outcomes.pop("scored", 0)
+    if scored + sum(outcomes.values()) != total:
+        log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
+                  total, scored + sum(outcomes.values()), batch)
     seconds["total"] = time.perf_counter() - started
     summary = {
         "model_id": model.manifest.model_id,
@@ -116,7 +119,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         "errors": dict(sorted(outcomes.items())),
         "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
         "seconds": {name: round(value, 2) for name, value in seconds.items()},
-        "worker_seconds": {name: round(meters.seconds.value.get(name, 0.0), 2) for name in STAGES},
+        "worker_seconds": {name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
         "featurizer": {"layer": resolved.layer, "weights": resolved.weights_source,
                        "runtime": resolved.runtime, "precision": resolved.precision},
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -126,12 +129,15 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     return summary
 
 
-def _fingerprint(source: sources.FrameSource, *, model_id: str) -> tuple[int, str]:
-    """Frame count and a batch id that is the same whenever the same frames meet the same model."""
+def _fingerprint(source: sources.FrameSource, *, model_id: str,
+                 source_settings: SourceSettings) -> tuple[int, str]:
+    """Frame count and a batch id that is the same whenever the same frames meet the same model and
+    the same reading of their paths (which decides their dates)."""
     digest = F.xxhash64("path", "length", "modification_time")
     row = source.listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x")).first()
-    text = f"{row['n']}:{row['x']}:{model_id}"
-    return row["n"], hashlib.sha256(text.encode()).hexdigest()[:16]
+    text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
+    # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
+    return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def format_summary(summary: dict[str, Any]) -> str:

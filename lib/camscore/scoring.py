@@ -16,8 +16,9 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-from pyspark import AccumulatorParam, TaskContext
-from pyspark.sql import DataFrame
+from pyspark import Accumulator, AccumulatorParam, TaskContext
+from pyspark.broadcast import Broadcast
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -56,11 +57,10 @@ class Assets:
     decode: DecodeOptions
     booster_text: str | None = None
     threshold: float = 0.5
-    label_names: tuple[str, str] = ("0", "1")
 
 
 class _SumsParam(AccumulatorParam):
-    """Adds dicts of numbers key by key: seconds per stage, frames per outcome."""
+    """Adds dicts of seconds key by key."""
 
     def zero(self, value: dict) -> dict:
         return {}
@@ -71,17 +71,9 @@ class _SumsParam(AccumulatorParam):
         return left
 
 
-@dataclass
-class Meters:
-    """Driver-side totals that workers add to: seconds per stage, frames per outcome."""
-
-    seconds: object  # pyspark Accumulator[dict[str, float]]
-    outcomes: object  # pyspark Accumulator[dict[str, int]]
-
-    @classmethod
-    def create(cls, spark) -> "Meters":
-        context = spark.sparkContext
-        return cls(context.accumulator({}, _SumsParam()), context.accumulator({}, _SumsParam()))
+def stage_seconds(spark: SparkSession) -> Accumulator:
+    """An accumulator that workers add their seconds per stage (see STAGES) to."""
+    return spark.sparkContext.accumulator({}, _SumsParam())
 
 
 _WORKER_MODELS: dict[str, tuple[Featurizer, Classifier | None]] = {}
@@ -126,12 +118,23 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     return features, errors
 
 
-def _outcomes(errors: list[str | None]) -> Counter:
-    return Counter("scored" if error is None else error.split(":", 1)[0] for error in errors)
+def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast,
+                        seconds_meter: Accumulator) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[str | None],
+                                                                      Classifier | None]]:
+    """Each batch with the features of its decodable frames and one error (or None) per row."""
+    seconds: Counter = Counter()
+    started = time.perf_counter()
+    featurizer, classifier = _worker_models(key, assets)
+    seconds["setup"] += time.perf_counter() - started
+    decode = assets.value.decode
+    for batch in batches:
+        features, errors = _featurize_batch(batch, featurizer, decode, seconds)
+        yield batch, features, errors, classifier
+    seconds_meter.add(dict(seconds))
 
 
 def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: DecodeOptions,
-                 meters: Meters) -> DataFrame:
+                 seconds: Accumulator) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.
 
     Args:
@@ -139,51 +142,41 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
-        meters: where workers add their stage seconds and outcome counts.
+        seconds: where workers add their seconds per stage.
 
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
     """
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
-        graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold,
-        label_names=manifest.label_names))
+        graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold))
     key = uuid.uuid4().hex
     label_names = np.array(manifest.label_names, dtype=object)
-    seconds_meter, outcome_meter = meters.seconds, meters.outcomes
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        seconds: Counter = Counter()
-        outcomes: Counter = Counter()
-        started = time.perf_counter()
-        featurizer, classifier = _worker_models(key, assets)
-        seconds["setup"] += time.perf_counter() - started
-        for batch in batches:
-            features, errors = _featurize_batch(batch, featurizer, decode, seconds)
+        for batch, features, errors, classifier in _featurized_batches(batches, key=key, assets=assets,
+                                                                       seconds_meter=seconds):
             started = time.perf_counter()
             probabilities = classifier.probabilities(features)
-            seconds["classify"] += time.perf_counter() - started
-            scored = np.array([error is None for error in errors], dtype=bool)
             labels = classifier.labels(probabilities)
+            scored = np.array([error is None for error in errors], dtype=bool)
             probability = pd.array([None] * len(batch), dtype="Float64")
             probability[scored] = probabilities
             label = pd.array([None] * len(batch), dtype="Int32")
             label[scored] = labels
             name = np.full(len(batch), None, dtype=object)
             name[scored] = label_names[labels]
-            outcomes.update(_outcomes(errors))
             yield pd.DataFrame({
                 "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
-                "probability": probability,
-                "label": label, "label_name": name, "error": errors,
+                "probability": probability, "label": label, "label_name": name, "error": errors,
             })
-        seconds_meter.add(dict(seconds))
-        outcome_meter.add(dict(outcomes))
+            seconds.add({"classify": time.perf_counter() - started})
 
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
 
-def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions, meters: Meters) -> DataFrame:
+def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions,
+                     seconds: Accumulator) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
     Returns:
@@ -191,26 +184,16 @@ def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions, 
     """
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
     key = uuid.uuid4().hex
-    seconds_meter, outcome_meter = meters.seconds, meters.outcomes
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        seconds: Counter = Counter()
-        outcomes: Counter = Counter()
-        started = time.perf_counter()
-        featurizer, _ = _worker_models(key, assets)
-        seconds["setup"] += time.perf_counter() - started
-        for batch in batches:
-            features, errors = _featurize_batch(batch, featurizer, decode, seconds)
+        for batch, features, errors, _ in _featurized_batches(batches, key=key, assets=assets,
+                                                              seconds_meter=seconds):
             rows = iter(features)
-            column = [None if error else next(rows) for error in errors]
-            outcomes.update(_outcomes(errors))
             yield pd.DataFrame({
                 "path": batch["path"], "length": batch["length"], "modification_time": batch["modification_time"],
                 "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
-                "features": column, "error": errors,
+                "features": [None if error else next(rows) for error in errors], "error": errors,
             })
-        seconds_meter.add(dict(seconds))
-        outcome_meter.add(dict(outcomes))
 
     return frames.mapInPandas(featurize_partition, FEATURE_COLUMNS)
 

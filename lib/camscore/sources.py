@@ -18,8 +18,9 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -36,8 +37,6 @@ FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
     T.StructField("content", T.BinaryType(), True),
     T.StructField("read_error", T.StringType(), True),
 ])
-# The parent folder of the frame's file.
-_PARENT_FOLDER = r"([^/]+)/[^/]*$"
 
 
 @dataclass(frozen=True)
@@ -96,22 +95,32 @@ def has_extension(path: str, extensions: tuple[str, ...]) -> bool:
 def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
     """Adds camera_id and captured_at from the path by source.path_regex, with the defaults
     (parent folder, modification time) where the regex names no group or does not match."""
-    camera_id = F.regexp_extract("path", _PARENT_FOLDER, 1)
+    camera_id = parent_folder()
     captured_at = F.col("modification_time")
     if source.path_regex:
-        compiled = re.compile(source.path_regex)
-        # Java regex group names allow no underscore: refer to the groups by number instead.
-        java_pattern = re.sub(r"\(\?P<\w+>", "(", source.path_regex)
-        if "camera_id" in compiled.groupindex:
-            found = F.regexp_extract("path", java_pattern, compiled.groupindex["camera_id"])
+        groups = re.compile(source.path_regex).groupindex
+        if "camera_id" in groups:
+            found = path_group(source.path_regex, "camera_id")
             camera_id = F.when(found != "", found).otherwise(camera_id)
-        if "captured_at" in compiled.groupindex:
-            found = F.regexp_extract("path", java_pattern, compiled.groupindex["captured_at"])
-            parsed = F.try_to_timestamp(found, F.lit(source.captured_at_format))
+        if "captured_at" in groups:
+            parsed = F.try_to_timestamp(path_group(source.path_regex, "captured_at"),
+                                        F.lit(source.captured_at_format))
             captured_at = F.coalesce(parsed, captured_at)
     return (frames
             .withColumn("camera_id", F.when(camera_id != "", camera_id))
             .withColumn("captured_at", captured_at))
+
+
+def parent_folder() -> Column:
+    """The name of the folder a frame is in."""
+    return F.regexp_extract("path", r"([^/]+)/[^/]*$", 1)
+
+
+def path_group(pattern: str, name: str) -> Column:
+    """What the named group of a Python regex matches in ``path`` ("" when it does not match)."""
+    # Java regex group names allow no underscore: refer to the group by number instead.
+    java_pattern = re.sub(r"\(\?P<\w+>", "(", pattern)
+    return F.regexp_extract("path", java_pattern, re.compile(pattern).groupindex[name])
 
 
 def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings,
@@ -152,10 +161,17 @@ def _empty_files(spark: SparkSession, frames: DataFrame, *, listed: list[str]) -
     rows = []
     for path in missing:
         hadoop = jvm.org.apache.hadoop.fs.Path(path)
-        status = hadoop.getFileSystem(configuration).getFileStatus(hadoop)
-        modified = dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
-        rows.append((path, modified, status.getLen(), b"", None))
-    return spark.createDataFrame(rows, FRAME_COLUMNS)
+        try:
+            status = hadoop.getFileSystem(configuration).getFileStatus(hadoop)
+        except Py4JJavaError as exc:
+            if "FileNotFoundException" not in str(exc):
+                raise
+            rows.append((path, None, None, None, "FileNotFound: gone between listing and reading"))
+            continue
+        if status.getLen() == 0:
+            modified = dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
+            rows.append((path, modified, 0, b"", None))
+    return spark.createDataFrame(rows, FRAME_COLUMNS) if rows else None
 
 
 def hadoop_path(uri: str) -> str:

@@ -68,10 +68,14 @@ def client(settings: S3Settings):
 
 
 def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
-    """Every object under an s3:// prefix, page by page (any number of keys)."""
+    """Every object under an s3:// prefix, page by page (any number of keys).
+
+    The prefix is a folder, as a Hadoop path is: ``s3://b/in`` lists ``in/...``, not ``inbox/...``.
+    """
     location = S3Uri.parse(uri)
+    prefix = location.key if not location.key or location.key.endswith("/") else location.key + "/"
     paginator = client(settings).get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
+    for page in paginator.paginate(Bucket=location.bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield S3Object(f"s3://{location.bucket}/{item['Key']}", item["Size"], item["LastModified"])
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pyspark import TaskContext
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import plots, sources, storage
@@ -22,8 +21,9 @@ from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
 from camscore.featurizer import FeaturizerSpec, load_weights, make_graph
 from camscore.imaging import DecodeOptions
-from camscore.scoring import Meters
-from camscore.training import DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, run_fold, summarize
+from camscore.scoring import stage_seconds
+from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
+                               run_fold, summarize)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ class TrainResult:
     folds: list[FoldResult]
     table: str
     featurization: dict[str, Any]
-    probabilities: dict[str, float] = field(repr=False)
 
 
 def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
@@ -88,7 +87,7 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
 
     featurized = features_for(spark, source, labelled.where(F.col("label_name").isin(list(labels))), spec=spec,
-                              graph=graph, decode=decode, cache=job.feature_cache, meters=Meters.create(spark))
+                              graph=graph, decode=decode, cache=job.feature_cache, seconds=stage_seconds(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
     dataset, excluded = _collect(featurized.frames, labels)
@@ -115,22 +114,17 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
         "skipped_unlabelled": sum(skipped.values()),
         "folds": job.folds, "group_by": job.group_by, "seed": job.seed,
         "params": {**DEFAULT_PARAMS, **job.params}, "rounds": final.rounds,
-        "cv": summarize(folds),
+        "cv": json_ready(summarize(folds)),
     })
     metrics = {"folds": [r.metrics() for r in folds], "summary": summarize(folds), "group_by": job.group_by,
                "model_id": manifest.model_id, "featurization": featurization}
     save_model(job.model_out, final.booster_text, manifest, s3=settings.s3)
-    storage.write_bytes(storage.join(job.model_out, METRICS_FILE), json.dumps(metrics, indent=2).encode(),
-                        settings.s3)
+    storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
+                        json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), settings.s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
                         plots.confusion_matrix_png(folds, (names[0], names[1])), settings.s3)
     storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), settings.s3)
-
-    import lightgbm
-
-    in_sample = lightgbm.Booster(model_str=final.booster_text).predict(dataset.features)
-    return TrainResult(manifest, job.model_out, dataset, folds, table, featurization,
-                       dict(zip(dataset.paths, map(float, in_sample))))
+    return TrainResult(manifest, job.model_out, dataset, folds, table, featurization)
 
 
 def cross_validate(spark: SparkSession, dataset: Dataset, assignment: np.ndarray, *,
@@ -166,11 +160,8 @@ def groups_of(dataset: Dataset, job: TrainSettings) -> list[str] | None:
     return [f"{camera}@{int(moment.timestamp()) // window}" for camera, moment in zip(cameras, dataset.captured_at)]
 
 
-def _label_column(job: TrainSettings):
-    if not job.label_regex:
-        return F.regexp_extract("path", r"([^/]+)/[^/]*$", 1)
-    compiled = re.compile(job.label_regex)
-    return F.regexp_extract("path", re.sub(r"\(\?P<\w+>", "(", job.label_regex), compiled.groupindex["label"])
+def _label_column(job: TrainSettings) -> Column:
+    return sources.path_group(job.label_regex, "label") if job.label_regex else sources.parent_folder()
 
 
 def _names(labels: dict[str, int]) -> dict[int, str]:

@@ -146,6 +146,17 @@ def run_fold(fold: int, features: np.ndarray, labels: np.ndarray, assignment: np
                     threshold=threshold)
 
 
+def json_ready(value: Any) -> Any:
+    """NaN (the AUC of a fold with one class) as None, which JSON can hold."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value
+
+
 def summarize(results: Sequence[FoldResult]) -> dict[str, dict[str, float]]:
     """Mean and standard deviation of every metric over the folds."""
     return {name: {"mean": float(np.mean([getattr(r, name) for r in results])),
