@@ -21,6 +21,7 @@ setup(
         "PyYAML==6.0.4",
         "scikit-learn==1.9.1",
         "matplotlib==3.11.2",
+        "openvino==2026.4.1",
     ],
     extras_require={
         # The embedded S3 server of the demo and the tests.
