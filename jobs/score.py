@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                           "default: the model manifest's")
     parser.add_argument("--allow-weights-mismatch", action="store_const", const=True, default=None,
                         help="score even when the weights differ from those the model was trained on")
+    parser.add_argument("--only-new", action="store_const", const=True, default=None,
+                        help="skip frames that already have a row by this model in the output "
+                             "(for schedulers re-reading a growing prefix)")
     return parser.parse_args(argv)
 
 
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         settings = load_settings(args.config, overrides={
             "score.input": args.input, "score.model": args.model, "score.output": args.output,
-            "score.allow_weights_mismatch": args.allow_weights_mismatch,
+            "score.allow_weights_mismatch": args.allow_weights_mismatch, "score.only_new": args.only_new,
             "featurizer.batch_size": args.batch_size, "featurizer.layer": args.layer,
             "featurizer.weights": args.weights})
         summary = run_score(spark_session(settings.spark, master=args.master), settings)

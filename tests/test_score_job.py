@@ -204,3 +204,20 @@ def test_help_explains_every_option(capsys):
     for option in ("--input", "--model", "--output", "--config", "--master", "--batch-size", "--layer",
                    "--weights", "--allow-weights-mismatch"):
         assert option in text
+
+
+def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server, bucket, model_dir, config, tmp_path):
+    frames = good_frames("20261124", 3, seed=600)
+    names = sorted(frames)
+    output = str(tmp_path / "out")
+    args = ["--input", f"{bucket}/in", "--model", model_dir, "--output", output, "--config", config, "--only-new"]
+    put_frames(f"{bucket}/in", {name: frames[name] for name in names[:2]}, s3_server.settings)
+    assert score(args) == 0
+    put_frames(f"{bucket}/in", {names[2]: frames[names[2]]}, s3_server.settings)
+
+    assert score(args) == 0
+
+    paths = [row["path"] for row in spark.read.parquet(output).collect()]
+    assert sorted(paths) == sorted(f"{bucket}/in/{name}" for name in names)
+    summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
+    assert (summary["frames_read"], summary["frames_already_scored"]) == (1, 2)

@@ -121,12 +121,15 @@ class ScoreSettings:
         model: model directory (booster.txt + manifest.json), local or s3://.
         output: Parquet output location (a Hadoop URI or local path).
         allow_weights_mismatch: score with other weights than the model was trained on.
+        only_new: skip frames that already have a row by this model in the output
+            (for schedulers re-reading a prefix that keeps growing).
     """
 
     input: str | None = None
     model: str | None = None
     output: str | None = None
     allow_weights_mismatch: bool = False
+    only_new: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

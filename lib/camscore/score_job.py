@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import featurizer as featurizing
@@ -90,14 +90,21 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
-    total, batch = _fingerprint(source, model_id=model.manifest.model_id, source_settings=settings.source)
+    listing, frames, skipped = source.listing, source.frames, 0
+    if job.only_new and hadoopfs.exists(spark, job.output):
+        done = sinks.scored_paths(spark, job.output, model_id=model.manifest.model_id)
+        listing = source.listing.join(done, "path", "left_anti")
+        frames = source.frames_of(listing)
+        skipped = source.listing.count() - listing.count()
+    total, batch = _fingerprint(listing, model_id=model.manifest.model_id, source_settings=settings.source)
     seconds["list"] = time.perf_counter() - mark
-    log.info("camscore: %d frames under %s; model %s", total, job.input, model.manifest.model_id)
+    log.info("camscore: %d frames to score under %s (%d already scored); model %s", total, job.input, skipped,
+             model.manifest.model_id)
 
     seconds_meter = stage_seconds(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(source.frames, model=model, graph=graph, decode=decode, seconds=seconds_meter)
+        scores = score_frames(frames, model=model, graph=graph, decode=decode, seconds=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)
@@ -115,6 +122,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         "output": job.output,
         "batch": batch,
         "frames_read": total,
+        "frames_already_scored": skipped,
         "frames_scored": scored,
         "errors": dict(sorted(outcomes.items())),
         "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
@@ -129,12 +137,11 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     return summary
 
 
-def _fingerprint(source: sources.FrameSource, *, model_id: str,
-                 source_settings: SourceSettings) -> tuple[int, str]:
+def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSettings) -> tuple[int, str]:
     """Frame count and a batch id that is the same whenever the same frames meet the same model and
     the same reading of their paths (which decides their dates)."""
     digest = F.xxhash64("path", "length", "modification_time")
-    row = source.listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x")).first()
+    row = listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x")).first()
     text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
     # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
     return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16]

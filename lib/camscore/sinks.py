@@ -37,6 +37,11 @@ def count_outcomes(spark: SparkSession, output: str, *, batch: str) -> dict[str,
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
 
+def scored_paths(spark: SparkSession, output: str, *, model_id: str) -> DataFrame:
+    """Paths that already have a row by this model in the output."""
+    return spark.read.parquet(output).where(F.col("model_id") == model_id).select("path").distinct()
+
+
 def write_summary(spark: SparkSession, output: str, summary: dict[str, Any]) -> str:
     """Writes ``_summary.json`` in the output folder; returns its URI."""
     text = json.dumps(summary, indent=2, sort_keys=True)
