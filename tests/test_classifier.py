@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from camscore.classifier import Classifier, import_booster, load_model, make_manifest, save_model
-from camscore.errors import ModelError
+from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import FeaturizerSpec
 
 from conftest import ORIGINAL_BOOSTER
@@ -90,3 +90,14 @@ def test_a_manifest_with_one_label_name_is_refused(tmp_path):
 
     with pytest.raises(ModelError, match=r"label_names must be two different names .*got \['car'\]"):
         load_model(str(tmp_path))
+
+
+def test_a_model_directory_on_another_filesystem_is_refused_with_what_works():
+    with pytest.raises(ConfigError, match=r"local paths or s3:// URIs; got 'hdfs://nn/models/a/manifest.json'"):
+        load_model("hdfs://nn/models/a")
+
+
+def test_a_file_uri_is_a_local_path(tmp_path):
+    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet")
+
+    assert load_model(str(tmp_path / "m")).manifest.feature_count == 1000

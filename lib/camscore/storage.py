@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 
 from camscore.config import S3Settings
-from camscore.errors import InputError
+from camscore.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -82,20 +82,33 @@ def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
 
 def read_bytes(uri: str, settings: S3Settings) -> bytes:
     """The bytes of an s3:// object or a local file."""
+    _check_scheme(uri)
     if not is_s3(uri):
-        return Path(uri).read_bytes()
+        return _local(uri).read_bytes()
     location = S3Uri.parse(uri)
     return client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
 
 
 def write_bytes(uri: str, data: bytes, settings: S3Settings) -> None:
     """Writes an s3:// object or a local file (parent folders created)."""
+    _check_scheme(uri)
     if not is_s3(uri):
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        Path(uri).write_bytes(data)
+        _local(uri).parent.mkdir(parents=True, exist_ok=True)
+        _local(uri).write_bytes(data)
         return
     location = S3Uri.parse(uri)
     client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+
+
+def _check_scheme(uri: str) -> None:
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme not in ("", "s3", "file"):
+        raise ConfigError(f"models, boosters and weights are read and written as local paths or s3:// URIs; "
+                          f"got {uri!r} (scheme {scheme!r})")
+
+
+def _local(uri: str) -> Path:
+    return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
 
 
 def join(uri: str, name: str) -> str:
