@@ -101,3 +101,10 @@ def test_a_file_uri_is_a_local_path(tmp_path):
     import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet")
 
     assert load_model(str(tmp_path / "m")).manifest.feature_count == 1000
+
+
+def test_writing_to_a_missing_bucket_is_refused_up_front(s3_server):
+    from camscore import storage
+
+    with pytest.raises(ConfigError, match="cannot write to s3://no-such-bucket/m: bucket 'no-such-bucket'"):
+        storage.check_writable("s3://no-such-bucket/m", s3_server.settings)

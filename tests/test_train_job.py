@@ -166,3 +166,13 @@ def test_bad_input_is_refused_and_nothing_is_written(layout, message, config_fil
     assert error.startswith("camscore: error: ")
     assert re.search(message, error)
     assert not model_out.exists()
+
+
+def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(frames, config_file, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    code = train(["--input", frames, "--model-out", str(blocker / "model"), "--config", config_file])
+
+    assert code == 2
+    assert f"cannot write to {blocker / 'model'}: {blocker} is not a folder" in capsys.readouterr().err

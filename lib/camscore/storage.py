@@ -14,6 +14,7 @@ from typing import Iterator
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from camscore.config import S3Settings
 from camscore.errors import ConfigError, InputError
@@ -105,6 +106,27 @@ def _check_scheme(uri: str) -> None:
     if scheme not in ("", "s3", "file"):
         raise ConfigError(f"models, boosters and weights are read and written as local paths or s3:// URIs; "
                           f"got {uri!r} (scheme {scheme!r})")
+
+
+def check_writable(uri: str, settings: S3Settings) -> None:
+    """Stops early when ``uri`` cannot be written: no such bucket, or a local folder without write access.
+
+    Raises:
+        ConfigError: with the location and why.
+    """
+    _check_scheme(uri)
+    if is_s3(uri):
+        bucket = S3Uri.parse(uri).bucket
+        try:
+            client(settings).head_bucket(Bucket=bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigError(f"cannot write to {uri}: bucket {bucket!r} is not reachable ({exc})") from None
+        return
+    existing = _local(uri).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ConfigError(f"cannot write to {uri}: {existing} is not a folder this user can write to")
 
 
 def _local(uri: str) -> Path:

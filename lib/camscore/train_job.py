@@ -69,6 +69,7 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
         if not value:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
     labels = parse_labels(job.labels)
+    storage.check_writable(job.model_out, settings.s3)
     weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
     spec = FeaturizerSpec(layer=settings.featurizer.layer or "avg_pool", weights=weights.identity,
                           weights_source=weights.source, runtime=settings.featurizer.runtime or "keras",
