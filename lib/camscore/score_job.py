@@ -18,6 +18,7 @@ from camscore import hadoopfs, sinks, sources
 from camscore.classifier import Model, load_model
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError, ModelError
+from camscore.featurizer import Weights
 from camscore.imaging import DecodeOptions
 from camscore.scoring import STAGES, score_frames, stage_seconds, with_output_columns
 
@@ -30,7 +31,7 @@ class ResolvedFeaturizer:
 
     layer: str
     weights_source: str
-    seed: int
+    weights: Weights
     runtime: str
     precision: str
 
@@ -55,14 +56,20 @@ def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
         source = trained.weights_source
         if trained.weights.startswith("none:seed="):
             seed = int(trained.weights.split("=", 1)[1])
-    identity = featurizing.weights_identity(source, seed=seed, s3=settings.s3)
+    # A weights file is read once: loaded here, its identity taken from what was loaded. The built-in
+    # sources are checked before loading, so a refused run downloads nothing.
+    builtin = source in ("imagenet", "none")
+    weights = None if builtin else featurizing.load_weights(source, seed=seed, s3=settings.s3)
+    identity = featurizing.weights_identity(source, seed=seed, s3=settings.s3) if builtin else weights.identity
     if identity != trained.weights:
         message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
                    f"{identity} (from {source})")
         if not settings.score.allow_weights_mismatch:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
         log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
-    return ResolvedFeaturizer(layer, source, seed, settings.featurizer.runtime or trained.runtime,
+    if weights is None:
+        weights = featurizing.load_weights(source, seed=seed, s3=settings.s3)
+    return ResolvedFeaturizer(layer, source, weights, settings.featurizer.runtime or trained.runtime,
                               settings.featurizer.precision or trained.precision)
 
 
@@ -81,8 +88,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
     resolved = resolve_featurizer(model, settings)
-    weights = featurizing.load_weights(resolved.weights_source, seed=resolved.seed, s3=settings.s3)
-    graph = featurizing.make_graph(weights, layer=resolved.layer, runtime=resolved.runtime,
+    graph = featurizing.make_graph(resolved.weights, layer=resolved.layer, runtime=resolved.runtime,
                                    precision=resolved.precision)
     decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
     seconds = {"load_model": time.perf_counter() - started}
