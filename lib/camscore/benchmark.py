@@ -36,6 +36,7 @@ SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvi
 REFERENCE = ("keras", "fp32")
 PATH_REGEX = r"(?P<camera_id>cam-\d+)[/_](?P<captured_at>\d{8}T\d{6})"
 BATCH = 32
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -157,6 +158,17 @@ def format_results(results: dict[str, Any]) -> str:
             f"{measured['local'] / results['original']:>6.1f} {measured['worker_peak_mib']:>8} "
             f"{measured.get('max_probability_difference', float('nan')):>9.4f} {measured['cv_auc']:>7.4f}")
     lines.append(f"default by the parity rule: {results['default']}")
+    lines += ["", "where the cores went in the median run, core-ms a frame "
+                  "(wall: ms a frame; the rest add up to cores × wall; driver includes the embedded S3 server)",
+              f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'decode':>6} {'model':>6} {'classify':>8} "
+              f"{'other':>6} {'driver':>6} {'idle':>6}"]
+    for name, measured in results["end_to_end"].items():
+        for label, profile in measured["profile"].items():
+            split = profile["core_ms_per_frame"]
+            wall = 1000 * profile["seconds"] / max(profile["frames"], 1)
+            lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['decode']:>6.2f} "
+                         f"{split['featurize']:>6.2f} {split['classify']:>8.2f} {split['worker_other']:>6.2f} "
+                         f"{split['driver']:>6.2f} {split['idle']:>6.2f}")
     if results.get("scaling"):
         lines += ["", f"scaling ({results['scaling']['setting']}, local files): "
                       f"fixed {results['scaling']['fixed_seconds']:.1f}s, "
@@ -230,16 +242,19 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
     measured: dict[str, Any] = {}
     try:
         for label, uri in inputs.items():
-            rates = []
+            runs = []
             for attempt in range(repeats):
                 output = workdir / f"{label}-{attempt}"
                 shutil.rmtree(output, ignore_errors=True)
                 run = dataclasses.replace(settings, score=ScoreSettings(input=uri, model=model_dir,
                                                                         output=str(output)))
-                started = time.perf_counter()
+                before, started = cpu_seconds(), time.perf_counter()
                 summary = run_score(spark, run)
-                rates.append(summary["frames_read"] / (time.perf_counter() - started))
-            measured[label] = statistics.median(rates)
+                runs.append(cpu_profile(summary, seconds=time.perf_counter() - started, before=before,
+                                        after=cpu_seconds(), cores=os.cpu_count() or 1))
+            median = sorted(runs, key=lambda profile: profile["seconds"])[len(runs) // 2]
+            measured[label] = median["frames"] / median["seconds"]
+            measured.setdefault("profile", {})[label] = median
         rows = spark.read.parquet(str(workdir / "local-0")).select("path", "probability").collect()
         measured["probabilities"] = {row["path"]: row["probability"] for row in rows}
         measured["worker_peak_mib"] = _python_worker_peak_mib()
@@ -248,13 +263,69 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
     return measured
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process (the driver and, in the benchmark, the embedded S3
+    server's threads), by the JVM it started and by the PySpark Python workers under that JVM.
+
+    Processes that ended are not counted; PySpark reuses its workers, so they live across runs.
+    """
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # the process ended while we looked
+        processes[int(stat.parent.name)] = (int(fields[1]), command,
+                                            (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    totals = {"driver": sum(os.times()[:2]), "jvm": 0.0, "workers": 0.0}
+    pending = list(children.get(os.getpid(), []))
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        totals["workers" if _is_python_worker(processes[pid][1]) else "jvm"] += processes[pid][2]
+    return totals
+
+
+def _is_python_worker(command: bytes) -> bool:
+    return b"pyspark.daemon" in command or b"pyspark.worker" in command
+
+
+def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, float], after: dict[str, float],
+                cores: int) -> dict[str, Any]:
+    """Where one scoring run's core time went, in core-milliseconds a frame.
+
+    ``decode``, ``featurize`` and ``classify`` are the workers' own stage
+    timers; ``worker_other`` is the rest of the workers' CPU (Arrow, pandas,
+    fetching from S3, model setup); ``idle`` is what no process used.
+    """
+    frames = max(summary["frames_read"], 1)
+    used = {name: after[name] - before[name] for name in after}
+    stages = summary["worker_seconds"]
+    staged = sum(stages[name] for name in ("decode", "featurize", "classify"))
+    split = {
+        "jvm": used["jvm"],
+        "decode": stages["decode"],
+        "featurize": stages["featurize"],
+        "classify": stages["classify"],
+        "worker_other": max(used["workers"] - staged, 0.0),
+        "driver": used["driver"],
+    }
+    split["idle"] = max(cores * seconds - sum(split.values()), 0.0)
+    return {"frames": summary["frames_read"], "seconds": seconds, "cores": cores,
+            "core_ms_per_frame": {name: round(1000 * value / frames, 2) for name, value in split.items()}}
+
+
 def _python_worker_peak_mib() -> int:
     """The largest peak resident memory (VmHWM) among this machine's PySpark Python workers."""
     peaks = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             command = (status.parent / "cmdline").read_bytes()
-            if b"pyspark.daemon" not in command and b"pyspark.worker" not in command:
+            if not _is_python_worker(command):
                 continue
             for line in status.read_text().splitlines():
                 if line.startswith("VmHWM:"):
