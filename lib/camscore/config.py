@@ -18,9 +18,9 @@ from typing import Any, Mapping
 import yaml
 
 from camscore.errors import ConfigError
+from camscore.imaging import RESAMPLING, DecodeOptions
 
 LAYERS = ("avg_pool", "predictions")
-RESAMPLING = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "binaryfile", "boto3")
@@ -111,6 +111,10 @@ class FeaturizerSettings:
     max_pixels: int = 50_000_000
     batch_size: int = 64
 
+    def decode_options(self) -> DecodeOptions:
+        """How frames are decoded; training and scoring must decode alike for features to match."""
+        return DecodeOptions(resample=self.resample, max_pixels=self.max_pixels)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ScoreSettings:
@@ -185,7 +189,7 @@ class Settings:
 
 _ALLOWED = {
     "featurizer.layer": LAYERS,
-    "featurizer.resample": RESAMPLING,
+    "featurizer.resample": tuple(RESAMPLING),
     "featurizer.runtime": ("keras", "openvino"),
     "featurizer.precision": ("fp32", "bf16"),
     "s3.addressing_style": ADDRESSING_STYLES,

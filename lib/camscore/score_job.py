@@ -19,8 +19,7 @@ from camscore.classifier import Model, load_model
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import Weights
-from camscore.imaging import DecodeOptions
-from camscore.scoring import STAGES, score_frames, stage_seconds, with_output_columns
+from camscore.scoring import STAGES, score_frames, stage_seconds, use_batch_size, with_output_columns
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +89,11 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     resolved = resolve_featurizer(model, settings)
     graph = featurizing.make_graph(resolved.weights, layer=resolved.layer, runtime=resolved.runtime,
                                    precision=resolved.precision)
-    decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
+    decode = settings.featurizer.decode_options()
     seconds = {"load_model": time.perf_counter() - started}
 
     mark = time.perf_counter()
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
+    use_batch_size(spark, settings.featurizer.batch_size)
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
     listing, frames, skipped = source.listing, source.frames, 0
     if job.only_new and hadoopfs.exists(spark, job.output):

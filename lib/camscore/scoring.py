@@ -133,6 +133,11 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
     seconds_meter.add(dict(seconds))
 
 
+def use_batch_size(spark: SparkSession, frames: int) -> None:
+    """Makes each Arrow batch that reaches a worker one forward pass of ``frames`` frames."""
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(frames))
+
+
 def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: DecodeOptions,
                  seconds: Accumulator) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.

@@ -20,8 +20,7 @@ from camscore.config import Settings, TrainSettings, parse_labels
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
 from camscore.featurizer import FeaturizerSpec, load_weights, make_graph
-from camscore.imaging import DecodeOptions
-from camscore.scoring import stage_seconds
+from camscore.scoring import stage_seconds, use_batch_size
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
 
@@ -75,8 +74,8 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
                           weights_source=weights.source, runtime=settings.featurizer.runtime or "keras",
                           precision=settings.featurizer.precision or "fp32")
     graph = make_graph(weights, layer=spec.layer, runtime=spec.runtime, precision=spec.precision)
-    decode = DecodeOptions(resample=settings.featurizer.resample, max_pixels=settings.featurizer.max_pixels)
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.featurizer.batch_size))
+    decode = settings.featurizer.decode_options()
+    use_batch_size(spark, settings.featurizer.batch_size)
 
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
     labelled = source.listing.withColumn("label_name", _label_column(job))
