@@ -298,9 +298,9 @@ def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, fl
                 cores: int) -> dict[str, Any]:
     """Where one scoring run's core time went, in core-milliseconds a frame.
 
-    ``decode``, ``featurize`` and ``classify`` are the workers' own stage
-    timers; ``worker_other`` is the rest of the workers' CPU (Arrow, pandas,
-    fetching from S3, model setup); ``idle`` is what no process used.
+    ``decode``, ``featurize`` and ``classify`` are the CPU the workers spent
+    in those stages; ``worker_other`` is the rest of the workers' CPU (Arrow,
+    pandas, fetching from S3, model setup); ``idle`` is what no process used.
     """
     frames = max(summary["frames_read"], 1)
     used = {name: after[name] - before[name] for name in after}

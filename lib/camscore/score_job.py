@@ -164,7 +164,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"errors       {errors}",
         f"frames/s     {summary['frames_per_second']}",
         f"stages       {stages}",
-        f"workers      {workers} (summed over workers)",
+        f"workers      {workers} (CPU seconds summed over workers)",
         f"output       {summary['output']} (batch {summary['batch']})",
     ])
 

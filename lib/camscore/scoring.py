@@ -72,7 +72,11 @@ class _SumsParam(AccumulatorParam):
 
 
 def stage_seconds(spark: SparkSession) -> Accumulator:
-    """An accumulator that workers add their seconds per stage (see STAGES) to."""
+    """An accumulator that workers add the CPU seconds of each stage (see STAGES) to.
+
+    CPU rather than wall seconds: with one worker per core, wall time would also count the
+    moments a worker waits for its core while the JVM or another process has it.
+    """
     return spark.sparkContext.accumulator({}, _SumsParam())
 
 
@@ -96,7 +100,7 @@ def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
 def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: DecodeOptions,
                      seconds: Counter) -> tuple[np.ndarray, list[str | None]]:
     """Features of the frames that decode, and one error (or None) per row."""
-    started = time.perf_counter()
+    started = time.process_time()
     arrays, errors = [], []
     read_errors = batch["read_error"] if "read_error" in batch else [None] * len(batch)
     for path, content, read_error in zip(batch["path"], batch["content"], read_errors):
@@ -110,11 +114,11 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
         except FrameError as exc:
             errors.append(str(exc))
             log.warning("camscore: frame %s skipped: %s", path, exc)
-    decoded = time.perf_counter()
+    decoded = time.process_time()
     seconds["decode"] += decoded - started
     stacked = np.stack(arrays) if arrays else np.zeros((0, options.size, options.size, 3), np.uint8)
     features = featurizer(stacked)
-    seconds["featurize"] += time.perf_counter() - decoded
+    seconds["featurize"] += time.process_time() - decoded
     return features, errors
 
 
@@ -123,9 +127,9 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
                                                                       Classifier | None]]:
     """Each batch with the features of its decodable frames and one error (or None) per row."""
     seconds: Counter = Counter()
-    started = time.perf_counter()
+    started = time.process_time()
     featurizer, classifier = _worker_models(key, assets)
-    seconds["setup"] += time.perf_counter() - started
+    seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
     for batch in batches:
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
@@ -161,7 +165,7 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch, features, errors, classifier in _featurized_batches(batches, key=key, assets=assets,
                                                                        seconds_meter=seconds):
-            started = time.perf_counter()
+            started = time.process_time()
             probabilities = classifier.probabilities(features)
             labels = classifier.labels(probabilities)
             scored = np.array([error is None for error in errors], dtype=bool)
@@ -175,7 +179,7 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
                 "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
                 "probability": probability, "label": label, "label_name": name, "error": errors,
             })
-            seconds.add({"classify": time.perf_counter() - started})
+            seconds.add({"classify": time.process_time() - started})
 
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
