@@ -6,6 +6,7 @@
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
+#   ./submit.sh pack [--python-prefix DIR]  dist/camscore-env.tar.gz: a virtualenv for spark-submit --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -61,6 +62,16 @@ case "$command" in
     require_java; ensure_venv
     cd "$root"
     exec "$venv/bin/python" bench/bench.py "$@" ;;
+  pack)
+    # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
+    build="$root/build/pack-env"
+    echo "camscore: building $build (camscore and its pinned dependencies)" >&2
+    rm -rf "$build"
+    "$python" -m venv "$build"
+    "$build/bin/python" -m pip install --quiet --upgrade pip
+    "$build/bin/python" -m pip install --quiet "$root" "venv-pack==0.2.0"
+    mkdir -p "$root/dist"
+    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/camscore-env.tar.gz" --force "$@" ;;
   ""|-h|--help|help)
     usage ;;
   *)
