@@ -65,8 +65,13 @@ case "$command" in
   pack)
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      echo "camscore: pack needs Python 3.11 (the version the nodes run); set PYTHON=/path/to/python3.11" >&2
+      exit 2
+    fi
     echo "camscore: building $build (camscore and its pinned dependencies)" >&2
-    rm -rf "$build"
+    # setuptools builds under build/: clear what an earlier pack left, or deleted modules would ship.
+    rm -rf "$build" "$root/build/lib" "$root"/build/bdist.*
     "$python" -m venv "$build"
     "$build/bin/python" -m pip install --quiet --upgrade pip
     "$build/bin/python" -m pip install --quiet "$root" "venv-pack==0.2.0"

@@ -10,10 +10,17 @@ import sys
 from pathlib import Path
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000, help="frames scored end to end (default 2000)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure, median taken (default 3)")
+    parser.add_argument("--n", type=_at_least_one, default=2000, help="frames scored end to end (default 2000)")
+    parser.add_argument("--repeats", type=_at_least_one, default=3, help="runs per figure, median taken (default 3)")
     parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16",
                         help="runtime-precision pairs to measure (default: all four)")
     parser.add_argument("--scaling", default="", help="frame counts for the scaling table, e.g. 500,1000,2000,4000")

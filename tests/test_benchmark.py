@@ -1,9 +1,6 @@
-import subprocess
-import sys
-
 import pytest
 
-from camscore.benchmark import choose_default, cpu_profile, cpu_seconds
+from camscore.benchmark import choose_default, cpu_profile
 
 
 def _results(**settings):
@@ -31,24 +28,8 @@ def test_the_profile_splits_core_time_a_frame_between_processes_and_worker_stage
     before = {"driver": 10.0, "jvm": 20.0, "workers": 5.0}
     after = {"driver": 10.1, "jvm": 20.3, "workers": 6.6}
 
-    profile = cpu_profile(summary, seconds=1.0, before=before, after=after, cores=2)
+    profile = cpu_profile(summary, seconds=1.2, before=before, after=after, cores=2)
 
     assert profile["core_ms_per_frame"] == pytest.approx(
         {"jvm": 3.0, "decode": 2.0, "featurize": 10.0, "classify": 1.0, "worker_other": 3.0, "driver": 1.0,
-         "idle": 0.0})
-
-
-def test_cpu_seconds_counts_the_cpu_of_child_processes():
-    burn = ("import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"
-            "print('burnt', flush=True)\ntime.sleep(30)")
-    before = cpu_seconds()
-    child = subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline() == "burnt\n"
-        after = cpu_seconds()
-    finally:
-        child.kill()
-        child.wait()
-
-    assert after["jvm"] - before["jvm"] >= 0.45
-    assert after["workers"] - before["workers"] < 0.1
+         "idle": 4.0})

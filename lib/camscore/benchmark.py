@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import shutil
 import statistics
 import time
@@ -27,6 +26,7 @@ from camscore.classifier import make_manifest, save_model
 from camscore.config import FeaturizerSettings, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights, make_graph
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.processes import cpu_seconds, python_worker_peak_mib, usable_cores
 from camscore.score_job import run_score
 from camscore.session import spark_session
 from camscore.train_job import run_train
@@ -36,7 +36,6 @@ SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvi
 REFERENCE = ("keras", "fp32")
 PATH_REGEX = r"(?P<camera_id>cam-\d+)[/_](?P<captured_at>\d{8}T\d{6})"
 BATCH = 32
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -68,7 +67,7 @@ class BenchOptions:
 
 def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = print) -> dict[str, Any]:
     """Runs every measurement and returns the results (also written as results.json in workdir)."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     workdir = options.workdir
     frames_dir, labelled_dir = workdir / f"frames-{options.n}", workdir / "labelled"
     started = time.perf_counter()
@@ -251,47 +250,16 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
                 before, started = cpu_seconds(), time.perf_counter()
                 summary = run_score(spark, run)
                 runs.append(cpu_profile(summary, seconds=time.perf_counter() - started, before=before,
-                                        after=cpu_seconds(), cores=os.cpu_count() or 1))
-            median = sorted(runs, key=lambda profile: profile["seconds"])[len(runs) // 2]
+                                        after=cpu_seconds(), cores=usable_cores()))
+            median = sorted(runs, key=lambda profile: profile["seconds"])[len(runs) // 2]  # the upper median
             measured[label] = median["frames"] / median["seconds"]
             measured.setdefault("profile", {})[label] = median
         rows = spark.read.parquet(str(workdir / "local-0")).select("path", "probability").collect()
         measured["probabilities"] = {row["path"]: row["probability"] for row in rows}
-        measured["worker_peak_mib"] = _python_worker_peak_mib()
+        measured["worker_peak_mib"] = python_worker_peak_mib()
     finally:
         spark.stop()
     return measured
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by this process (the driver and, in the benchmark, the embedded S3
-    server's threads), by the JVM it started and by the PySpark Python workers under that JVM.
-
-    Processes that ended are not counted; PySpark reuses its workers, so they live across runs.
-    """
-    processes = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue  # the process ended while we looked
-        processes[int(stat.parent.name)] = (int(fields[1]), command,
-                                            (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS)
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in processes.items():
-        children.setdefault(parent, []).append(pid)
-    totals = {"driver": sum(os.times()[:2]), "jvm": 0.0, "workers": 0.0}
-    pending = list(children.get(os.getpid(), []))
-    while pending:
-        pid = pending.pop()
-        pending += children.get(pid, [])
-        totals["workers" if _is_python_worker(processes[pid][1]) else "jvm"] += processes[pid][2]
-    return totals
-
-
-def _is_python_worker(command: bytes) -> bool:
-    return b"pyspark.daemon" in command or b"pyspark.worker" in command
 
 
 def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, float], after: dict[str, float],
@@ -317,22 +285,6 @@ def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, fl
     split["idle"] = max(cores * seconds - sum(split.values()), 0.0)
     return {"frames": summary["frames_read"], "seconds": seconds, "cores": cores,
             "core_ms_per_frame": {name: round(1000 * value / frames, 2) for name, value in split.items()}}
-
-
-def _python_worker_peak_mib() -> int:
-    """The largest peak resident memory (VmHWM) among this machine's PySpark Python workers."""
-    peaks = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            command = (status.parent / "cmdline").read_bytes()
-            if not _is_python_worker(command):
-                continue
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) // 1024)
-        except OSError:
-            continue  # the process ended while we looked
-    return max(peaks, default=0)
 
 
 def _cv_auc(settings: Settings, labelled_dir: Path, model_out: Path) -> float:

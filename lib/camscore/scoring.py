@@ -75,7 +75,9 @@ def stage_seconds(spark: SparkSession) -> Accumulator:
     """An accumulator that workers add the CPU seconds of each stage (see STAGES) to.
 
     CPU rather than wall seconds: with one worker per core, wall time would also count the
-    moments a worker waits for its core while the JVM or another process has it.
+    moments a worker waits for its core while the JVM or another process has it. Decoding runs
+    on the calling thread and counts that thread's CPU; the other stages count the whole worker
+    process's, because TensorFlow and OpenVINO infer on threads of their own.
     """
     return spark.sparkContext.accumulator({}, _SumsParam())
 
@@ -100,7 +102,7 @@ def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
 def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: DecodeOptions,
                      seconds: Counter) -> tuple[np.ndarray, list[str | None]]:
     """Features of the frames that decode, and one error (or None) per row."""
-    started = time.process_time()
+    started = time.thread_time()
     arrays, errors = [], []
     read_errors = batch["read_error"] if "read_error" in batch else [None] * len(batch)
     for path, content, read_error in zip(batch["path"], batch["content"], read_errors):
@@ -114,9 +116,9 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
         except FrameError as exc:
             errors.append(str(exc))
             log.warning("camscore: frame %s skipped: %s", path, exc)
-    decoded = time.process_time()
-    seconds["decode"] += decoded - started
+    seconds["decode"] += time.thread_time() - started
     stacked = np.stack(arrays) if arrays else np.zeros((0, options.size, options.size, 3), np.uint8)
+    decoded = time.process_time()
     features = featurizer(stacked)
     seconds["featurize"] += time.process_time() - decoded
     return features, errors
@@ -137,9 +139,9 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
     seconds_meter.add(dict(seconds))
 
 
-def use_batch_size(spark: SparkSession, frames: int) -> None:
-    """Makes each Arrow batch that reaches a worker one forward pass of ``frames`` frames."""
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(frames))
+def use_batch_size(spark: SparkSession, batch_frames: int) -> None:
+    """Makes each Arrow batch that reaches a worker one forward pass of ``batch_frames`` frames."""
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_frames))
 
 
 def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: DecodeOptions,
@@ -151,7 +153,7 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
-        seconds: where workers add their seconds per stage.
+        seconds: where workers add their CPU seconds per stage (see stage_seconds).
 
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
