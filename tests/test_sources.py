@@ -1,8 +1,10 @@
 import datetime as dt
 
+from pyspark.sql import functions as F
+
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.sources import extension_glob, hadoop_path, list_frames, read_frames
+from camscore.sources import balanced_split_bytes, extension_glob, hadoop_path, list_frames, read_frames
 
 from conftest import put_frames
 
@@ -31,6 +33,24 @@ def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
     assert by_name["ünïcode frame+1.jpeg"]["length"] == 3
     assert by_name["ünïcode frame+1.jpeg"]["camera_id"] == "cam+2"
     assert by_name["ünïcode frame+1.jpeg"]["read_error"] is None
+
+
+def test_the_split_makes_a_multiple_of_the_cores_of_equal_partitions_under_the_ceiling():
+    # 1000 files counted as 1 byte each: 2 partitions of 100 would fit 4 cores badly, 8 of 125 fit.
+    assert balanced_split_bytes([0] * 1000, open_cost=1, max_partition_bytes=128, cores=4) == 125
+    assert balanced_split_bytes([0] * 10, open_cost=10, max_partition_bytes=1000, cores=2) == 50
+    assert balanced_split_bytes([], open_cost=10, max_partition_bytes=1000, cores=2) == 1
+
+
+def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
+    # At 1 MB of open cost a file, Spark alone would pack 127 + 127 + 46 frames: the last task runs alone.
+    put_frames(str(tmp_path), {f"cam/{i:03d}.jpg": bytes(1000 + 500 * (i % 7)) for i in range(300)}, None)
+
+    frames = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None).frames
+    sizes = sorted(row["count"] for row in frames.groupBy(F.spark_partition_id()).count().collect())
+
+    assert len(sizes) % 2 == 0
+    assert sum(sizes) == 300 and sizes[-1] - sizes[0] <= 2
 
 
 def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):

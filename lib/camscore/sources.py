@@ -134,7 +134,9 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
         raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
     frames = found.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
                           F.lit(None).cast("string").alias("read_error"))
-    empty = _empty_files(spark, frames, listed=found.inputFiles())
+    scanned = {row["path"]: row["length"] for row in frames.select("path", "length").collect()}
+    _balance_partitions(spark, list(scanned.values()))
+    empty = _empty_files(spark, set(scanned), listed=found.inputFiles())
     if empty is not None:
         frames = frames.unionByName(empty)
     listing = frames.select(*LISTING_COLUMNS.fieldNames())
@@ -146,13 +148,39 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
     return listing, frames, frames_of
 
 
-def _empty_files(spark: SparkSession, frames: DataFrame, *, listed: list[str]) -> DataFrame | None:
+def balanced_split_bytes(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
+    """A split size that packs files of these lengths into a multiple of ``cores`` partitions of
+    about equal size, each at most about ``max_partition_bytes``.
+
+    Spark counts a file as its length plus ``open_cost`` when it packs files into partitions.
+    Left to itself it makes full partitions and one remainder, so the last wave of tasks can
+    leave all cores but one idle for a whole task.
+    """
+    total = sum(length + open_cost for length in lengths)
+    partitions = cores * max(1, math.ceil(total / (cores * max_partition_bytes)))
+    return max(math.ceil(total / partitions), 1)
+
+
+def _balance_partitions(spark: SparkSession, lengths: list[int]) -> None:
+    """Sets spark.sql.files.maxPartitionBytes for the next file scan (see balanced_split_bytes).
+
+    The ceiling is the value the session started with (128 MB unless spark.conf sets it), so
+    reading again in the same session does not shrink partitions further.
+    """
+    as_bytes = spark.sparkContext._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
+    ceiling = as_bytes(spark.sparkContext.getConf().get("spark.sql.files.maxPartitionBytes", "128m"))
+    open_cost = as_bytes(spark.conf.get("spark.sql.files.openCostInBytes"))
+    split = balanced_split_bytes(lengths, open_cost=open_cost, max_partition_bytes=ceiling,
+                                 cores=spark.sparkContext.defaultParallelism)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+
+
+def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> DataFrame | None:
     """The zero-byte files among ``listed``, as frames with empty content.
 
-    Spark's file scan skips zero-byte files, but they are frames the camera
-    wrote, and each must get its own row (with an ``empty`` error).
+    Spark's file scan skips zero-byte files (``scanned`` are the paths it found), but they are
+    frames the camera wrote, and each must get its own row (with an ``empty`` error).
     """
-    scanned = {row["path"] for row in frames.select("path").collect()}
     missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
     if not missing:
         return None
