@@ -1,10 +1,13 @@
 import datetime as dt
+import threading
 
+import pandas as pd
 from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.sources import balanced_split_bytes, extension_glob, hadoop_path, list_frames, read_frames
+from camscore.sources import (balanced_split_bytes, extension_glob, fetched_ahead, hadoop_path, list_frames,
+                              read_frames)
 
 from conftest import put_frames
 
@@ -89,6 +92,37 @@ def test_a_path_regex_gives_camera_and_capture_time(spark, s3_server, bucket):
     assert rows["no-time.jpg"]["captured_at"] == rows["no-time.jpg"]["modification_time"]
 
 
+def test_boto3_rows_reach_the_workers_without_bytes_and_fetch_adds_them(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", {"c/a.jpg": b"1"}, s3_server.settings)
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+
+    batch = source.rows.toPandas()
+
+    assert "content" not in batch.columns
+    assert source.fetch(batch)[["content", "read_error"]].to_dict("records") == [{"content": b"1", "read_error": None}]
+
+
+def test_fetching_ahead_fetches_the_next_batch_while_the_caller_holds_this_one():
+    next_fetched = threading.Event()
+
+    def fetch(batch: pd.DataFrame) -> pd.DataFrame:
+        if batch["path"][0] == "b":
+            next_fetched.set()
+        return batch.assign(content=[batch["path"][0].encode()])
+
+    batches = fetched_ahead(iter([pd.DataFrame({"path": [name]}) for name in "abc"]), fetch)
+    first = next(batches)
+
+    assert next_fetched.wait(timeout=10)
+    assert [first["content"][0]] + [batch["content"][0] for batch in batches] == [b"a", b"b", b"c"]
+
+
+def test_without_fetch_batches_pass_through_as_they_are():
+    batches = [pd.DataFrame({"path": ["a"], "content": [b"1"]})]
+
+    assert list(fetched_ahead(iter(batches), None)) == batches
+
+
 def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
     client = storage.client(s3_server.settings)
     names = [f"cam-{i % 3}/{i:05d}.jpg" for i in range(1234)]
@@ -100,7 +134,7 @@ def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
                          s3=s3_server.settings).frames
 
     assert sorted(item.uri for item in listed) == sorted(f"{bucket}/many/{name}" for name in names)
-    assert frames.rdd.getNumPartitions() == 5
+    assert frames.rdd.getNumPartitions() == 6  # 3 a core, 206 keys or fewer each
     assert frames.where("content = X'78'").count() == 1234
 
 

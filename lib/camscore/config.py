@@ -74,7 +74,8 @@ class SourceSettings:
             searched in the frame's path; null keeps the defaults (camera_id is
             the parent folder, captured_at the object's modification time).
         captured_at_format: Spark datetime pattern of the captured_at group.
-        frames_per_partition: how many keys the boto3 reader puts in one partition.
+        frames_per_partition: the most keys the boto3 reader puts in one partition; it makes
+            a multiple of the cores of partitions, of about equal size.
     """
 
     reader: str = "auto"

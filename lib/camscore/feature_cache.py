@@ -62,7 +62,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     started = time.perf_counter()
     total = wanted.count()
     if cache is None:
-        computed = featurize_frames(source.frames_of(wanted), graph=graph, decode=decode,
+        computed = featurize_frames(source.rows_of(wanted), fetch=source.fetch, graph=graph, decode=decode,
                                     seconds=seconds).select(*_COLUMNS).cache()
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
@@ -74,7 +74,8 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     missing = wanted if settled is None else wanted.join(settled.select(*KEY), list(KEY), "left_anti")
     to_compute = missing.count()
     if to_compute:
-        computed = featurize_frames(source.frames_of(missing), graph=graph, decode=decode, seconds=seconds)
+        computed = featurize_frames(source.rows_of(missing), fetch=source.fetch, graph=graph, decode=decode,
+                                    seconds=seconds)
         computed.select(*_COLUMNS).write.mode("append").parquet(location)
     return Features(wanted.join(_best(_read(spark, location)), list(KEY)), to_compute, total - to_compute,
                     time.perf_counter() - started)

@@ -95,11 +95,11 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     use_batch_size(spark, settings.featurizer.batch_size)
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
-    listing, frames, skipped = source.listing, source.frames, 0
+    listing, frames, skipped = source.listing, source.rows, 0
     if job.only_new and hadoopfs.exists(spark, job.output):
         done = sinks.scored_paths(spark, job.output, model_id=model.manifest.model_id)
         listing = source.listing.join(done, "path", "left_anti")
-        frames = source.frames_of(listing)
+        frames = source.rows_of(listing)
         skipped = source.listing.count() - listing.count()
     total, batch = _fingerprint(listing, model_id=model.manifest.model_id, source_settings=settings.source)
     seconds["list"] = time.perf_counter() - mark
@@ -109,7 +109,8 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     seconds_meter = stage_seconds(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(frames, model=model, graph=graph, decode=decode, seconds=seconds_meter)
+        scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
+                              seconds=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)

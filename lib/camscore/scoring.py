@@ -25,6 +25,7 @@ from pyspark.sql import types as T
 from camscore.classifier import Classifier, Model
 from camscore.featurizer import Featurizer, Graph
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.sources import Fetch, fetched_ahead
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +125,17 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     return features, errors
 
 
-def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast,
+def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch | None,
                         seconds_meter: Accumulator) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[str | None],
                                                                       Classifier | None]]:
-    """Each batch with the features of its decodable frames and one error (or None) per row."""
+    """Each batch (fetched first, if ``fetch`` is given) with the features of its decodable frames
+    and one error (or None) per row."""
     seconds: Counter = Counter()
     started = time.process_time()
     featurizer, classifier = _worker_models(key, assets)
     seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
-    for batch in batches:
+    for batch in fetched_ahead(batches, fetch):
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
         yield batch, features, errors, classifier
     seconds_meter.add(dict(seconds))
@@ -144,12 +146,14 @@ def use_batch_size(spark: SparkSession, batch_frames: int) -> None:
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_frames))
 
 
-def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: DecodeOptions,
+def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph: Graph, decode: DecodeOptions,
                  seconds: Accumulator) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.
 
     Args:
-        frames: a sources DataFrame (path, content, read_error, camera_id, captured_at, ...).
+        frames: the rows of a FrameSource (path, camera_id, captured_at, ...; content and
+            read_error unless ``fetch`` adds them).
+        fetch: the FrameSource's fetch.
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
@@ -165,8 +169,8 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
     label_names = np.array(manifest.label_names, dtype=object)
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch, features, errors, classifier in _featurized_batches(batches, key=key, assets=assets,
-                                                                       seconds_meter=seconds):
+        featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, seconds_meter=seconds)
+        for batch, features, errors, classifier in featurized:
             started = time.process_time()
             probabilities = classifier.probabilities(features)
             labels = classifier.labels(probabilities)
@@ -186,7 +190,7 @@ def score_frames(frames: DataFrame, *, model: Model, graph: Graph, decode: Decod
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
 
-def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions,
+def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, decode: DecodeOptions,
                      seconds: Accumulator) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
@@ -197,7 +201,7 @@ def featurize_frames(frames: DataFrame, *, graph: Graph, decode: DecodeOptions,
     key = uuid.uuid4().hex
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch, features, errors, _ in _featurized_batches(batches, key=key, assets=assets,
+        for batch, features, errors, _ in _featurized_batches(batches, key=key, assets=assets, fetch=fetch,
                                                               seconds_meter=seconds):
             rows = iter(features)
             yield pd.DataFrame({

@@ -39,6 +39,9 @@ FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
 ])
 
 
+Fetch = Callable[[pd.DataFrame], pd.DataFrame]
+
+
 @dataclass(frozen=True)
 class FrameSource:
     """Frames at one location.
@@ -47,14 +50,35 @@ class FrameSource:
         uri: where they were listed.
         listing: path, modification_time, length, camera_id, captured_at of every
             frame; reading it fetches no bytes.
-        frames: every frame: the columns of FRAME_COLUMNS plus camera_id and captured_at.
-        frames_of: the frames of some rows of the listing; bytes are fetched only for those.
+        rows: every frame as the Python workers get it. binaryFile rows carry
+            ``content`` and ``read_error``; boto3 rows do not, and ``fetch`` adds them
+            to each pandas batch in the worker that uses it, so the bytes never pass
+            through the JVM.
+        rows_of: ``rows`` of some rows of the listing only.
+        fetch: adds ``content`` and ``read_error`` to a pandas batch of rows, or None.
     """
 
     uri: str
     listing: DataFrame
-    frames: DataFrame
-    frames_of: Callable[[DataFrame], DataFrame]
+    rows: DataFrame
+    rows_of: Callable[[DataFrame], DataFrame]
+    fetch: Fetch | None
+
+    @property
+    def frames(self) -> DataFrame:
+        """Every frame with its bytes in Spark: the columns of FRAME_COLUMNS plus camera_id and captured_at."""
+        return self._fetched(self.rows)
+
+    def frames_of(self, rows: DataFrame) -> DataFrame:
+        """The frames of some rows of the listing, with their bytes in Spark."""
+        return self._fetched(self.rows_of(rows))
+
+    def _fetched(self, rows: DataFrame) -> DataFrame:
+        if self.fetch is None:
+            return rows
+        fetch = self.fetch
+        schema = T.StructType(rows.schema.fields + FRAME_COLUMNS.fields[len(LISTING_COLUMNS.fields):])
+        return rows.mapInPandas(lambda batches: map(fetch, batches), schema)
 
 
 def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
@@ -70,15 +94,29 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
     Raises:
         InputError: the location does not exist or cannot be listed.
     """
-    use_boto3 = source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri))
-    reader = _read_with_boto3 if use_boto3 else _read_with_binaryfile
-    listing, frames, frames_of = reader(spark, uri, source=source, s3=s3)
+    fetch = None
+    if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
+        listing, rows, rows_of, fetch = _read_with_boto3(spark, uri, source=source, s3=s3)
+    else:
+        listing, rows, rows_of = _read_with_binaryfile(spark, uri, source=source)
+    return FrameSource(uri, with_path_fields(listing, source=source), with_path_fields(rows, source=source),
+                       lambda wanted: with_path_fields(rows_of(wanted), source=source), fetch)
 
-    def frames_with_fields(rows: DataFrame) -> DataFrame:
-        return with_path_fields(frames_of(rows), source=source)
 
-    return FrameSource(uri, with_path_fields(listing, source=source), with_path_fields(frames, source=source),
-                       frames_with_fields)
+def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch | None) -> Iterator[pd.DataFrame]:
+    """Each batch with its bytes; fetches the next batch while the caller works on this one."""
+    if fetch is None:
+        yield from batches
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead") as ahead:
+        pending = None
+        for batch in batches:
+            upcoming = ahead.submit(fetch, batch)
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
 
 
 def extension_glob(extensions: tuple[str, ...]) -> str:
@@ -123,8 +161,8 @@ def path_group(pattern: str, name: str) -> Column:
     return F.regexp_extract("path", java_pattern, re.compile(pattern).groupindex[name])
 
 
-def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings,
-                          s3: S3Settings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
+def _read_with_binaryfile(spark: SparkSession, uri: str, *,
+                          source: SourceSettings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
     try:
         found = (spark.read.format("binaryFile")
                  .option("recursiveFileLookup", "true")
@@ -217,25 +255,25 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[sto
         raise InputError(f"cannot list {uri}: {exc}") from exc
 
 
-def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings,
-                     s3: S3Settings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
+def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings
+                     ) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame], Fetch]:
     objects = list_frames(uri, source=source, s3=s3)
     context = spark.sparkContext
-    partitions = max(context.defaultParallelism, math.ceil(len(objects) / source.frames_per_partition))
+    cores = context.defaultParallelism
+    partitions = cores * max(1, math.ceil(len(objects) / (cores * source.frames_per_partition)))
     rows = [(item.uri, item.last_modified, item.size) for item in objects]
     listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
 
-    def fetch_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        pool = _fetch_pool(s3.fetch_threads)
-        for batch in batches:
-            fetched = list(pool.map(functools.partial(_fetch, settings=s3), batch["path"]))
-            yield batch.assign(content=[content for content, _ in fetched],
-                               read_error=[error for _, error in fetched])
+    def rows_of(wanted: DataFrame) -> DataFrame:
+        return wanted.select(*LISTING_COLUMNS.fieldNames())
 
-    def frames_of(rows: DataFrame) -> DataFrame:
-        return rows.select(*LISTING_COLUMNS.fieldNames()).mapInPandas(fetch_partition, FRAME_COLUMNS)
+    return listing, listing, rows_of, functools.partial(fetch_batch, s3=s3)
 
-    return listing, frames_of(listing), frames_of
+
+def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings) -> pd.DataFrame:
+    """The batch with ``content`` and ``read_error`` of the object at each ``path``, fetched in parallel."""
+    fetched = list(_fetch_pool(s3.fetch_threads).map(functools.partial(_fetch, settings=s3), batch["path"]))
+    return batch.assign(content=[content for content, _ in fetched], read_error=[error for _, error in fetched])
 
 
 @functools.lru_cache(maxsize=1)
