@@ -6,7 +6,7 @@ from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.sources import (balanced_split_bytes, extension_glob, fetched_ahead, hadoop_path, list_frames,
+from camscore.sources import (balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
                               read_frames)
 
 from conftest import put_frames
@@ -38,11 +38,11 @@ def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
     assert by_name["ünïcode frame+1.jpeg"]["read_error"] is None
 
 
-def test_the_split_makes_a_multiple_of_the_cores_of_equal_partitions_under_the_ceiling():
-    # 1000 files counted as 1 byte each: 2 partitions of 100 would fit 4 cores badly, 8 of 125 fit.
-    assert balanced_split_bytes([0] * 1000, open_cost=1, max_partition_bytes=128, cores=4) == 125
-    assert balanced_split_bytes([0] * 10, open_cost=10, max_partition_bytes=1000, cores=2) == 50
-    assert balanced_split_bytes([], open_cost=10, max_partition_bytes=1000, cores=2) == 1
+def test_partitions_come_in_a_multiple_of_the_cores_none_above_the_ceiling():
+    # 1000 files counted as 1 byte each, at most 128 a partition: 8 partitions fit 4 cores, 7 or 9 would not.
+    assert balanced_partitions([0] * 1000, open_cost=1, max_partition_bytes=128, cores=4) == 8
+    assert balanced_partitions([0] * 10, open_cost=10, max_partition_bytes=1000, cores=2) == 2
+    assert balanced_partitions([], open_cost=10, max_partition_bytes=1000, cores=2) == 2
 
 
 def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):

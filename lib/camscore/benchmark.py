@@ -158,15 +158,15 @@ def format_results(results: dict[str, Any]) -> str:
     lines.append(f"default by the parity rule: {results['default']}")
     lines += ["", "where the cores went in the median run, core-ms a frame "
                   "(wall: ms a frame; the rest add up to cores × wall; driver includes the embedded S3 server)",
-              f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'decode':>6} {'model':>6} {'classify':>8} "
-              f"{'other':>6} {'driver':>6} {'idle':>6}"]
+              f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'model':>6} "
+              f"{'classify':>8} {'other':>6} {'driver':>6} {'idle':>6}"]
     for name, measured in results["end_to_end"].items():
         for label, profile in measured["profile"].items():
             split = profile["core_ms_per_frame"]
             wall = 1000 * profile["seconds"] / max(profile["frames"], 1)
-            lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['decode']:>6.2f} "
-                         f"{split['featurize']:>6.2f} {split['classify']:>8.2f} {split['worker_other']:>6.2f} "
-                         f"{split['driver']:>6.2f} {split['idle']:>6.2f}")
+            lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['fetch']:>6.2f} "
+                         f"{split['decode']:>6.2f} {split['featurize']:>6.2f} {split['classify']:>8.2f} "
+                         f"{split['worker_other']:>6.2f} {split['driver']:>6.2f} {split['idle']:>6.2f}")
     if results.get("scaling"):
         lines += ["", f"scaling ({results['scaling']['setting']}, local files): "
                       f"fixed {results['scaling']['fixed_seconds']:.1f}s, "
@@ -281,16 +281,17 @@ def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, fl
                 cores: int) -> dict[str, Any]:
     """Where one scoring run's core time went, in core-milliseconds a frame.
 
-    ``decode``, ``featurize`` and ``classify`` are the CPU the workers spent
-    in those stages; ``worker_other`` is the rest of the workers' CPU (Arrow,
-    pandas, fetching from S3, model setup); ``idle`` is what no process used.
+    ``fetch``, ``decode``, ``featurize`` and ``classify`` are the CPU the
+    workers spent in those stages; ``worker_other`` is the rest of the workers'
+    CPU (Arrow, pandas, model setup); ``idle`` is what no process used.
     """
     frames = max(summary["frames_read"], 1)
     used = {name: after[name] - before[name] for name in after}
     stages = summary["worker_seconds"]
-    staged = sum(stages[name] for name in ("decode", "featurize", "classify"))
+    staged = sum(stages[name] for name in ("fetch", "decode", "featurize", "classify"))
     split = {
         "jvm": used["jvm"],
+        "fetch": stages["fetch"],
         "decode": stages["decode"],
         "featurize": stages["featurize"],
         "classify": stages["classify"],

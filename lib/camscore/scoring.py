@@ -25,7 +25,7 @@ from pyspark.sql import types as T
 from camscore.classifier import Classifier, Model
 from camscore.featurizer import Featurizer, Graph
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.sources import Fetch, fetched_ahead
+from camscore.sources import Fetch, fetch_cpu_seconds, fetched_ahead
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ FEATURE_COLUMNS = T.StructType([
     T.StructField("features", T.ArrayType(T.FloatType(), False), True),
     T.StructField("error", T.StringType(), True),
 ])
-STAGES = ("setup", "decode", "featurize", "classify")
+STAGES = ("setup", "fetch", "decode", "featurize", "classify")
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ def stage_seconds(spark: SparkSession) -> Accumulator:
 
     CPU rather than wall seconds: with one worker per core, wall time would also count the
     moments a worker waits for its core while the JVM or another process has it. Decoding runs
-    on the calling thread and counts that thread's CPU; the other stages count the whole worker
-    process's, because TensorFlow and OpenVINO infer on threads of their own.
+    on the calling thread and counts that thread's CPU; fetching counts the CPU of the threads
+    that fetch; the other stages count the whole worker process's, because TensorFlow and
+    OpenVINO infer on threads of their own, less what fetching the next batch took meanwhile.
     """
     return spark.sparkContext.accumulator({}, _SumsParam())
 
@@ -119,10 +120,15 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
             log.warning("camscore: frame %s skipped: %s", path, exc)
     seconds["decode"] += time.thread_time() - started
     stacked = np.stack(arrays) if arrays else np.zeros((0, options.size, options.size, 3), np.uint8)
-    decoded = time.process_time()
+    decoded = _cpu_besides_fetching()
     features = featurizer(stacked)
-    seconds["featurize"] += time.process_time() - decoded
+    seconds["featurize"] += _cpu_besides_fetching() - decoded
     return features, errors
+
+
+def _cpu_besides_fetching() -> float:
+    """This worker's CPU seconds on all threads, less those spent fetching the next batch meanwhile."""
+    return time.process_time() - fetch_cpu_seconds()
 
 
 def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch | None,
@@ -131,14 +137,20 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
     """Each batch (fetched first, if ``fetch`` is given) with the features of its decodable frames
     and one error (or None) per row."""
     seconds: Counter = Counter()
-    started = time.process_time()
+    started, fetch_started = time.process_time(), fetch_cpu_seconds()
     featurizer, classifier = _worker_models(key, assets)
     seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
     for batch in fetched_ahead(batches, fetch):
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
         yield batch, features, errors, classifier
+    seconds["fetch"] += fetch_cpu_seconds() - fetch_started
     seconds_meter.add(dict(seconds))
+
+
+def _check_rows(frames: DataFrame, fetch: Fetch | None) -> None:
+    if fetch is None and "content" not in frames.columns:
+        raise ValueError("these frame rows carry no bytes: pass their FrameSource's fetch as well")
 
 
 def use_batch_size(spark: SparkSession, batch_frames: int) -> None:
@@ -162,6 +174,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
     """
+    _check_rows(frames, fetch)
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold))
@@ -171,7 +184,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, seconds_meter=seconds)
         for batch, features, errors, classifier in featurized:
-            started = time.process_time()
+            started = _cpu_besides_fetching()
             probabilities = classifier.probabilities(features)
             labels = classifier.labels(probabilities)
             scored = np.array([error is None for error in errors], dtype=bool)
@@ -185,7 +198,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
                 "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
                 "probability": probability, "label": label, "label_name": name, "error": errors,
             })
-            seconds.add({"classify": time.process_time() - started})
+            seconds.add({"classify": _cpu_besides_fetching() - started})
 
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
@@ -194,9 +207,12 @@ def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, de
                      seconds: Accumulator) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
+    Args and the fetch of bytes: as score_frames.
+
     Returns:
         DataFrame with the columns of FEATURE_COLUMNS.
     """
+    _check_rows(frames, fetch)
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
     key = uuid.uuid4().hex
 

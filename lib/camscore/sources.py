@@ -2,7 +2,9 @@
 
 Both readers give ``path, modification_time, length, content, read_error``
 (``read_error`` is set, and ``content`` null, when a listed object could not
-be fetched), then ``camera_id`` and ``captured_at`` taken from the path.
+be fetched), then ``camera_id`` and ``captured_at`` taken from the path. The
+boto3 reader adds ``content`` and ``read_error`` in the Python worker that
+uses the frames (see FrameSource.fetch).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import datetime as dt
 import functools
 import math
 import re
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -108,7 +112,8 @@ def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch | None) -> Itera
     if fetch is None:
         yield from batches
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead") as ahead:
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead")
+    try:
         pending = None
         for batch in batches:
             upcoming = ahead.submit(fetch, batch)
@@ -117,6 +122,9 @@ def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch | None) -> Itera
             pending = upcoming
         if pending is not None:
             yield pending.result()
+    finally:
+        # A consumer that stops early (a limit, a failure downstream) does not wait for the next batch.
+        ahead.shutdown(wait=False, cancel_futures=True)
 
 
 def extension_glob(extensions: tuple[str, ...]) -> str:
@@ -186,31 +194,32 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *,
     return listing, frames, frames_of
 
 
-def balanced_split_bytes(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
-    """A split size that packs files of these lengths into a multiple of ``cores`` partitions of
-    about equal size, each at most about ``max_partition_bytes``.
+def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
+    """How many partitions files of these lengths should fill: a multiple of ``cores``, each
+    partition at most ``max_partition_bytes``.
 
     Spark counts a file as its length plus ``open_cost`` when it packs files into partitions.
-    Left to itself it makes full partitions and one remainder, so the last wave of tasks can
-    leave all cores but one idle for a whole task.
+    Left to itself it fills partitions up to max_partition_bytes and leaves one remainder, so
+    the last wave of tasks can leave all cores but one idle for a whole task.
     """
     total = sum(length + open_cost for length in lengths)
-    partitions = cores * max(1, math.ceil(total / (cores * max_partition_bytes)))
-    return max(math.ceil(total / partitions), 1)
+    return cores * max(1, math.ceil(total / (cores * max_partition_bytes)))
 
 
 def _balance_partitions(spark: SparkSession, lengths: list[int]) -> None:
-    """Sets spark.sql.files.maxPartitionBytes for the next file scan (see balanced_split_bytes).
+    """Makes file scans pack about equal partitions, as many as balanced_partitions says.
 
-    The ceiling is the value the session started with (128 MB unless spark.conf sets it), so
-    reading again in the same session does not shrink partitions further.
+    Spark splits a scan's bytes by spark.sql.files.minPartitionNum unless that makes
+    partitions larger than spark.sql.files.maxPartitionBytes or smaller than
+    spark.sql.files.openCostInBytes, so a later read in the same session (the output's
+    Parquet, say) at worst gets as many partitions as this scan, never smaller than that.
     """
     as_bytes = spark.sparkContext._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
-    ceiling = as_bytes(spark.sparkContext.getConf().get("spark.sql.files.maxPartitionBytes", "128m"))
-    open_cost = as_bytes(spark.conf.get("spark.sql.files.openCostInBytes"))
-    split = balanced_split_bytes(lengths, open_cost=open_cost, max_partition_bytes=ceiling,
-                                 cores=spark.sparkContext.defaultParallelism)
-    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+    partitions = balanced_partitions(
+        lengths, open_cost=as_bytes(spark.conf.get("spark.sql.files.openCostInBytes")),
+        max_partition_bytes=as_bytes(spark.conf.get("spark.sql.files.maxPartitionBytes")),
+        cores=spark.sparkContext.defaultParallelism)
+    spark.conf.set("spark.sql.files.minPartitionNum", str(partitions))
 
 
 def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> DataFrame | None:
@@ -281,7 +290,33 @@ def _fetch_pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="camscore-fetch")
 
 
+class _CpuMeter:
+    """CPU seconds that several threads add to."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds += seconds
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return self._seconds
+
+
+_FETCH_CPU = _CpuMeter()
+
+
+def fetch_cpu_seconds() -> float:
+    """CPU seconds this process has spent fetching objects so far, on all its threads."""
+    return _FETCH_CPU.seconds
+
+
 def _fetch(uri: str, *, settings: S3Settings) -> tuple[bytes | None, str | None]:
+    started = time.thread_time()
     try:
         return storage.read_bytes(uri, settings), None
     except ClientError as exc:
@@ -289,3 +324,5 @@ def _fetch(uri: str, *, settings: S3Settings) -> tuple[bytes | None, str | None]
         return None, f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}"
     except BotoCoreError as exc:
         return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        _FETCH_CPU.add(time.thread_time() - started)

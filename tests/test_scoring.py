@@ -1,0 +1,41 @@
+import pytest
+
+from camscore import samples, storage
+from camscore.classifier import load_model
+from camscore.config import SourceSettings
+from camscore.featurizer import make_graph
+from camscore.imaging import DecodeOptions
+from camscore.scoring import score_frames, stage_seconds, use_batch_size
+from camscore.sources import read_frames
+
+from conftest import put_frames
+
+
+def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when_one_is_gone(
+        spark, s3_server, bucket, model_dir, weights):
+    names = [f"cam-1/20261120T08{i:02d}00.jpg" for i in range(5)]
+    frames = {name: samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i, name in enumerate(names)}
+    put_frames(f"{bucket}/in", frames, s3_server.settings)
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+    storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
+    use_batch_size(spark, 2)  # several batches a partition, so each is fetched while the one before is scored
+    seconds = stage_seconds(spark)
+
+    rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
+        source.rows, fetch=source.fetch, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
+        decode=DecodeOptions(), seconds=seconds).collect()}
+
+    assert sorted(rows) == names
+    assert rows[names[3]]["error"].startswith("read: NoSuchKey") and rows[names[3]]["probability"] is None
+    assert all(rows[name]["error"] is None and 0 <= rows[name]["probability"] <= 1
+               for name in names if name != names[3])
+    assert seconds.value["fetch"] > 0
+
+
+def test_rows_without_bytes_and_without_a_fetch_are_refused(spark, s3_server, bucket, model_dir, weights):
+    put_frames(f"{bucket}/in", {"cam-1/a.jpg": samples.frame_jpeg(samples.KINDS[0], seed=1)}, s3_server.settings)
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+
+    with pytest.raises(ValueError, match="fetch"):
+        score_frames(source.rows, fetch=None, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
+                     decode=DecodeOptions(), seconds=stage_seconds(spark))
