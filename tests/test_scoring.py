@@ -5,7 +5,9 @@ from camscore.classifier import load_model
 from camscore.config import SourceSettings
 from camscore.featurizer import make_graph
 from camscore.imaging import DecodeOptions
-from camscore.scoring import score_frames, stage_seconds, use_batch_size
+from camscore.score_job import UNREAD_ERROR, write_unread
+from camscore.scoring import score_frames, stage_seconds, use_batch_size, with_output_columns
+from camscore.sinks import write_scores
 from camscore.sources import read_frames
 
 from conftest import put_frames
@@ -39,3 +41,25 @@ def test_rows_without_bytes_and_without_a_fetch_are_refused(spark, s3_server, bu
     with pytest.raises(ValueError, match="fetch"):
         score_frames(source.rows, fetch=None, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
                      decode=DecodeOptions(), seconds=stage_seconds(spark))
+
+
+def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_error(
+        spark, model_dir, weights, tmp_path):
+    folder = tmp_path / "in"
+    put_frames(str(folder), {f"cam-1/{name}.jpg": samples.frame_jpeg(samples.KINDS[0], seed=i)
+                             for i, name in enumerate("abc")}, None)
+    source = read_frames(spark, str(folder), source=SourceSettings(), s3=None)
+    listing = source.listing.localCheckpoint()
+    (folder / "cam-1" / "b.jpg").unlink()
+    output = str(tmp_path / "scores")
+    scores = score_frames(source.rows, fetch=None, model=load_model(model_dir),
+                          graph=make_graph(weights, layer="avg_pool"), decode=DecodeOptions(),
+                          seconds=stage_seconds(spark))
+    write_scores(with_output_columns(scores, model_id="m", batch_id="b1"), output)
+
+    assert write_unread(spark, listing, output, model_id="m", batch="b1") == 1
+
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
+    assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert rows["b.jpg"]["error"] == UNREAD_ERROR and rows["b.jpg"]["camera_id"] == "cam-1"
+    assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None

@@ -95,12 +95,14 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     use_batch_size(spark, settings.featurizer.batch_size)
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
-    listing, frames, skipped = source.listing, source.rows, 0
+    # The frames as listed now: a later scan skips files deleted since, and write_unread needs this list.
+    listed = source.listing.localCheckpoint()
+    listing, frames, skipped = listed, source.rows, 0
     if job.only_new and hadoopfs.exists(spark, job.output):
         done = sinks.scored_paths(spark, job.output, model_id=model.manifest.model_id)
-        listing = source.listing.join(done, "path", "left_anti")
+        listing = listed.join(done, "path", "left_anti")
         frames = source.rows_of(listing)
-        skipped = source.listing.count() - listing.count()
+        skipped = listed.count() - listing.count()
     total, batch = _fingerprint(listing, model_id=model.manifest.model_id, source_settings=settings.source)
     seconds["list"] = time.perf_counter() - mark
     log.info("camscore: %d frames to score under %s (%d already scored); model %s", total, job.input, skipped,
@@ -114,6 +116,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)
+        write_unread(spark, listing, job.output, model_id=model.manifest.model_id, batch=batch)
     seconds["score_and_write"] = time.perf_counter() - mark
 
     outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
@@ -141,6 +144,24 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     if total:
         summary["summary_uri"] = sinks.write_summary(spark, job.output, summary)
     return summary
+
+
+UNREAD_ERROR = "read: FileNotFound: gone between listing and reading"
+
+
+def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch: str) -> int:
+    """Appends a row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
+    listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
+    written = sinks.batch_rows(spark, output, batch=batch).select("path")
+    unread = listing.join(written, "path", "left_anti").localCheckpoint()
+    count = unread.count()
+    if count:
+        log.warning("camscore: %d listed frames were gone when read", count)
+        rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
+                             F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
+                             F.lit(UNREAD_ERROR).alias("error"))
+        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch), output, append=True)
+    return count
 
 
 def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSettings) -> tuple[int, str]:

@@ -7,32 +7,44 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from camscore import hadoopfs
+from camscore.scoring import SCORE_COLUMNS
 
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
                 "error", "model_id", "scored_at", "batch")
 PARTITION_COLUMNS = ("date", "batch")
 SUMMARY_FILE = "_summary.json"
+OUTPUT_SCHEMA = T.StructType(
+    list(SCORE_COLUMNS.fields)
+    + [T.StructField("model_id", T.StringType()), T.StructField("scored_at", T.TimestampType()),
+       T.StructField("date", T.DateType()), T.StructField("batch", T.StringType())])
 
 
-def write_scores(scores: DataFrame, output: str) -> None:
-    """Appends the run's rows, replacing only the (date, batch) partitions this run writes.
+def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> None:
+    """Writes the run's rows, replacing only the (date, batch) partitions this run writes, or with
+    ``append`` adding to them (more rows of a batch just written).
 
     ``batch`` is a fingerprint of the run's input and model, so re-running the
     same input replaces its own rows and never touches other runs' rows of the
     same day (plain dynamic overwrite of date= partitions would delete them).
     """
-    (scores.select(*OUTPUT_ORDER)
-     .write.mode("overwrite")
-     .option("partitionOverwriteMode", "dynamic")
-     .partitionBy(*PARTITION_COLUMNS)
-     .parquet(output))
+    writer = scores.select(*OUTPUT_ORDER).write.partitionBy(*PARTITION_COLUMNS)
+    if append:
+        writer.mode("append").parquet(output)
+    else:
+        writer.mode("overwrite").option("partitionOverwriteMode", "dynamic").parquet(output)
+
+
+def batch_rows(spark: SparkSession, output: str, *, batch: str) -> DataFrame:
+    """The rows of one batch in the output; none when no row has been written (an empty folder too)."""
+    return spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("batch") == batch)
 
 
 def count_outcomes(spark: SparkSession, output: str, *, batch: str) -> dict[str, int]:
     """Rows of one batch in the output by outcome: ``scored`` or the error kind."""
-    rows = spark.read.parquet(output).where(F.col("batch") == batch)
+    rows = batch_rows(spark, output, batch=batch)
     kind = F.when(F.col("error").isNull(), F.lit("scored")).otherwise(F.split("error", ":").getItem(0))
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
