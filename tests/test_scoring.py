@@ -49,7 +49,8 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     put_frames(str(folder), {f"cam-1/{name}.jpg": samples.frame_jpeg(samples.KINDS[0], seed=i)
                              for i, name in enumerate("abc")}, None)
     source = read_frames(spark, str(folder), source=SourceSettings(), s3=None)
-    listing = source.listing.localCheckpoint()
+    listing = source.listing.cache()
+    assert listing.count() == 3  # listed, as run_score's first count does
     (folder / "cam-1" / "b.jpg").unlink()
     output = str(tmp_path / "scores")
     scores = score_frames(source.rows, fetch=None, model=load_model(model_dir),

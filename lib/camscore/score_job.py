@@ -95,8 +95,9 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     use_batch_size(spark, settings.featurizer.batch_size)
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
-    # The frames as listed now: a later scan skips files deleted since, and write_unread needs this list.
-    listed = source.listing.localCheckpoint()
+    # The frames as listed now (cached by the first count): a later scan skips files deleted since,
+    # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.
+    listed = source.listing.cache()
     listing, frames, skipped = listed, source.rows, 0
     if job.only_new and hadoopfs.exists(spark, job.output):
         done = sinks.scored_paths(spark, job.output, model_id=model.manifest.model_id)
@@ -124,6 +125,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     if scored + sum(outcomes.values()) != total:
         log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
                   total, scored + sum(outcomes.values()), batch)
+    listed.unpersist()
     seconds["total"] = time.perf_counter() - started
     summary = {
         "model_id": model.manifest.model_id,
@@ -153,7 +155,7 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
     """Appends a row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch=batch).select("path")
-    unread = listing.join(written, "path", "left_anti").localCheckpoint()
+    unread = listing.join(written, "path", "left_anti").cache()
     count = unread.count()
     if count:
         log.warning("camscore: %d listed frames were gone when read", count)
@@ -161,6 +163,7 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
                              F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
                              F.lit(UNREAD_ERROR).alias("error"))
         sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch), output, append=True)
+    unread.unpersist()
     return count
 
 
