@@ -117,10 +117,13 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)
-        write_unread(spark, listing, job.output, model_id=model.manifest.model_id, batch=batch)
     seconds["score_and_write"] = time.perf_counter() - mark
 
     outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
+    # Rows short of the listing: frames deleted after listing, which the scan skipped.
+    if sum(outcomes.values()) < total and write_unread(spark, listing, job.output, model_id=model.manifest.model_id,
+                                                       batch=batch):
+        outcomes = sinks.count_outcomes(spark, job.output, batch=batch)
     scored = outcomes.pop("scored", 0)
     if scored + sum(outcomes.values()) != total:
         log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
