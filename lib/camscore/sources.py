@@ -202,8 +202,12 @@ def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_byt
     Left to itself it fills partitions up to max_partition_bytes and leaves one remainder, so
     the last wave of tasks can leave all cores but one idle for a whole task.
     """
-    total = sum(length + open_cost for length in lengths)
-    return cores * max(1, math.ceil(total / (cores * max_partition_bytes)))
+    return _partitions_for(sum(length + open_cost for length in lengths), most=max_partition_bytes, cores=cores)
+
+
+def _partitions_for(amount: int, *, most: int, cores: int) -> int:
+    """The fewest partitions, in a multiple of ``cores``, that hold ``amount`` at ``most`` each."""
+    return cores * max(1, math.ceil(amount / (cores * most)))
 
 
 def _balance_partitions(spark: SparkSession, lengths: list[int]) -> None:
@@ -268,8 +272,7 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
                      ) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame], Fetch]:
     objects = list_frames(uri, source=source, s3=s3)
     context = spark.sparkContext
-    cores = context.defaultParallelism
-    partitions = cores * max(1, math.ceil(len(objects) / (cores * source.frames_per_partition)))
+    partitions = _partitions_for(len(objects), most=source.frames_per_partition, cores=context.defaultParallelism)
     rows = [(item.uri, item.last_modified, item.size) for item in objects]
     listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
 
