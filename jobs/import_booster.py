@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+from camscore.featurizer import FEATURE_SIZES, RUNTIMES
+
+FEATURE_LAYERS = tuple(FEATURE_SIZES)
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="import-booster", description=__doc__)
     parser.add_argument("--booster", required=True, help="LightGBM text model file (local or s3://)")
-    parser.add_argument("--layer", required=True, choices=("avg_pool", "predictions"),
+    parser.add_argument("--layer", required=True, choices=FEATURE_LAYERS,
                         help="the feature layer the booster was trained on")
     parser.add_argument("--weights", required=True,
                         help="weights its features came from: imagenet, a weights file, an s3:// URI or none")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights when --weights none")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="openvino",
+                        help="runtime it is scored with by default (default openvino: the model directory "
+                             "carries the converted featurizer, and scoring needs no TensorFlow)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="precision it is scored with by default (default fp32, the features it was "
+                             "trained on; README gives bf16's agreement)")
     parser.add_argument("--labels", default="bus,car", help="names of label 0 and label 1 (default bus,car)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability at or above which label is 1")
     parser.add_argument("--out", required=True, help="model directory to write (local or s3://)")
@@ -30,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         settings = load_settings(args.config)
         manifest = import_booster(args.booster, args.out, layer=args.layer, weights=args.weights,
-                                  seed=args.seed, label_names=tuple(args.labels.split(",")),
+                                  seed=args.seed, runtime=args.runtime, precision=args.precision,
+                                  label_names=tuple(args.labels.split(",")),
                                   threshold=args.threshold, s3=settings.s3)
         print(f"model {manifest.model_id} written to {args.out}")
 

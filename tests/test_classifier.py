@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from conftest import ORIGINAL_BOOSTER
 
 def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
     manifest = import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "original"), layer="predictions",
-                              weights="imagenet")
+                              weights="imagenet", runtime="keras")
 
     model = load_model(str(tmp_path / "original"))
     assert model.manifest == manifest
@@ -23,8 +24,33 @@ def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
     assert manifest.threshold == 0.5
     assert manifest.model_id.startswith("predictions-")
     assert "lightgbm" in manifest.libraries
+    assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.graph) == \
+        ("keras", "fp32", "")
     written = json.loads((tmp_path / "original" / "manifest.json").read_text())
     assert written["featurizer"]["feature_size"] == 1000
+
+
+def test_an_openvino_import_carries_the_converted_featurizer(tmp_path, imagenet_weights_path):
+    manifest = import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "m"), layer="predictions",
+                              weights=str(imagenet_weights_path))
+
+    model = load_model(str(tmp_path / "m"))
+    assert (manifest.featurizer.runtime, manifest.featurizer.precision) == ("openvino", "fp32")
+    assert manifest.featurizer.weights == "sha256:" + hashlib.sha256(imagenet_weights_path.read_bytes()).hexdigest()
+    assert manifest.featurizer.graph.startswith("sha256:")
+    assert model.openvino.identity == manifest.featurizer.graph
+    assert sorted(path.name for path in (tmp_path / "m").iterdir()) == [
+        "booster.txt", "featurizer.bin", "featurizer.xml", "manifest.json"]
+
+
+def test_a_featurizer_that_is_not_the_manifests_is_refused(tmp_path, imagenet_weights_path):
+    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "m"), layer="predictions", weights=str(imagenet_weights_path))
+    with open(tmp_path / "m" / "featurizer.bin", "r+b") as weights:
+        weights.seek(4096)
+        weights.write(b"\x00\x01\x02\x03")
+
+    with pytest.raises(ModelError, match=r"featurizer.xml and featurizer.bin are sha256:\w+, but the manifest records"):
+        load_model(str(tmp_path / "m"))
 
 
 def test_the_original_booster_is_refused_for_avg_pool_naming_both_sizes(tmp_path):
@@ -69,12 +95,13 @@ def test_a_file_that_is_not_a_booster_is_refused(tmp_path):
     path.write_text("hello")
 
     with pytest.raises(ModelError, match="is not a LightGBM text model"):
-        import_booster(str(path), str(tmp_path / "out"), layer="predictions", weights="imagenet")
+        import_booster(str(path), str(tmp_path / "out"), layer="predictions", weights="imagenet", runtime="keras")
 
 
 def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
     uri = f"{bucket}/models/original"
-    import_booster(str(ORIGINAL_BOOSTER), uri, layer="predictions", weights="imagenet", s3=s3_server.settings)
+    import_booster(str(ORIGINAL_BOOSTER), uri, layer="predictions", weights="imagenet", runtime="keras",
+                   s3=s3_server.settings)
 
     model = load_model(uri, s3=s3_server.settings)
 
@@ -83,7 +110,7 @@ def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
 
 
 def test_a_manifest_with_one_label_name_is_refused(tmp_path):
-    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path), layer="predictions", weights="imagenet")
+    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path), layer="predictions", weights="imagenet", runtime="keras")
     edited = json.loads((tmp_path / "manifest.json").read_text())
     edited["label_names"] = ["car"]
     (tmp_path / "manifest.json").write_text(json.dumps(edited))
@@ -98,7 +125,7 @@ def test_a_model_directory_on_another_filesystem_is_refused_with_what_works():
 
 
 def test_a_file_uri_is_a_local_path(tmp_path):
-    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet")
+    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet", runtime="keras")
 
     assert load_model(str(tmp_path / "m")).manifest.feature_count == 1000
 

@@ -113,4 +113,4 @@ def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
     again = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=tmp_path)
 
     assert written == ["resnet50.bin", "resnet50.xml"]
-    assert again.openvino_xml == first.openvino_xml and again.openvino_bin == first.openvino_bin
+    assert again.openvino == first.openvino

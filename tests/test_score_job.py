@@ -2,9 +2,14 @@ import dataclasses
 import datetime as dt
 import importlib.util
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import types as T
 
@@ -12,7 +17,7 @@ from camscore import samples
 from camscore.classifier import Classifier, import_booster, load_model
 from camscore.imaging import DecodeOptions, decode_frame
 
-from conftest import ORIGINAL_BOOSTER, put_frames
+from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, put_frames
 
 REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
@@ -136,18 +141,42 @@ def test_local_folders_are_scored_through_binaryfile(spark, model_dir, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def original_model(tmp_path_factory) -> str:
+def original_model(tmp_path_factory, imagenet_weights_path) -> str:
+    """The original notebook's booster with the real ImageNet weights, as import-booster makes it (OpenVINO fp32)."""
     directory = str(tmp_path_factory.mktemp("original"))
-    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights="imagenet")
+    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights=str(imagenet_weights_path))
     return directory
 
 
-def test_the_original_booster_scores_with_the_predictions_layer(
-        spark, s3_server, bucket, original_model, config, tmp_path):
+@pytest.fixture(scope="module")
+def seed_cars(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("seed") / "cctv"
+    folder.mkdir()
+    for name in SEED_CARS:
+        (folder / name).write_bytes((SEED_DIR / name).read_bytes())
+    return str(folder.parent)
+
+
+@pytest.mark.parametrize("runtime, precision", [
+    ("openvino", "fp32"), ("openvino", "bf16"), ("keras", "fp32"), ("keras", "bf16")])
+def test_the_original_booster_sees_cars_in_the_seed_frames(
+        spark, original_model, seed_cars, write_config, tmp_path, runtime, precision):
+    config = write_config({"featurizer": {"runtime": runtime, "precision": precision}})
+    output = str(tmp_path / "out")
+
+    assert score(["--input", seed_cars, "--model", original_model, "--output", output, "--config", config]) == 0
+
+    rows = {Path(row["path"]).name: row for row in spark.read.parquet(output).collect()}
+    assert sorted(rows) == sorted(SEED_CARS)
+    assert all(row["probability"] >= 0.95 and row["label_name"] == "car" for row in rows.values())
+    summary = json.loads((Path(output) / "_summary.json").read_text())
+    assert (summary["featurizer"]["runtime"], summary["featurizer"]["precision"]) == (runtime, precision)
+
+
+def test_other_weights_score_when_allowed(spark, s3_server, bucket, original_model, config, tmp_path):
     put_frames(f"{bucket}/in", good_frames("20261123", 2, seed=500), s3_server.settings)
     output = str(tmp_path / "out")
 
-    # ImageNet weights cannot be downloaded here: the same graph with random weights, knowingly.
     code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", output, "--config", config,
                   "--weights", "none", "--allow-weights-mismatch"])
 
@@ -175,8 +204,8 @@ def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, orig
                   "--config", config, "--weights", "none"])
 
     assert code == 2
-    assert ("trained with weights imagenet but this run would use none:seed=0 (from none); "
-            "use the model's weights or pass --allow-weights-mismatch") in capsys.readouterr().err
+    assert re.search(r"trained with weights sha256:\w+ but this run would use none:seed=0 \(from none\); "
+                     r"use the model's weights or pass --allow-weights-mismatch", capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
 
 
@@ -221,3 +250,45 @@ def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server,
     assert sorted(paths) == sorted(f"{bucket}/in/{name}" for name in names)
     summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
     assert (summary["frames_read"], summary["frames_already_scored"]) == (1, 2)
+
+
+BLOCKER = '''
+import os, sys
+
+with open(os.environ["CAMSCORE_TEST_PROCESSES"], "a") as started:
+    started.write(f"{os.getpid()}\\n")
+
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            with open(os.environ["CAMSCORE_TEST_IMPORTS"], "a") as tried:
+                tried.write(f"{os.getpid()} {name}\\n")
+            raise ImportError(f"{name} is blocked by the test")
+        return None
+
+
+sys.meta_path.insert(0, NoTensorFlow())
+'''
+
+
+def test_scoring_with_an_openvino_model_never_imports_tensorflow(original_model, seed_cars, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"
+    env = {**os.environ, "PYTHONPATH": str(blocker), "CAMSCORE_TEST_PROCESSES": str(processes),
+           "CAMSCORE_TEST_IMPORTS": str(imports)}
+    output = tmp_path / "out"
+
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "jobs" / "score.py"), "--master", "local[2]",
+         "--input", seed_cars, "--model", original_model, "--output", str(output)],
+        env=env, capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not imports.exists(), imports.read_text()
+    # The blocker ran in the driver and in Spark's Python workers.
+    assert len(set(processes.read_text().split())) >= 2
+    table = pq.read_table(output, columns=["path", "probability"]).to_pylist()
+    assert len(table) == len(SEED_CARS) and all(row["probability"] >= 0.95 for row in table)

@@ -2,8 +2,10 @@
 
 A model directory holds ``booster.txt`` (LightGBM text format) and
 ``manifest.json`` (what the features were computed with, label names,
-threshold, model id, library versions). It lives on a local path or at an
-``s3://`` URI.
+threshold, model id, library versions); a model whose features came from
+OpenVINO also carries that featurizer, ``featurizer.xml`` and
+``featurizer.bin``, so scoring needs neither Keras nor TensorFlow. It lives on
+a local path or at an ``s3://`` URI.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from camscore import storage
 from camscore.config import S3Settings
 from camscore.errors import ModelError
-from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, check_layer
+from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
 
 BOOSTER_FILE = "booster.txt"
 MANIFEST_FILE = "manifest.json"
+OPENVINO_FILES = ("featurizer.xml", "featurizer.bin")
 MANIFEST_FORMAT = 1
 DEFAULT_LABEL_NAMES = ("bus", "car")
 _LIBRARIES = ("camscore", "lightgbm", "keras", "tensorflow-cpu", "pillow", "numpy")
@@ -92,11 +95,12 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Model:
-    """A loaded model directory."""
+    """A loaded model directory; ``openvino`` is the featurizer it carries, if any."""
 
     uri: str
     manifest: Manifest
     booster_text: str
+    openvino: OpenVinoModel | None = None
 
 
 class Classifier:
@@ -176,9 +180,20 @@ def check_feature_count(feature_count: int, featurizer: FeaturizerSpec, *, origi
             + ", ".join(f"{name}={size}" for name, size in FEATURE_SIZES.items()))
 
 
-def save_model(uri: str, booster_text: str, manifest: Manifest, *, s3: S3Settings = S3Settings()) -> None:
-    """Writes ``booster.txt`` and ``manifest.json`` under ``uri`` (local path or s3://)."""
+def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,
+               s3: S3Settings = S3Settings()) -> None:
+    """Writes ``booster.txt``, the featurizer if given, and ``manifest.json`` last, under ``uri`` (local or s3://).
+
+    Raises:
+        ValueError: the featurizer given is not the one the manifest records.
+    """
+    if (openvino.identity if openvino else "") != manifest.featurizer.graph:
+        raise ValueError(f"the manifest records featurizer {manifest.featurizer.graph or 'none'}, "
+                         f"not {openvino.identity if openvino else 'none'}")
     storage.write_bytes(storage.join(uri, BOOSTER_FILE), booster_text.encode(), s3)
+    if openvino:
+        for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.weights)):
+            storage.write_bytes(storage.join(uri, name), data, s3)
     storage.write_bytes(storage.join(uri, MANIFEST_FILE), manifest.to_json().encode(), s3)
 
 
@@ -186,34 +201,46 @@ def load_model(uri: str, *, s3: S3Settings = S3Settings()) -> Model:
     """Reads and checks a model directory.
 
     Raises:
-        ModelError: a file is missing, or the booster does not match its manifest.
+        ModelError: a file is missing, or the booster or the featurizer does not match the manifest.
     """
-    texts = {}
-    for name in (MANIFEST_FILE, BOOSTER_FILE):
-        location = storage.join(uri, name)
-        try:
-            texts[name] = storage.read_bytes(location, s3).decode()
-        except (FileNotFoundError, NotADirectoryError):
-            raise ModelError(_missing(uri, location)) from None
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                raise ModelError(_missing(uri, location)) from None
-            raise ModelError(f"cannot fetch {location}: {exc}") from exc
-        except (OSError, BotoCoreError, UnicodeDecodeError) as exc:
-            raise ModelError(f"cannot read {location}: {exc}") from exc
-    manifest = Manifest.from_json(texts[MANIFEST_FILE], origin=storage.join(uri, MANIFEST_FILE))
+    manifest_text = _read_model_file(uri, MANIFEST_FILE, s3).decode(errors="replace")
+    manifest = Manifest.from_json(manifest_text, origin=storage.join(uri, MANIFEST_FILE))
     booster_origin = storage.join(uri, BOOSTER_FILE)
-    found = booster_feature_count(texts[BOOSTER_FILE], origin=booster_origin)
+    try:
+        booster_text = _read_model_file(uri, BOOSTER_FILE, s3).decode()
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"cannot read {booster_origin}: {exc}") from exc
+    found = booster_feature_count(booster_text, origin=booster_origin)
     if found != manifest.feature_count:
         raise ModelError(f"{booster_origin} has {found} features but its manifest says {manifest.feature_count}")
     check_feature_count(found, manifest.featurizer, origin=booster_origin)
-    return Model(uri, manifest, texts[BOOSTER_FILE])
+    openvino = None
+    if manifest.featurizer.graph:
+        openvino = OpenVinoModel(*(_read_model_file(uri, name, s3) for name in OPENVINO_FILES))
+        if openvino.identity != manifest.featurizer.graph:
+            raise ModelError(f"{storage.join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
+                             f"{openvino.identity}, but the manifest records {manifest.featurizer.graph}")
+    return Model(uri, manifest, booster_text, openvino)
+
+
+def _read_model_file(uri: str, name: str, s3: S3Settings) -> bytes:
+    location = storage.join(uri, name)
+    try:
+        return storage.read_bytes(location, s3)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ModelError(_missing(uri, location)) from None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise ModelError(_missing(uri, location)) from None
+        raise ModelError(f"cannot fetch {location}: {exc}") from exc
+    except (OSError, BotoCoreError) as exc:
+        raise ModelError(f"cannot read {location}: {exc}") from exc
 
 
 def _missing(uri: str, location: str) -> str:
     return (f"model directory {uri} has no {Path(location).name}; a model directory holds "
-            f"{BOOSTER_FILE} and {MANIFEST_FILE} (make one with the training job or "
-            f"'./submit.sh import-booster')")
+            f"{BOOSTER_FILE} and {MANIFEST_FILE}, and {' and '.join(OPENVINO_FILES)} when its manifest "
+            f"records an OpenVINO featurizer (make one with the training job or './submit.sh import-booster')")
 
 
 def _library_versions() -> dict[str, str]:
@@ -227,6 +254,7 @@ def _library_versions() -> dict[str, str]:
 
 
 def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
+                   runtime: str = "openvino", precision: str = "fp32",
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
                    s3: S3Settings = S3Settings()) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
@@ -237,22 +265,36 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
         layer: the feature layer the booster was trained on.
         weights: the weights its features came from: imagenet, a file, an s3:// URI or none.
         seed: the seed, when weights is none.
+        runtime: the runtime it is scored with by default; openvino converts
+            the featurizer here and the model directory carries it.
+        precision: the precision it is scored with by default (fp32 or bf16).
 
     Raises:
-        ModelError: the booster cannot be read or does not fit the layer.
+        ModelError: the booster cannot be read or does not fit the layer, or
+            the weights cannot be loaded (openvino).
     """
-    from camscore.featurizer import check_layer, weights_identity
+    from camscore.featurizer import check_runtime, load_weights, make_graph, weights_identity
 
     check_layer(layer)
+    check_runtime(runtime, precision)
     try:
         booster_text = storage.read_bytes(booster_uri, s3).decode()
     except FileNotFoundError:
         raise ModelError(f"booster file not found: {booster_uri}") from None
     except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read booster {booster_uri}: {exc}") from exc
-    featurizer = FeaturizerSpec(layer=layer, weights=weights_identity(weights, seed=seed, s3=s3),
-                                weights_source=weights)
+    check_feature_count(booster_feature_count(booster_text, origin=booster_uri),
+                        FeaturizerSpec(layer=layer, weights="", weights_source=""), origin=booster_uri)
+    openvino = None
+    if runtime == "openvino":
+        loaded = load_weights(weights, seed=seed, s3=s3)
+        identity = loaded.identity
+        openvino = make_graph(loaded, layer=layer, runtime=runtime, precision=precision).openvino
+    else:
+        identity = weights_identity(weights, seed=seed, s3=s3)
+    featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,
+                                precision=precision, graph=openvino.identity if openvino else "")
     manifest = make_manifest(booster_text, featurizer=featurizer, label_names=label_names,
                              threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
-    save_model(out, booster_text, manifest, s3=s3)
+    save_model(out, booster_text, manifest, openvino=openvino, s3=s3)
     return manifest

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from camscore import storage
 from camscore.config import S3Settings
 from camscore.errors import ModelError
+from camscore.packages import CACHE_ROOT
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -33,7 +34,10 @@ INPUT_SIZE = 224
 PREPROCESSING = "caffe"
 FEATURE_SIZES = {"avg_pool": 2048, "predictions": 1000}
 RUNTIMES = ("keras", "openvino")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
+# What the training job featurizes with unless the config says otherwise; a model is then scored with it.
+TRAINING_RUNTIME = "openvino"
+TRAINING_PRECISION = {"openvino": "fp32", "keras": "fp32"}
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 # OpenVINO runs a batch in slices of this many frames: measured with one bf16 thread per worker,
 # 8 or 16 frames ran at 131 frames/s a worker, 32 at 124, 64 at 104 (activations outgrow the cache).
@@ -53,7 +57,9 @@ class FeaturizerSpec:
         weights_source: where the weights were loaded from (informational,
             used by scoring when the config names no weights).
         runtime: keras or openvino, the runtime the features were computed with.
-        precision: fp32 or bf16.
+        precision: fp32, bf16 or int8 (openvino only).
+        graph: identity (``sha256:<hex>``) of the OpenVINO model the features
+            came from, which the model directory carries; empty for keras.
     """
 
     layer: str
@@ -61,6 +67,7 @@ class FeaturizerSpec:
     weights_source: str
     runtime: str = "keras"
     precision: str = "fp32"
+    graph: str = ""
     arch: str = ARCH
     input_size: int = INPUT_SIZE
     preprocessing: str = PREPROCESSING
@@ -74,7 +81,7 @@ class FeaturizerSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "FeaturizerSpec":
-        known = {"layer", "weights", "weights_source", "runtime", "precision", "arch", "input_size",
+        known = {"layer", "weights", "weights_source", "runtime", "precision", "graph", "arch", "input_size",
                  "preprocessing"}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -166,46 +173,78 @@ def _load_file(source: str, data: bytes) -> Weights:
 
 
 @dataclass(frozen=True)
+class OpenVinoModel:
+    """A converted featurizer in OpenVINO's IR: it takes uint8 RGB and does the ResNet50 preprocessing itself."""
+
+    xml: bytes
+    weights: bytes
+
+    @property
+    def identity(self) -> str:
+        digest = hashlib.sha256(self.xml)
+        digest.update(self.weights)
+        return "sha256:" + digest.hexdigest()
+
+
+@dataclass(frozen=True)
 class Graph:
     """The featurizer as Python workers receive it: made once on the driver, then broadcast.
 
     Attributes:
         layer: avg_pool or predictions.
         runtime: keras, or openvino (converted from the same Keras graph and weights).
-        precision: fp32, or bf16 (Keras mixed_bfloat16 policy; OpenVINO's bf16
-            inference precision, which runs on AMX where the CPU has it).
+        precision: fp32; bf16 (Keras mixed_bfloat16 policy, OpenVINO's bf16
+            inference precision); int8 (an OpenVINO model quantized by NNCF).
         weights: the Keras weights (keras runtime).
-        openvino_xml, openvino_bin: the OpenVINO IR (openvino runtime); it takes
-            uint8 RGB and does the ResNet50 preprocessing itself.
+        openvino: the OpenVINO model (openvino runtime).
     """
 
     layer: str
     runtime: str = "keras"
     precision: str = "fp32"
     weights: tuple[np.ndarray, ...] = ()
-    openvino_xml: bytes = b""
-    openvino_bin: bytes = b""
+    openvino: OpenVinoModel | None = None
+
+    @property
+    def identity(self) -> str:
+        """What FeaturizerSpec.graph records: the OpenVINO model's identity, empty for keras."""
+        return self.openvino.identity if self.openvino else ""
+
+
+def check_runtime(runtime: str, precision: str) -> None:
+    if runtime not in RUNTIMES or precision not in PRECISIONS or (runtime, precision) == ("keras", "int8"):
+        raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)} and precision one of "
+                         f"{', '.join(PRECISIONS)} (int8 with openvino only); "
+                         f"got runtime={runtime!r}, precision={precision!r}")
 
 
 def make_graph(weights: Weights, *, layer: str, runtime: str = "keras", precision: str = "fp32",
                cache_dir: Path | None = None) -> Graph:
-    """Builds what workers need for this runtime; the OpenVINO conversion is cached on disk.
+    """Builds what workers need for this runtime from the weights; the OpenVINO conversion is cached on disk.
 
     Args:
         weights: the ResNet50 weights (with top).
         layer: the feature layer.
         runtime: keras or openvino.
-        precision: fp32 or bf16.
+        precision: fp32 or bf16 (int8 needs calibration frames: see quantized).
         cache_dir: where converted OpenVINO models are kept (default ~/.cache/camscore/openvino).
     """
     check_layer(layer)
-    if runtime not in RUNTIMES or precision not in PRECISIONS:
-        raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)} and precision one of "
-                         f"{', '.join(PRECISIONS)}; got runtime={runtime!r}, precision={precision!r}")
+    check_runtime(runtime, precision)
+    if precision == "int8":
+        raise ModelError("an int8 featurizer is quantized on frames of the training set: train with "
+                         "featurizer.precision: int8, or score a model made that way")
     if runtime == "keras":
         return Graph(layer, runtime, precision, weights=weights.arrays)
-    xml, weights_bin = _openvino_ir(weights, layer, cache_dir or Path.home() / ".cache" / "camscore" / "openvino")
-    return Graph(layer, runtime, precision, openvino_xml=xml, openvino_bin=weights_bin)
+    converted = _openvino_ir(weights, layer, cache_dir or CACHE_ROOT / "openvino")
+    return Graph(layer, runtime, precision, openvino=converted)
+
+
+def openvino_graph(model: OpenVinoModel, *, layer: str, precision: str) -> Graph:
+    """A graph from a converted model (a model directory's), without Keras or TensorFlow."""
+    check_layer(layer)
+    check_runtime("openvino", precision)
+    return Graph(layer, "openvino", precision, openvino=model)
 
 
 def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
@@ -221,7 +260,7 @@ def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
     return full if layer == "predictions" else keras.Model(full.input, full.get_layer(layer).output)
 
 
-def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> tuple[bytes, bytes]:
+def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> OpenVinoModel:
     import keras
     import openvino as ov
 
@@ -244,7 +283,7 @@ def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> tuple[bytes, 
         for name in ("resnet50.bin", "resnet50.xml"):  # xml last: its presence means the pair is whole
             os.replace(partial / name, cache_dir / key / name)
         partial.rmdir()
-    return xml_path.read_bytes(), xml_path.with_suffix(".bin").read_bytes()
+    return OpenVinoModel(xml_path.read_bytes(), xml_path.with_suffix(".bin").read_bytes())
 
 
 class Featurizer:
@@ -258,8 +297,8 @@ class Featurizer:
             import openvino as ov
 
             core = ov.Core()
-            model = core.read_model(model=graph.openvino_xml.decode(),
-                                    weights=ov.Tensor(np.frombuffer(graph.openvino_bin, dtype=np.uint8)))
+            model = core.read_model(model=graph.openvino.xml.decode(),
+                                    weights=ov.Tensor(np.frombuffer(graph.openvino.weights, dtype=np.uint8)))
             config = {"INFERENCE_PRECISION_HINT": "bf16" if graph.precision == "bf16" else "f32",
                       "PERFORMANCE_HINT": "LATENCY"}
             if threads:

@@ -18,7 +18,7 @@ from camscore import hadoopfs, sinks, sources
 from camscore.classifier import Model, load_model
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError, ModelError
-from camscore.featurizer import Weights
+from camscore.featurizer import Graph
 from camscore.scoring import STAGES, score_frames, stage_seconds, use_batch_size, with_output_columns
 
 log = logging.getLogger(__name__)
@@ -30,17 +30,22 @@ class ResolvedFeaturizer:
 
     layer: str
     weights_source: str
-    weights: Weights
     runtime: str
     precision: str
+    graph: Graph
 
 
 def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
-    """Checks the configured featurizer against the model's manifest.
+    """Checks the configured featurizer against the model's manifest and makes its graph.
+
+    A model directory that carries its OpenVINO featurizer is scored with it
+    (fp32 or bf16 from the same converted model; int8 only from an int8 one),
+    without Keras or TensorFlow. Otherwise the graph is made from the weights.
 
     Raises:
         ModelError: the layer differs from the manifest's, or the weights do
-            (unless score.allow_weights_mismatch).
+            (unless score.allow_weights_mismatch), or int8 is asked of a model
+            that does not carry an int8 featurizer.
     """
     trained = model.manifest.featurizer
     layer = settings.featurizer.layer or trained.layer
@@ -49,27 +54,36 @@ def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
             f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
             f"but the config asks for {layer!r} ({featurizing.FEATURE_SIZES[layer]} features); "
             f"drop featurizer.layer or use a model trained on {layer!r}")
+    runtime = settings.featurizer.runtime or trained.runtime
+    precision = settings.featurizer.precision or trained.precision
+    featurizing.check_runtime(runtime, precision)
     seed = settings.featurizer.seed
     source = settings.featurizer.weights
     if source is None:
         source = trained.weights_source
         if trained.weights.startswith("none:seed="):
             seed = int(trained.weights.split("=", 1)[1])
-    # A weights file is read once: loaded here, its identity taken from what was loaded. The built-in
-    # sources are checked before loading, so a refused run downloads nothing.
-    builtin = source in ("imagenet", "none")
-    weights = None if builtin else featurizing.load_weights(source, seed=seed, s3=settings.s3)
-    identity = featurizing.weights_identity(source, seed=seed, s3=settings.s3) if builtin else weights.identity
+    # Identities are checked before anything is loaded, so a refused run downloads nothing.
+    identity = trained.weights if settings.featurizer.weights is None else featurizing.weights_identity(
+        source, seed=seed, s3=settings.s3)
     if identity != trained.weights:
         message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
                    f"{identity} (from {source})")
         if not settings.score.allow_weights_mismatch:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
         log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
-    if weights is None:
+    carried = (model.openvino if model.openvino and identity == trained.weights
+               and (precision == "int8") == (trained.precision == "int8") else None)
+    if runtime == "openvino" and carried:
+        graph = featurizing.openvino_graph(carried, layer=layer, precision=precision)
+    elif precision == "int8":
+        raise ModelError(f"model {model.uri} carries no int8 featurizer for weights {identity}: int8 is "
+                         f"quantized when a model is trained with featurizer.precision: int8; "
+                         f"score this one with fp32 or bf16")
+    else:
         weights = featurizing.load_weights(source, seed=seed, s3=settings.s3)
-    return ResolvedFeaturizer(layer, source, weights, settings.featurizer.runtime or trained.runtime,
-                              settings.featurizer.precision or trained.precision)
+        graph = featurizing.make_graph(weights, layer=layer, runtime=runtime, precision=precision)
+    return ResolvedFeaturizer(layer, source, runtime, precision, graph)
 
 
 def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
@@ -87,8 +101,6 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
     resolved = resolve_featurizer(model, settings)
-    graph = featurizing.make_graph(resolved.weights, layer=resolved.layer, runtime=resolved.runtime,
-                                   precision=resolved.precision)
     decode = settings.featurizer.decode_options()
     seconds = {"load_model": time.perf_counter() - started}
 
@@ -112,7 +124,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     seconds_meter = stage_seconds(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
+        scores = score_frames(frames, fetch=source.fetch, model=model, graph=resolved.graph, decode=decode,
                               seconds=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),

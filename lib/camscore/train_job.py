@@ -19,7 +19,7 @@ from camscore.classifier import Manifest, make_manifest, save_model
 from camscore.config import Settings, TrainSettings, parse_labels
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import FeaturizerSpec, load_weights, make_graph
+from camscore.featurizer import TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, load_weights, make_graph
 from camscore.scoring import stage_seconds, use_batch_size
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
@@ -70,10 +70,11 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     labels = parse_labels(job.labels)
     storage.check_writable(job.model_out, settings.s3)
     weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
-    spec = FeaturizerSpec(layer=settings.featurizer.layer or "avg_pool", weights=weights.identity,
-                          weights_source=weights.source, runtime=settings.featurizer.runtime or "keras",
-                          precision=settings.featurizer.precision or "fp32")
-    graph = make_graph(weights, layer=spec.layer, runtime=spec.runtime, precision=spec.precision)
+    runtime = settings.featurizer.runtime or TRAINING_RUNTIME
+    graph = make_graph(weights, layer=settings.featurizer.layer or "avg_pool", runtime=runtime,
+                       precision=settings.featurizer.precision or TRAINING_PRECISION[runtime])
+    spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
+                          runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     decode = settings.featurizer.decode_options()
     use_batch_size(spark, settings.featurizer.batch_size)
 
@@ -118,7 +119,7 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     })
     metrics = {"folds": [r.metrics() for r in folds], "summary": summarize(folds), "group_by": job.group_by,
                "model_id": manifest.model_id, "featurization": featurization}
-    save_model(job.model_out, final.booster_text, manifest, s3=settings.s3)
+    save_model(job.model_out, final.booster_text, manifest, openvino=graph.openvino, s3=settings.s3)
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
                         json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), settings.s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
