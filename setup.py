@@ -22,6 +22,7 @@ setup(
         "scikit-learn==1.9.1",
         "matplotlib==3.11.2",
         "openvino==2026.4.1",
+        "nncf==3.4.0",
     ],
     extras_require={
         # The embedded S3 server of the demo and the tests.

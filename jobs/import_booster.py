@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from camscore.featurizer import FEATURE_SIZES, RUNTIMES
+from camscore.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
 
 FEATURE_LAYERS = tuple(FEATURE_SIZES)
 
@@ -21,9 +22,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runtime", choices=RUNTIMES, default="openvino",
                         help="runtime it is scored with by default (default openvino: the model directory "
                              "carries the converted featurizer, and scoring needs no TensorFlow)")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="precision it is scored with by default (default fp32, the features it was "
-                             "trained on; README gives bf16's agreement)")
+                             "trained on; README gives the others' agreement); int8 needs --calibration")
+    parser.add_argument("--calibration", type=Path,
+                        help="local folder of frames like those to be scored: int8 is quantized on 300 of them")
     parser.add_argument("--labels", default="bus,car", help="names of label 0 and label 1 (default bus,car)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability at or above which label is 1")
     parser.add_argument("--out", required=True, help="model directory to write (local or s3://)")
@@ -33,14 +36,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from camscore import calibration
     from camscore.classifier import import_booster
     from camscore.cli import run_main
     from camscore.config import load_settings
 
     def body() -> None:
         settings = load_settings(args.config)
+        frames = (calibration.of_folder(args.calibration, decode=settings.featurizer.decode_options())
+                  if args.calibration else None)
         manifest = import_booster(args.booster, args.out, layer=args.layer, weights=args.weights,
                                   seed=args.seed, runtime=args.runtime, precision=args.precision,
+                                  calibration=frames,
                                   label_names=tuple(args.labels.split(",")),
                                   threshold=args.threshold, s3=settings.s3)
         print(f"model {manifest.model_id} written to {args.out}")

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import types as T
 
-from camscore import samples
+from camscore import calibration, samples
 from camscore.classifier import Classifier, import_booster, load_model
 from camscore.imaging import DecodeOptions, decode_frame
 
@@ -157,20 +157,42 @@ def seed_cars(tmp_path_factory) -> str:
     return str(folder.parent)
 
 
+@pytest.fixture(scope="module")
+def original_model_int8(tmp_path_factory, imagenet_weights_path, cars_and_trucks) -> str:
+    """The original booster with an int8 featurizer, quantized on 300 of the CIFAR photos."""
+    directory = str(tmp_path_factory.mktemp("original-int8"))
+    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights=str(imagenet_weights_path),
+                   precision="int8", calibration=calibration.of_folder(cars_and_trucks, decode=DecodeOptions()))
+    return directory
+
+
 @pytest.mark.parametrize("runtime, precision", [
-    ("openvino", "fp32"), ("openvino", "bf16"), ("keras", "fp32"), ("keras", "bf16")])
+    ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"), ("keras", "fp32"), ("keras", "bf16")])
 def test_the_original_booster_sees_cars_in_the_seed_frames(
-        spark, original_model, seed_cars, write_config, tmp_path, runtime, precision):
+        spark, request, seed_cars, write_config, tmp_path, runtime, precision):
+    model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
     config = write_config({"featurizer": {"runtime": runtime, "precision": precision}})
     output = str(tmp_path / "out")
 
-    assert score(["--input", seed_cars, "--model", original_model, "--output", output, "--config", config]) == 0
+    assert score(["--input", seed_cars, "--model", model, "--output", output, "--config", config]) == 0
 
     rows = {Path(row["path"]).name: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == sorted(SEED_CARS)
     assert all(row["probability"] >= 0.95 and row["label_name"] == "car" for row in rows.values())
     summary = json.loads((Path(output) / "_summary.json").read_text())
     assert (summary["featurizer"]["runtime"], summary["featurizer"]["precision"]) == (runtime, precision)
+
+
+def test_int8_is_refused_for_a_model_without_an_int8_featurizer(original_model, seed_cars, write_config, tmp_path,
+                                                                capsys):
+    config = write_config({"featurizer": {"precision": "int8"}})
+
+    code = score(["--input", seed_cars, "--model", original_model, "--output", str(tmp_path / "out"),
+                  "--config", config])
+
+    assert code == 2
+    assert "carries no int8 featurizer" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_other_weights_score_when_allowed(spark, s3_server, bucket, original_model, config, tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from camscore import samples
+from camscore.cifar import write_slice
 from camscore.classifier import Classifier, load_model
 from camscore.config import load_settings
 from camscore.train_job import run_train
@@ -176,3 +177,22 @@ def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(fram
 
     assert code == 2
     assert f"cannot write to {blocker / 'model'}: {blocker} is not a folder" in capsys.readouterr().err
+
+
+CIFAR_PER_CLASS = 250
+
+
+def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, imagenet_weights_path, tmp_path,
+                                                              capsys):
+    photos = write_slice(tmp_path / "photos", per_class=CIFAR_PER_CLASS)
+    model_out = tmp_path / "model"
+
+    code = train(["--input", str(photos), "--model-out", str(model_out), "--labels", "truck=0,car=1",
+                  "--weights", str(imagenet_weights_path), "--master", "local[2]"])
+
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((model_out / "metrics.json").read_text())
+    assert metrics["summary"]["auc"]["mean"] >= 0.93
+    manifest = load_model(str(model_out)).manifest
+    assert manifest.training["frames"] == {"truck": CIFAR_PER_CLASS, "car": CIFAR_PER_CLASS}
+    assert (manifest.featurizer.runtime, manifest.featurizer.layer) == ("openvino", "avg_pool")

@@ -254,7 +254,7 @@ def _library_versions() -> dict[str, str]:
 
 
 def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
-                   runtime: str = "openvino", precision: str = "fp32",
+                   runtime: str = "openvino", precision: str = "fp32", calibration: np.ndarray | None = None,
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
                    s3: S3Settings = S3Settings()) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
@@ -267,16 +267,22 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
         seed: the seed, when weights is none.
         runtime: the runtime it is scored with by default; openvino converts
             the featurizer here and the model directory carries it.
-        precision: the precision it is scored with by default (fp32 or bf16).
+        precision: the precision it is scored with by default: fp32, bf16, or
+            int8 (openvino, quantized on ``calibration``).
+        calibration: ``(n, 224, 224, 3)`` uint8 RGB frames like those it will
+            score, for int8.
 
     Raises:
         ModelError: the booster cannot be read or does not fit the layer, or
             the weights cannot be loaded (openvino).
     """
-    from camscore.featurizer import check_runtime, load_weights, make_graph, weights_identity
+    from camscore.featurizer import check_runtime, load_weights, make_graph, quantized, weights_identity
 
     check_layer(layer)
     check_runtime(runtime, precision)
+    if (precision == "int8") != (calibration is not None):
+        raise ModelError("precision int8 is quantized on calibration frames: give both, or neither; "
+                         f"got precision={precision!r} and {'no ' if calibration is None else ''}calibration frames")
     try:
         booster_text = storage.read_bytes(booster_uri, s3).decode()
     except FileNotFoundError:
@@ -289,7 +295,8 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
     if runtime == "openvino":
         loaded = load_weights(weights, seed=seed, s3=s3)
         identity = loaded.identity
-        openvino = make_graph(loaded, layer=layer, runtime=runtime, precision=precision).openvino
+        graph = make_graph(loaded, layer=layer, runtime=runtime, precision="fp32" if precision == "int8" else precision)
+        openvino = (quantized(graph, calibration) if precision == "int8" else graph).openvino
     else:
         identity = weights_identity(weights, seed=seed, s3=s3)
     featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,

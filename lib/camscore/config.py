@@ -97,7 +97,7 @@ class FeaturizerSettings:
         seed: seed of the random weights when weights is none.
         runtime: keras, or openvino (converted from the same Keras graph); null
             takes the model manifest's when scoring, keras when training.
-        precision: fp32 or bf16; null as runtime.
+        precision: fp32, bf16 or int8 (openvino; quantized when training); null as runtime.
         resample: Pillow filter used to resize frames to 224x224.
         max_pixels: frames with more pixels are refused (decompression bombs).
         batch_size: frames per Arrow batch and per forward pass.
@@ -192,7 +192,7 @@ _ALLOWED = {
     "featurizer.layer": LAYERS,
     "featurizer.resample": tuple(RESAMPLING),
     "featurizer.runtime": ("keras", "openvino"),
-    "featurizer.precision": ("fp32", "bf16"),
+    "featurizer.precision": ("fp32", "bf16", "int8"),
     "s3.addressing_style": ADDRESSING_STYLES,
     "s3.retry_mode": RETRY_MODES,
     "source.reader": READERS,

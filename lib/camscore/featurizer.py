@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -247,6 +248,50 @@ def openvino_graph(model: OpenVinoModel, *, layer: str, precision: str) -> Graph
     return Graph(layer, "openvino", precision, openvino=model)
 
 
+def quantized(graph: Graph, frames: np.ndarray, *, cache_dir: Path | None = None) -> Graph:
+    """The int8 graph: the fp32 OpenVINO model quantized by NNCF, calibrated on ``frames``; cached on disk.
+
+    Args:
+        graph: an openvino graph (fp32 or bf16: the same converted model).
+        frames: ``(n, 224, 224, 3)`` uint8 RGB calibration frames (a few hundred of the training set).
+        cache_dir: where quantized models are kept (default ~/.cache/camscore/openvino).
+    """
+    import nncf
+    import openvino as ov
+
+    nncf.set_log_level(logging.WARNING)  # no progress bars in the job's output
+    if graph.openvino is None or len(frames) == 0:
+        raise ValueError("quantizing needs an openvino graph and at least one calibration frame")
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    key = hashlib.sha256(json.dumps([graph.identity, hashlib.sha256(frames.tobytes()).hexdigest(), list(frames.shape),
+                                     nncf.__version__, ov.__version__]).encode()).hexdigest()[:16]
+
+    def quantize(target: Path) -> None:
+        model = ov.Core().read_model(model=graph.openvino.xml.decode(),
+                                     weights=ov.Tensor(np.frombuffer(graph.openvino.weights, dtype=np.uint8)))
+        # One item is one frame as the model takes it; the preprocessing is inside the model.
+        calibration = nncf.Dataset(frames, lambda frame: frame[None])
+        ov.save_model(nncf.quantize(model, calibration, subset_size=len(frames),
+                                    preset=nncf.QuantizationPreset.PERFORMANCE, target_device=nncf.TargetDevice.CPU),
+                      target, compress_to_fp16=False)
+
+    converted = _cached_ir((cache_dir or CACHE_ROOT / "openvino") / f"int8-{key}", quantize)
+    return Graph(graph.layer, "openvino", "int8", openvino=converted)
+
+
+def _cached_ir(folder: Path, make) -> OpenVinoModel:
+    """The model ``make(path.xml)`` writes, made once: a finished folder holds both files."""
+    xml_path = folder / "resnet50.xml"
+    if not xml_path.exists():
+        partial = folder / f"partial-{os.getpid()}"
+        partial.mkdir(parents=True, exist_ok=True)
+        make(partial / "resnet50.xml")
+        for name in ("resnet50.bin", "resnet50.xml"):  # xml last: its presence means the pair is whole
+            os.replace(partial / name, folder / name)
+        partial.rmdir()
+    return OpenVinoModel(xml_path.read_bytes(), xml_path.with_suffix(".bin").read_bytes())
+
+
 def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
     import keras
 
@@ -266,8 +311,8 @@ def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> OpenVinoModel
 
     key = hashlib.sha256(json.dumps([weights.identity, layer, PREPROCESSING, ov.__version__,
                                      keras.__version__]).encode()).hexdigest()[:16]
-    xml_path = cache_dir / key / "resnet50.xml"
-    if not xml_path.exists():
+
+    def convert(target: Path) -> None:
         with warnings.catch_warnings():  # Keras warns that the tracer passes its input as a tuple
             warnings.simplefilter("ignore", UserWarning)
             converted = ov.convert_model(_keras_model(layer, weights.arrays, "fp32"),
@@ -277,13 +322,9 @@ def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> OpenVinoModel
         steps.input().model().set_layout(ov.Layout("NHWC"))
         # The same arithmetic as keras' resnet50.preprocess_input ("caffe"): RGB to BGR, minus BGR means.
         steps.input().preprocess().convert_element_type(ov.Type.f32).reverse_channels().mean(list(_CAFFE_MEAN_BGR))
-        partial = cache_dir / key / f"partial-{os.getpid()}"
-        partial.mkdir(parents=True, exist_ok=True)
-        ov.save_model(steps.build(), partial / "resnet50.xml", compress_to_fp16=False)
-        for name in ("resnet50.bin", "resnet50.xml"):  # xml last: its presence means the pair is whole
-            os.replace(partial / name, cache_dir / key / name)
-        partial.rmdir()
-    return OpenVinoModel(xml_path.read_bytes(), xml_path.with_suffix(".bin").read_bytes())
+        ov.save_model(steps.build(), target, compress_to_fp16=False)
+
+    return _cached_ir(cache_dir / key, convert)
 
 
 class Featurizer:

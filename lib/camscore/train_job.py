@@ -14,12 +14,13 @@ from pyspark import TaskContext
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import plots, sources, storage
+from camscore import calibration, plots, sources, storage
 from camscore.classifier import Manifest, make_manifest, save_model
 from camscore.config import Settings, TrainSettings, parse_labels
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, load_weights, make_graph
+from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, load_weights,
+                                 make_graph, quantized)
 from camscore.scoring import stage_seconds, use_batch_size
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
@@ -71,10 +72,10 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     storage.check_writable(job.model_out, settings.s3)
     weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
     runtime = settings.featurizer.runtime or TRAINING_RUNTIME
+    precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
+    check_runtime(runtime, precision)
     graph = make_graph(weights, layer=settings.featurizer.layer or "avg_pool", runtime=runtime,
-                       precision=settings.featurizer.precision or TRAINING_PRECISION[runtime])
-    spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
-                          runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
+                       precision="fp32" if precision == "int8" else precision)
     decode = settings.featurizer.decode_options()
     use_batch_size(spark, settings.featurizer.batch_size)
 
@@ -87,7 +88,12 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
         log.info("camscore: skipped %d frames that match no label (%s)", sum(skipped.values()),
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
 
-    featurized = features_for(spark, source, labelled.where(F.col("label_name").isin(list(labels))), spec=spec,
+    wanted = labelled.where(F.col("label_name").isin(list(labels)))
+    if precision == "int8":
+        graph = quantized(graph, calibration.of_source(source, wanted, seed=job.seed, decode=decode))
+    spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
+                          runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
+    featurized = features_for(spark, source, wanted, spec=spec,
                               graph=graph, decode=decode, cache=job.feature_cache, seconds=stage_seconds(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
