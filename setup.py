@@ -1,5 +1,13 @@
 from setuptools import find_packages, setup
 
+TRAIN = [
+    "tensorflow-cpu==2.21.0",
+    "keras==3.15.1",
+    "nncf==3.4.0",
+    "scikit-learn==1.9.1",
+    "matplotlib==3.11.2",
+]
+
 setup(
     name="camscore",
     version="0.1.0",
@@ -7,10 +15,9 @@ setup(
     package_dir={"": "lib"},
     packages=find_packages("lib"),
     python_requires=">=3.11,<3.12",
+    # What scoring needs: an OpenVINO model directory is scored without TensorFlow or Keras.
     install_requires=[
         "pyspark==4.3.0",
-        "tensorflow-cpu==2.21.0",
-        "keras==3.15.1",
         "lightgbm==4.7.0",
         "boto3==1.44.8",
         "botocore==1.44.8",
@@ -19,14 +26,14 @@ setup(
         "pyarrow==26.0.1",
         "pillow==13.0.0",
         "PyYAML==6.0.4",
-        "scikit-learn==1.9.1",
-        "matplotlib==3.11.2",
         "openvino==2026.4.1",
-        "nncf==3.4.0",
     ],
     extras_require={
-        # The embedded S3 server of the demo and the tests.
-        "demo": ["moto[server]==5.2.5"],
-        "test": ["moto[server]==5.2.5", "pytest==9.2.0"],
+        # Where a model is made (training, import-booster, weights) or scored with the keras runtime:
+        # Keras is the source of the graph, NNCF quantizes it to int8.
+        "train": TRAIN,
+        # The embedded S3 server of the demo and the tests; the demo trains.
+        "demo": [*TRAIN, "moto[server]==5.2.5"],
+        "test": [*TRAIN, "moto[server]==5.2.5", "pytest==9.2.0"],
     },
 )

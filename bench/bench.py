@@ -21,11 +21,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=_at_least_one, default=2000, help="frames scored end to end (default 2000)")
     parser.add_argument("--repeats", type=_at_least_one, default=3, help="runs per figure, median taken (default 3)")
-    parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16",
-                        help="runtime-precision pairs to measure (default: all four)")
+    parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16,openvino-int8",
+                        help="runtime-precision pairs to measure (default: all five)")
     parser.add_argument("--scaling", default="", help="frame counts for the scaling table, e.g. 500,1000,2000,4000")
     parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
+    parser.add_argument("--booster", type=Path, default=Path("../shared/seed/lightgbm_classifier.model"),
+                        help="the original notebook's booster (default ../shared/seed/lightgbm_classifier.model)")
     return parser.parse_args(argv)
 
 
@@ -36,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> None:
         options = BenchOptions(
-            n=args.n, repeats=args.repeats, workdir=Path(args.workdir), master=args.master,
+            n=args.n, repeats=args.repeats, workdir=Path(args.workdir), master=args.master, booster=args.booster,
+            seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n))
         results = run_benchmark(options, report=lambda line: print(line, flush=True))

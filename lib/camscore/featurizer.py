@@ -8,8 +8,10 @@ full model's, serves both layers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -128,9 +130,20 @@ def load_weights(source: str, *, seed: int = 0, s3: S3Settings = S3Settings()) -
     return _load_file(source, data)
 
 
+def _keras():
+    """Keras, or a ModelError that says where it is needed; the scoring environment may leave it out."""
+    try:
+        import keras
+    except ImportError as exc:
+        raise ModelError("Keras and TensorFlow are not installed here: they load weights where a model is made "
+                         "(training, import-booster) and run runtime keras; install camscore[train], or score "
+                         "a model directory that carries its OpenVINO featurizer") from exc
+    return keras
+
+
 @functools.lru_cache(maxsize=2)
 def _load_builtin(source: str, seed: int) -> Weights:
-    import keras
+    keras = _keras()
 
     if source == "none":
         keras.utils.set_random_seed(seed)
@@ -158,7 +171,7 @@ def _weights_bytes(source: str, s3: S3Settings) -> bytes:
 
 @functools.lru_cache(maxsize=2)
 def _load_file(source: str, data: bytes) -> Weights:
-    import keras
+    keras = _keras()
 
     suffix = ".weights.h5" if source.endswith(".weights.h5") else Path(source).suffix or ".h5"
     with tempfile.TemporaryDirectory() as folder:
@@ -259,7 +272,7 @@ def quantized(graph: Graph, frames: np.ndarray, *, cache_dir: Path | None = None
     import nncf
     import openvino as ov
 
-    nncf.set_log_level(logging.WARNING)  # no progress bars in the job's output
+    nncf.set_log_level(logging.WARNING)
     if graph.openvino is None or len(frames) == 0:
         raise ValueError("quantizing needs an openvino graph and at least one calibration frame")
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
@@ -271,9 +284,10 @@ def quantized(graph: Graph, frames: np.ndarray, *, cache_dir: Path | None = None
                                      weights=ov.Tensor(np.frombuffer(graph.openvino.weights, dtype=np.uint8)))
         # One item is one frame as the model takes it; the preprocessing is inside the model.
         calibration = nncf.Dataset(frames, lambda frame: frame[None])
-        ov.save_model(nncf.quantize(model, calibration, subset_size=len(frames),
-                                    preset=nncf.QuantizationPreset.PERFORMANCE, target_device=nncf.TargetDevice.CPU),
-                      target, compress_to_fp16=False)
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF draws progress bars on stdout
+            result = nncf.quantize(model, calibration, subset_size=len(frames),
+                                   preset=nncf.QuantizationPreset.PERFORMANCE, target_device=nncf.TargetDevice.CPU)
+        ov.save_model(result, target, compress_to_fp16=False)
 
     converted = _cached_ir((cache_dir or CACHE_ROOT / "openvino") / f"int8-{key}", quantize)
     return Graph(graph.layer, "openvino", "int8", openvino=converted)
