@@ -72,7 +72,10 @@ case "$command" in
     build="$root/build/pack-env"
     # Scoring needs no TensorFlow; the training job (and Keras scoring) does.
     package="$root"
-    if [ "${1:-}" = "--with-training" ]; then package="$root[train]"; shift; fi
+    pack_args=()
+    for arg in "$@"; do
+      if [ "$arg" = "--with-training" ]; then package="$root[train]"; else pack_args+=("$arg"); fi
+    done
     if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
       echo "camscore: pack needs Python 3.11 (the version the nodes run); set PYTHON=/path/to/python3.11" >&2
       exit 2
@@ -84,7 +87,7 @@ case "$command" in
     "$build/bin/python" -m pip install --quiet --upgrade pip
     "$build/bin/python" -m pip install --quiet "$package" "venv-pack==0.2.0"
     mkdir -p "$root/dist"
-    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/camscore-env.tar.gz" --force "$@" ;;
+    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/camscore-env.tar.gz" --force ${pack_args[@]+"${pack_args[@]}"} ;;
   ""|-h|--help|help)
     usage ;;
   *)

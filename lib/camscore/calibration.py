@@ -1,16 +1,18 @@
-"""The frames an int8 featurizer is calibrated on: a few hundred, decoded on the driver, the same ones every run."""
+"""The frames an int8 featurizer is calibrated on: a few hundred, the same ones every run."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import Iterator
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from camscore.config import SourceSettings
 from camscore.errors import InputError
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
 from camscore.sources import FrameSource
@@ -19,41 +21,55 @@ log = logging.getLogger(__name__)
 
 # NNCF's post-training quantization calibrates on 300 samples by default.
 FRAMES = 300
-_EXTENSIONS = {".jpg", ".jpeg", ".png"}
 
 
-def of_source(source: FrameSource, wanted: DataFrame, *, seed: int, decode: DecodeOptions,
-              count: int = FRAMES) -> np.ndarray:
-    """Up to ``count`` decoded frames of ``wanted`` (rows of ``source.listing``), chosen by a seeded hash of the path.
+def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, count: int = FRAMES) -> np.ndarray:
+    """Up to ``count`` decoded frames of ``wanted`` (rows of ``source.listing``): those with the lowest hash
+    of their path, so a run over the same frames quantizes alike. Decoded on the executors: the driver
+    receives 224x224 arrays, not the frames' bytes.
 
     Raises:
         InputError: none of them reads and decodes.
     """
-    chosen = wanted.orderBy(F.xxhash64("path", F.lit(seed)), "path").limit(count)
-    rows = source.frames_of(chosen).select("path", "content", "read_error").collect()
-    readable = [(row["path"], row["content"]) for row in rows if row["read_error"] is None]
-    return _decoded(readable, origin=source.uri, chosen=len(rows), decode=decode)
+    chosen = wanted.orderBy(F.xxhash64("path"), "path").limit(count)
+    size = decode.size
+
+    def decoded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            pixels = []
+            for content, read_error in zip(batch["content"], batch["read_error"]):
+                try:
+                    pixels.append(None if read_error is not None else decode_frame(content, decode).tobytes())
+                except FrameError:
+                    pixels.append(None)
+            yield pd.DataFrame({"path": batch["path"], "pixels": pixels})
+
+    rows = source.frames_of(chosen).mapInPandas(decoded, "path string, pixels binary").collect()
+    arrays = [np.frombuffer(row["pixels"], dtype=np.uint8).reshape(size, size, 3)
+              for row in sorted(rows, key=lambda row: row["path"]) if row["pixels"] is not None]
+    return _stacked(arrays, origin=source.uri, chosen=len(rows))
 
 
 def of_folder(folder: Path, *, decode: DecodeOptions, count: int = FRAMES) -> np.ndarray:
-    """Up to ``count`` decoded frames of a local folder (recursive), chosen by a hash of the relative path.
+    """Up to ``count`` decoded frames of a local folder (recursive): those with the lowest hash of their
+    relative path.
 
     Raises:
         InputError: the folder holds no frame that decodes.
     """
-    paths = [path for path in folder.rglob("*") if path.suffix.lower() in _EXTENSIONS and path.is_file()]
+    extensions = {f".{extension}" for extension in SourceSettings().extensions}
+    paths = [path for path in folder.rglob("*") if path.suffix.lower() in extensions and path.is_file()]
     paths.sort(key=lambda path: (hashlib.sha256(str(path.relative_to(folder)).encode()).digest(), path))
-    return _decoded(((str(path), path.read_bytes()) for path in paths[:count]), origin=str(folder),
-                    chosen=min(len(paths), count), decode=decode)
-
-
-def _decoded(frames: Iterable[tuple[str, bytes]], *, origin: str, chosen: int, decode: DecodeOptions) -> np.ndarray:
     arrays = []
-    for _, content in sorted(frames, key=lambda frame: frame[0]):
+    for path in sorted(paths[:count]):
         try:
-            arrays.append(decode_frame(content, decode))
+            arrays.append(decode_frame(path.read_bytes(), decode))
         except FrameError:
             continue
+    return _stacked(arrays, origin=str(folder), chosen=min(len(paths), count))
+
+
+def _stacked(arrays: list[np.ndarray], *, origin: str, chosen: int) -> np.ndarray:
     if not arrays:
         raise InputError(f"none of the {chosen} calibration frames chosen under {origin} reads and decodes")
     log.info("camscore: quantizing the featurizer to int8 on %d frames of %s", len(arrays), origin)

