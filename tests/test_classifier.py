@@ -125,7 +125,8 @@ def test_a_model_directory_on_another_filesystem_is_refused_with_what_works():
 
 
 def test_a_file_uri_is_a_local_path(tmp_path):
-    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet", runtime="keras")
+    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet",
+                   runtime="keras")
 
     assert load_model(str(tmp_path / "m")).manifest.feature_count == 1000
 

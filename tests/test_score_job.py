@@ -245,8 +245,8 @@ def test_a_weights_file_replaced_since_training_is_refused(tmp_path, capsys, see
     code = score(["--input", seed_cars, "--model", model, "--output", str(tmp_path / "out")])
 
     assert code == 2
-    assert re.search(r"trained with weights sha256:\w+ but this run would use sha256:\w+ \(from .*resnet50.weights.h5\)",
-                     capsys.readouterr().err)
+    assert re.search(r"trained with weights sha256:\w+ but this run would use sha256:\w+ "
+                     r"\(from .*resnet50.weights.h5\)", capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
 
 

@@ -89,9 +89,9 @@ def cpu_model() -> str:
     except OSError:
         return platform.processor() or "unknown"
     flags = set(fields.get("flags", "").split())
-    has = [name for name, flag in (("AMX", "amx_tile"), ("AVX-512 BF16", "avx512_bf16"), ("AVX-512 VNNI", "avx512_vnni"))
-           if flag in flags]
-    lacks = [name for name, flag in (("AMX", "amx_tile"), ("AVX-512 BF16", "avx512_bf16")) if flag not in flags]
+    features = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "AVX-512 VNNI": "avx512_vnni"}
+    has = [name for name, flag in features.items() if flag in flags]
+    lacks = [name for name in ("AMX", "AVX-512 BF16") if features[name] not in flags]
     return (f"{fields.get('model name', 'unknown')} (family {fields.get('cpu family', '?')}, "
             f"model {fields.get('model', '?')}; {', '.join(has) or 'no AVX-512'}"
             f"{'; no ' + ', no '.join(lacks) if lacks else ''})")
