@@ -23,7 +23,7 @@ REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
     ("path", T.StringType()), ("camera_id", T.StringType()), ("captured_at", T.TimestampType()),
     ("probability", T.DoubleType()), ("label", T.IntegerType()), ("label_name", T.StringType()),
-    ("error", T.StringType()), ("model_id", T.StringType()), ("scored_at", T.TimestampType()),
+    ("error_kind", T.StringType()), ("error", T.StringType()), ("model_id", T.StringType()), ("scored_at", T.TimestampType()),
     ("date", T.DateType()), ("batch", T.StringType()),
 ]
 
@@ -66,10 +66,11 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
     assert [(f.name, f.dataType) for f in table.schema.fields] == OUTPUT_SCHEMA
     rows = {row["path"].split("/in/", 1)[1]: row for row in table.collect()}
     assert len(rows) == 11
-    errors = {name: row["error"] for name, row in rows.items() if row["error"]}
-    assert sorted(error.split(":")[0] for error in errors.values()) == sorted(samples.bad_frames())
-    assert all(name.endswith(error.split(":")[0] + ".jpg") for name, error in errors.items())
-    assert all(rows[name]["probability"] is None and rows[name]["label"] is None for name in errors)
+    kinds = {name: row["error_kind"] for name, row in rows.items() if row["error_kind"]}
+    assert sorted(kinds.values()) == sorted(samples.bad_frames())
+    assert all(name.endswith(f"{kind}.jpg") for name, kind in kinds.items())
+    assert all(rows[name]["error"] and not rows[name]["error"].startswith(kind) for name, kind in kinds.items())
+    assert all(rows[name]["probability"] is None and rows[name]["label"] is None for name in kinds)
 
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
@@ -81,7 +82,7 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
     np.testing.assert_allclose([rows[name]["probability"] for name in names], expected, rtol=1e-4, atol=1e-6)
     for name in names:
         row = rows[name]
-        assert row["error"] is None
+        assert row["error"] is None and row["error_kind"] is None
         assert row["label"] == int(row["probability"] >= 0.5)
         assert row["label_name"] == ("bus", "car")[row["label"]]
         assert row["model_id"] == model.manifest.model_id
@@ -136,7 +137,8 @@ def test_local_folders_are_scored_through_binaryfile(spark, model_dir, tmp_path)
     rows = {row["path"]: row for row in spark.read.parquet(output).collect()}
     assert set(rows) == {f"file:{frames}/gate/a.JPG", f"file:{frames}/gate/b.jpg"}
     assert rows[f"file:{frames}/gate/a.JPG"]["probability"] is not None
-    assert rows[f"file:{frames}/gate/b.jpg"]["error"] == "empty: zero bytes"
+    assert (rows[f"file:{frames}/gate/b.jpg"]["error_kind"], rows[f"file:{frames}/gate/b.jpg"]["error"]) == \
+        ("empty", "zero bytes")
     assert {row["camera_id"] for row in rows.values()} == {"gate"}
 
 
@@ -335,3 +337,23 @@ def test_scoring_with_an_openvino_model_never_imports_tensorflow(request, seed_c
     assert len(set(processes.read_text().split())) >= 2
     table = pq.read_table(output, columns=["path", "probability"]).to_pylist()
     assert len(table) == len(SEED_CARS) and all(row["probability"] >= 0.95 for row in table)
+
+
+def test_an_output_written_before_error_kind_existed_takes_new_runs(spark, model_dir, tmp_path):
+    output = tmp_path / "scores"
+    older = T.StructType([T.StructField(name, kind) for name, kind in OUTPUT_SCHEMA if name != "error_kind"])
+    day = dt.datetime(2026, 11, 1, 8, 0)
+    spark.createDataFrame([("file:/old/cam-1/a.jpg", "cam-1", day, None, None, None, "empty: zero bytes", "m0", day,
+                            day.date(), "bolder")], older).write.partitionBy("date", "batch").parquet(str(output))
+    put_frames(str(tmp_path / "frames"), {**good_frames("20261124", 2, seed=700), "cam-3/20261124T100000.jpg": b""},
+               None)
+
+    code = score(["--input", str(tmp_path / "frames"), "--model", model_dir, "--output", str(output), "--only-new"])
+
+    assert code == 0
+    summary = json.loads((output / "_summary.json").read_text())
+    assert (summary["frames_scored"], summary["errors"]) == (2, {"empty": 1})
+    rows = {Path(row["path"]).name: row for row in spark.read.option("mergeSchema", "true").parquet(str(output))
+            .collect()}
+    assert (rows["a.jpg"]["error_kind"], rows["a.jpg"]["error"]) == (None, "empty: zero bytes")
+    assert (rows["20261124T100000.jpg"]["error_kind"], rows["20261124T100000.jpg"]["error"]) == ("empty", "zero bytes")

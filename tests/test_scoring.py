@@ -28,7 +28,8 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
         decode=DecodeOptions(), seconds=seconds).collect()}
 
     assert sorted(rows) == names
-    assert rows[names[3]]["error"].startswith("read: NoSuchKey") and rows[names[3]]["probability"] is None
+    assert rows[names[3]]["error_kind"] == "read" and rows[names[3]]["error"].startswith("NoSuchKey")
+    assert rows[names[3]]["probability"] is None
     assert all(rows[name]["error"] is None and 0 <= rows[name]["probability"] <= 1
                for name in names if name != names[3])
     assert seconds.value["fetch"] > 0
@@ -62,5 +63,6 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
-    assert rows["b.jpg"]["error"] == UNREAD_ERROR and rows["b.jpg"]["camera_id"] == "cam-1"
+    assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("read", UNREAD_ERROR)
+    assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None

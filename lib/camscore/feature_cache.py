@@ -15,16 +15,18 @@ from dataclasses import asdict, dataclass
 from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from camscore import hadoopfs
 from camscore.featurizer import FeaturizerSpec, Graph
 from camscore.imaging import DecodeOptions
-from camscore.scoring import featurize_frames
+from camscore.scoring import FEATURE_COLUMNS, featurize_frames
 from camscore.sources import FrameSource
 
 KEY = ("path", "length", "modification_time")
-_COLUMNS = (*KEY, "features", "error")
+_COLUMNS = (*KEY, "features", "error_kind", "error")
+_SCHEMA = T.StructType([field for field in FEATURE_COLUMNS.fields if field.name in _COLUMNS])
 
 
 def featurizer_id(spec: FeaturizerSpec, decode: DecodeOptions) -> str:
@@ -82,7 +84,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
 
 
 def _read_failure():
-    return F.coalesce(F.col("error").startswith("read:"), F.lit(False))
+    return F.coalesce(F.col("error_kind") == "read", F.lit(False))
 
 
 def _best(rows: DataFrame) -> DataFrame:
@@ -94,4 +96,4 @@ def _best(rows: DataFrame) -> DataFrame:
 def _read(spark: SparkSession, location: str) -> DataFrame | None:
     if not hadoopfs.exists(spark, location):
         return None  # nothing cached for this featurizer yet
-    return spark.read.parquet(location).select(*_COLUMNS)
+    return spark.read.schema(_SCHEMA).parquet(location)

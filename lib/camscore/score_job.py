@@ -164,11 +164,11 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     return summary
 
 
-UNREAD_ERROR = "read: FileNotFound: gone between listing and reading"
+UNREAD_ERROR = "FileNotFound: gone between listing and reading"
 
 
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch: str) -> int:
-    """Appends a row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
+    """Appends a ``read`` row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch=batch).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
@@ -177,7 +177,7 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
         log.warning("camscore: %d listed frames were gone when read", count)
         rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
                              F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
-                             F.lit(UNREAD_ERROR).alias("error"))
+                             F.lit("read").alias("error_kind"), F.lit(UNREAD_ERROR).alias("error"))
         sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch), output, append=True)
     unread.unpersist()
     return count

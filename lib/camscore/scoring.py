@@ -36,6 +36,7 @@ SCORE_COLUMNS = T.StructType([
     T.StructField("probability", T.DoubleType(), True),
     T.StructField("label", T.IntegerType(), True),
     T.StructField("label_name", T.StringType(), True),
+    T.StructField("error_kind", T.StringType(), True),
     T.StructField("error", T.StringType(), True),
 ])
 FEATURE_COLUMNS = T.StructType([
@@ -45,6 +46,7 @@ FEATURE_COLUMNS = T.StructType([
     T.StructField("camera_id", T.StringType(), True),
     T.StructField("captured_at", T.TimestampType(), True),
     T.StructField("features", T.ArrayType(T.FloatType(), False), True),
+    T.StructField("error_kind", T.StringType(), True),
     T.StructField("error", T.StringType(), True),
 ])
 STAGES = ("setup", "fetch", "decode", "featurize", "classify")
@@ -102,21 +104,21 @@ def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
 
 
 def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: DecodeOptions,
-                     seconds: Counter) -> tuple[np.ndarray, list[str | None]]:
+                     seconds: Counter) -> tuple[np.ndarray, list[FrameError | None]]:
     """Features of the frames that decode, and one error (or None) per row."""
     started = time.thread_time()
     arrays, errors = [], []
     read_errors = batch["read_error"] if "read_error" in batch else [None] * len(batch)
     for path, content, read_error in zip(batch["path"], batch["content"], read_errors):
         if read_error is not None:
-            errors.append(f"read: {read_error}")
+            errors.append(FrameError("read", read_error))
             log.warning("camscore: frame %s not read: %s", path, read_error)
             continue
         try:
             arrays.append(decode_frame(content, options))
             errors.append(None)
         except FrameError as exc:
-            errors.append(str(exc))
+            errors.append(exc)
             log.warning("camscore: frame %s skipped: %s", path, exc)
     seconds["decode"] += time.thread_time() - started
     stacked = np.stack(arrays) if arrays else np.zeros((0, options.size, options.size, 3), np.uint8)
@@ -126,14 +128,22 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     return features, errors
 
 
+def _error_columns(errors: list[FrameError | None]) -> dict[str, list[str | None]]:
+    """The ``error_kind`` and ``error`` (message) columns of one batch."""
+    return {"error_kind": [error.kind if error else None for error in errors],
+            "error": [error.message if error else None for error in errors]}
+
+
 def _cpu_besides_fetching() -> float:
     """This worker's CPU seconds on all threads, less those spent fetching the next batch meanwhile."""
     return time.process_time() - fetch_cpu_seconds()
 
 
+_Featurized = tuple[pd.DataFrame, np.ndarray, list[FrameError | None], Classifier | None]
+
+
 def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch | None,
-                        seconds_meter: Accumulator) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[str | None],
-                                                                      Classifier | None]]:
+                        seconds_meter: Accumulator) -> Iterator[_Featurized]:
     """Each batch (fetched first, if ``fetch`` is given) with the features of its decodable frames
     and one error (or None) per row."""
     seconds: Counter = Counter()
@@ -196,7 +206,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
             name[scored] = label_names[labels]
             yield pd.DataFrame({
                 "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
-                "probability": probability, "label": label, "label_name": name, "error": errors,
+                "probability": probability, "label": label, "label_name": name, **_error_columns(errors),
             })
             seconds.add({"classify": _cpu_besides_fetching() - started})
 
@@ -223,7 +233,7 @@ def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, de
             yield pd.DataFrame({
                 "path": batch["path"], "length": batch["length"], "modification_time": batch["modification_time"],
                 "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
-                "features": [None if error else next(rows) for error in errors], "error": errors,
+                "features": [None if error else next(rows) for error in errors], **_error_columns(errors),
             })
 
     return frames.mapInPandas(featurize_partition, FEATURE_COLUMNS)

@@ -13,7 +13,7 @@ from camscore import hadoopfs
 from camscore.scoring import SCORE_COLUMNS
 
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
-                "error", "model_id", "scored_at", "batch")
+                "error_kind", "error", "model_id", "scored_at", "batch")
 PARTITION_COLUMNS = ("date", "batch")
 SUMMARY_FILE = "_summary.json"
 OUTPUT_SCHEMA = T.StructType(
@@ -38,14 +38,17 @@ def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> Non
 
 
 def batch_rows(spark: SparkSession, output: str, *, batch: str) -> DataFrame:
-    """The rows of one batch in the output; none when no row has been written (an empty folder too)."""
+    """The rows of one batch in the output; none when no row has been written (an empty folder too).
+
+    Read with the output's schema, so files written before a column existed (``error_kind``) read as null.
+    """
     return spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("batch") == batch)
 
 
 def count_outcomes(spark: SparkSession, output: str, *, batch: str) -> dict[str, int]:
     """Rows of one batch in the output by outcome: ``scored`` or the error kind."""
     rows = batch_rows(spark, output, batch=batch)
-    kind = F.when(F.col("error").isNull(), F.lit("scored")).otherwise(F.split("error", ":").getItem(0))
+    kind = F.coalesce(F.col("error_kind"), F.lit("scored"))
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
 

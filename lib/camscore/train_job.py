@@ -190,10 +190,10 @@ def _check_counts(found: dict[str, int], labels: dict[str, int], *, folds: int, 
 
 def _collect(frames: DataFrame, labels: dict[str, int]) -> tuple[Dataset, Counter]:
     rows = (frames.select("path", "length", "modification_time", "camera_id", "captured_at", "label_name",
-                          "features", "error")
+                          "features", "error_kind")
             .orderBy("path").collect())
-    good = [row for row in rows if row["error"] is None]
-    excluded = Counter(row["error"].split(":", 1)[0] for row in rows if row["error"] is not None)
+    good = [row for row in rows if row["error_kind"] is None]
+    excluded = Counter(row["error_kind"] for row in rows if row["error_kind"] is not None)
     digest = hashlib.sha256()
     for row in good:
         digest.update(f"{row['path']}|{row['length']}|{row['modification_time']}|{row['label_name']}\n".encode())
