@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # camscore: set-up, local runs, tests.
 #   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
-#   ./submit.sh test [pytest args]   run the test suite
+#   ./submit.sh test [--fast] [pytest args]  run the test suite (--fast: no Spark, S3 server or real model)
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
@@ -51,6 +51,11 @@ case "$command" in
   test)
     require_java; ensure_venv
     cd "$root"
+    if [ "${1:-}" = "--fast" ]; then
+      shift
+      # The specifications that need no Spark, no S3 server and no real weights or photos.
+      exec "$venv/bin/python" -m pytest tests -m "not slow" "$@"
+    fi
     exec "$venv/bin/python" -m pytest tests "$@" ;;
   weights|cifar)
     ensure_venv

@@ -29,6 +29,16 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 
+# A test that uses one of these (directly or through another fixture) is marked slow.
+_SLOW_FIXTURES = {"spark", "s3_server", "imagenet_weights_path", "cars_and_trucks"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     with samples.EmbeddedS3() as server:

@@ -315,6 +315,7 @@ sys.meta_path.insert(0, NoTensorFlow())
 '''
 
 
+@pytest.mark.slow  # its job runs Spark in a process of its own
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_scoring_with_an_openvino_model_never_imports_tensorflow(request, seed_cars, tmp_path, precision):
     model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
