@@ -25,7 +25,7 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
 
     rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
         source.rows, fetch=source.fetch, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-        decode=DecodeOptions(), seconds=seconds).collect()}
+        decode=DecodeOptions(), meter=seconds).collect()}
 
     assert sorted(rows) == names
     assert rows[names[3]]["error_kind"] == "read" and rows[names[3]]["error"].startswith("NoSuchKey")
@@ -41,7 +41,7 @@ def test_rows_without_bytes_and_without_a_fetch_are_refused(spark, s3_server, bu
 
     with pytest.raises(ValueError, match="fetch"):
         score_frames(source.rows, fetch=None, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-                     decode=DecodeOptions(), seconds=stage_seconds(spark))
+                     decode=DecodeOptions())
 
 
 def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_error(
@@ -56,7 +56,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     output = str(tmp_path / "scores")
     scores = score_frames(source.rows, fetch=None, model=load_model(model_dir),
                           graph=make_graph(weights, layer="avg_pool"), decode=DecodeOptions(),
-                          seconds=stage_seconds(spark))
+                          meter=stage_seconds(spark))
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1"), output)
 
     assert write_unread(spark, listing, output, model_id="m", batch="b1") == 1

@@ -54,7 +54,8 @@ class Features:
 
 
 def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *, spec: FeaturizerSpec,
-                 graph: Graph, decode: DecodeOptions, cache: str | None, seconds: Accumulator) -> Features:
+                 graph: Graph, decode: DecodeOptions, cache: str | None,
+                 meter: Accumulator | None = None) -> Features:
     """Features of ``wanted`` (rows of ``source.listing``), from the cache where it has them.
 
     Frames that fail to decode are cached with their error too, so a second
@@ -65,7 +66,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     total = wanted.count()
     if cache is None:
         computed = featurize_frames(source.rows_of(wanted), fetch=source.fetch, graph=graph, decode=decode,
-                                    seconds=seconds).select(*_COLUMNS).cache()
+                                    meter=meter).select(*_COLUMNS).cache()
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
 
@@ -77,7 +78,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     to_compute = missing.count()
     if to_compute:
         computed = featurize_frames(source.rows_of(missing), fetch=source.fetch, graph=graph, decode=decode,
-                                    seconds=seconds)
+                                    meter=meter)
         computed.select(*_COLUMNS).write.mode("append").parquet(location)
     return Features(wanted.join(_best(_read(spark, location)), list(KEY)), to_compute, total - to_compute,
                     time.perf_counter() - started)

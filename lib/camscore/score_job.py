@@ -126,7 +126,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     mark = time.perf_counter()
     if total:
         scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
-                              seconds=seconds_meter)
+                              meter=seconds_meter)
         with _Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
                                job.output)

@@ -139,23 +139,22 @@ def _cpu_besides_fetching() -> float:
     return time.process_time() - fetch_cpu_seconds()
 
 
-_Featurized = tuple[pd.DataFrame, np.ndarray, list[FrameError | None], Classifier | None]
-
-
 def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch | None,
-                        seconds_meter: Accumulator) -> Iterator[_Featurized]:
+                        meter: Accumulator | None,
+                        ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[FrameError | None]]]:
     """Each batch (fetched first, if ``fetch`` is given) with the features of its decodable frames
     and one error (or None) per row."""
     seconds: Counter = Counter()
     started, fetch_started = time.process_time(), fetch_cpu_seconds()
-    featurizer, classifier = _worker_models(key, assets)
+    featurizer, _ = _worker_models(key, assets)
     seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
     for batch in fetched_ahead(batches, fetch):
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
-        yield batch, features, errors, classifier
+        yield batch, features, errors
     seconds["fetch"] += fetch_cpu_seconds() - fetch_started
-    seconds_meter.add(dict(seconds))
+    if meter is not None:
+        meter.add(dict(seconds))
 
 
 def _check_rows(frames: DataFrame, fetch: Fetch | None) -> None:
@@ -169,7 +168,7 @@ def use_batch_size(spark: SparkSession, batch_frames: int) -> None:
 
 
 def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph: Graph, decode: DecodeOptions,
-                 seconds: Accumulator) -> DataFrame:
+                 meter: Accumulator | None = None) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.
 
     Args:
@@ -179,7 +178,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
-        seconds: where workers add their CPU seconds per stage (see stage_seconds).
+        meter: where workers add their CPU seconds per stage (see stage_seconds); None: nowhere.
 
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
@@ -192,9 +191,10 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
     label_names = np.array(manifest.label_names, dtype=object)
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, seconds_meter=seconds)
-        for batch, features, errors, classifier in featurized:
+        featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, meter=meter)
+        for batch, features, errors in featurized:
             started = _cpu_besides_fetching()
+            _, classifier = _worker_models(key, assets)  # built by _featurized_batches, under its setup timer
             probabilities = classifier.probabilities(features)
             labels = classifier.labels(probabilities)
             scored = np.array([error is None for error in errors], dtype=bool)
@@ -208,13 +208,14 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
                 "path": batch["path"], "camera_id": batch["camera_id"], "captured_at": batch["captured_at"],
                 "probability": probability, "label": label, "label_name": name, **_error_columns(errors),
             })
-            seconds.add({"classify": _cpu_besides_fetching() - started})
+            if meter is not None:
+                meter.add({"classify": _cpu_besides_fetching() - started})
 
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
 
 def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, decode: DecodeOptions,
-                     seconds: Accumulator) -> DataFrame:
+                     meter: Accumulator | None = None) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
     Args and the fetch of bytes: as score_frames.
@@ -227,8 +228,8 @@ def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, de
     key = uuid.uuid4().hex
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch, features, errors, _ in _featurized_batches(batches, key=key, assets=assets, fetch=fetch,
-                                                              seconds_meter=seconds):
+        for batch, features, errors in _featurized_batches(batches, key=key, assets=assets, fetch=fetch,
+                                                           meter=meter):
             rows = iter(features)
             yield pd.DataFrame({
                 "path": batch["path"], "length": batch["length"], "modification_time": batch["modification_time"],

@@ -92,7 +92,8 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     featurized = features_for(spark, source, wanted, spec=spec,
-                              graph=graph, decode=decode, cache=job.feature_cache, seconds=stage_seconds(spark))
+                              graph=graph, decode=decode, cache=job.feature_cache,
+                              meter=stage_seconds(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
     dataset, excluded = _collect(featurized.frames, labels)
