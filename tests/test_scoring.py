@@ -6,7 +6,7 @@ from camscore.config import SourceSettings
 from camscore.featurizer import make_graph
 from camscore.imaging import DecodeOptions
 from camscore.score_job import UNREAD_ERROR, write_unread
-from camscore.scoring import score_frames, stage_seconds, use_batch_size, with_output_columns
+from camscore.scoring import arrow_batch_size, score_frames, stage_seconds, with_output_columns
 from camscore.sinks import write_scores
 from camscore.sources import read_frames
 
@@ -20,12 +20,12 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
-    use_batch_size(spark, 2)  # several batches a partition, so each is fetched while the one before is scored
     seconds = stage_seconds(spark)
 
-    rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
-        source.rows, fetch=source.fetch, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-        decode=DecodeOptions(), meter=seconds).collect()}
+    with arrow_batch_size(spark, 2):  # several batches a partition: each is fetched while the one before is scored
+        rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
+            source.rows, fetch=source.fetch, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
+            decode=DecodeOptions(), meter=seconds).collect()}
 
     assert sorted(rows) == names
     assert rows[names[3]]["error_kind"] == "read" and rows[names[3]]["error"].startswith("NoSuchKey")
@@ -66,3 +66,14 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("read", UNREAD_ERROR)
     assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None
+
+
+def test_the_arrow_batch_size_holds_within_its_block_and_the_sessions_own_comes_back(spark):
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    spark.conf.set(key, "7")
+
+    with arrow_batch_size(spark, 2):
+        inside = spark.conf.get(key)
+
+    assert (inside, spark.conf.get(key)) == ("2", "7")
+    spark.conf.unset(key)

@@ -29,7 +29,8 @@ from camscore.config import S3Settings
 from camscore.errors import ModelError
 from camscore.packages import CACHE_ROOT
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+log = logging.getLogger(__name__)
 
 ARCH = "resnet50"
 INPUT_SIZE = 224
@@ -134,6 +135,8 @@ def load_weights(source: str, *, seed: int = 0, s3: S3Settings = S3Settings()) -
 
 def require_keras():
     """Keras, or a ModelError that says where it is needed; the scoring environment may leave it out."""
+    # TensorFlow reads its log level once, when it loads: only warnings and errors.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import keras
     except ImportError as exc:
@@ -331,7 +334,7 @@ def _cached_ir(folder: Path, make) -> OpenVinoModel:
 
 
 def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
-    import keras
+    keras = require_keras()
 
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bf16" else "float32")
@@ -344,8 +347,9 @@ def _keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str):
 
 
 def _openvino_ir(weights: Weights, layer: str, cache_dir: Path) -> OpenVinoModel:
-    import keras
     import openvino as ov
+
+    keras = require_keras()
 
     key = hashlib.sha256(json.dumps([weights.identity, layer, PREPROCESSING, ov.__version__,
                                      keras.__version__]).encode()).hexdigest()[:16]
@@ -411,10 +415,14 @@ class Featurizer:
 def _limit_threads(threads: int | None) -> None:
     if not threads:
         return
+    require_keras()  # TensorFlow with its log level set
     import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
-        pass  # TensorFlow already started in this process with its thread pools sized.
+        # TensorFlow already started in this process, its thread pools sized: they stay as they are.
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            log.warning("camscore: TensorFlow runs %d threads here, not %d (it started before)",
+                        tf.config.threading.get_intra_op_parallelism_threads(), threads)

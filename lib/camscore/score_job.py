@@ -18,7 +18,7 @@ from camscore.classifier import Model, load_model
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import Graph
-from camscore.scoring import STAGES, score_frames, stage_seconds, use_batch_size, with_output_columns
+from camscore.scoring import STAGES, arrow_batch_size, score_frames, stage_seconds, with_output_columns
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     Returns:
         The run summary, also written as ``_summary.json`` in the output folder.
     """
+    with arrow_batch_size(spark, settings.featurizer.batch_size):
+        return _run_score(spark, settings)
+
+
+def _run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.timezone.utc)
     job = settings.score
@@ -106,7 +111,6 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     seconds = {"load_model": time.perf_counter() - started}
 
     mark = time.perf_counter()
-    use_batch_size(spark, settings.featurizer.batch_size)
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.

@@ -7,6 +7,7 @@ keyed by an id made on the driver, for every later batch and task of the job.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -162,9 +163,22 @@ def _check_rows(frames: DataFrame, fetch: Fetch | None) -> None:
         raise ValueError("these frame rows carry no bytes: pass their FrameSource's fetch as well")
 
 
-def use_batch_size(spark: SparkSession, batch_frames: int) -> None:
-    """Makes each Arrow batch that reaches a worker one forward pass of ``batch_frames`` frames."""
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_frames))
+_ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
+
+
+@contextlib.contextmanager
+def arrow_batch_size(spark: SparkSession, batch_frames: int) -> Iterator[None]:
+    """Within the block, each Arrow batch that reaches a worker is one forward pass of ``batch_frames``
+    frames; the session's own setting is restored after it."""
+    before = spark.conf.get(_ARROW_BATCH, None)
+    spark.conf.set(_ARROW_BATCH, str(batch_frames))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(_ARROW_BATCH)
+        else:
+            spark.conf.set(_ARROW_BATCH, before)
 
 
 def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph: Graph, decode: DecodeOptions,

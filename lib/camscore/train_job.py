@@ -21,7 +21,7 @@ from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
 from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, graph_for,
                                  load_weights)
-from camscore.scoring import stage_seconds, use_batch_size
+from camscore.scoring import arrow_batch_size, stage_seconds
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
 
@@ -64,6 +64,11 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
         InputError: the input is empty, a label has no frames or fewer frames than folds.
         ModelError: the weights cannot be loaded.
     """
+    with arrow_batch_size(spark, settings.featurizer.batch_size):
+        return _run_train(spark, settings)
+
+
+def _run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     job = settings.train
     for flag, value in (("--input", job.input), ("--model-out", job.model_out)):
         if not value:
@@ -75,7 +80,6 @@ def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
     check_runtime(runtime, precision)
     decode = settings.featurizer.decode_options()
-    use_batch_size(spark, settings.featurizer.batch_size)
 
     source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
     labelled = source.listing.withColumn("label_name", _label_column(job))
