@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from camscore.benchmark import BenchOptions, format_results, run_benchmark
+    from camscore.devtools.benchmark import BenchOptions, format_results, run_benchmark
     from camscore.cli import run_main
 
     def body() -> None:

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from camscore.cli import run_main
     from camscore.config import load_settings
-    from camscore.demo import run_demo
+    from camscore.devtools.demo import run_demo
 
     def body() -> None:
         settings = load_settings(args.config)

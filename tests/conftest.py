@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
-from camscore import samples, storage
+from camscore import storage
 from camscore.classifier import make_manifest, save_model
+from camscore.devtools import samples
 from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights, make_graph
 from camscore.imaging import DecodeOptions, decode_frame
 from camscore.training import fit_booster

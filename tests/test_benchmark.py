@@ -1,6 +1,6 @@
 import pytest
 
-from camscore.benchmark import choose_default, cpu_profile, parity
+from camscore.devtools.benchmark import choose_default, cpu_profile, parity
 
 
 def _results(**settings):

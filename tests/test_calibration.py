@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from camscore import calibration, samples
+from camscore import calibration
+from camscore.devtools import samples
 from camscore.errors import InputError
 from camscore.imaging import DecodeOptions, decode_frame
 

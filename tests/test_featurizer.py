@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from camscore import samples, storage
+from camscore import storage
+from camscore.devtools import samples
 from camscore.errors import ModelError
 from camscore.featurizer import Featurizer, load_weights, make_graph, weights_identity
 from camscore.imaging import DecodeOptions, decode_frame

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camscore import samples
+from camscore.devtools import samples
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
 
 

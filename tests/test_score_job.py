@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import types as T
 
-from camscore import calibration, samples
+from camscore import calibration
 from camscore.classifier import Classifier, import_booster, load_model
+from camscore.devtools import samples
 from camscore.imaging import DecodeOptions, decode_frame
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, put_frames
@@ -304,7 +305,7 @@ with open(os.environ["CAMSCORE_TEST_PROCESSES"], "a") as started:
 
 class NoTensorFlow:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name.startswith("camscore.devtools"):
             with open(os.environ["CAMSCORE_TEST_IMPORTS"], "a") as tried:
                 tried.write(f"{os.getpid()} {name}\\n")
             raise ImportError(f"{name} is blocked by the test")
@@ -317,7 +318,7 @@ sys.meta_path.insert(0, NoTensorFlow())
 
 @pytest.mark.slow  # its job runs Spark in a process of its own
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_scoring_with_an_openvino_model_never_imports_tensorflow(request, seed_cars, tmp_path, precision):
+def test_scoring_with_an_openvino_model_never_imports_tensorflow_nor_devtools(request, seed_cars, tmp_path, precision):
     model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
     blocker = tmp_path / "blocker"
     blocker.mkdir()

@@ -1,8 +1,9 @@
 import pytest
 
-from camscore import samples, storage
+from camscore import storage
 from camscore.classifier import load_model
 from camscore.config import SourceSettings
+from camscore.devtools import samples
 from camscore.featurizer import make_graph
 from camscore.imaging import DecodeOptions
 from camscore.score_job import UNREAD_ERROR, write_unread

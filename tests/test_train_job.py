@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camscore import samples
 from camscore.cifar import write_slice
 from camscore.classifier import Classifier, load_model
 from camscore.config import load_settings
+from camscore.devtools import samples
 from camscore.train_job import run_train
 
 from conftest import put_frames

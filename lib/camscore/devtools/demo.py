@@ -10,8 +10,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from camscore import samples
 from camscore.config import Settings
+from camscore.devtools import samples
 from camscore.score_job import format_summary, run_score
 from camscore.session import spark_session
 from camscore.train_job import cross_validate, run_train

@@ -27,14 +27,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from pyspark.sql import SparkSession
 
-from camscore import calibration, samples
+from camscore import calibration
 from camscore.cifar import cars_and_trucks
 from camscore.classifier import import_booster
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.devtools import samples
+from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
 from camscore.featurizer import Featurizer, graph_for, load_weights
 from camscore.imagenet_weights import imagenet_weights_file
 from camscore.imaging import DecodeOptions, decode_frame
-from camscore.processes import cpu_seconds, python_worker_peak_mib, usable_cores
 from camscore.score_job import run_score
 from camscore.session import spark_session
 from camscore.train_job import run_train
