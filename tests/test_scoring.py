@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from camscore import storage
@@ -58,15 +60,17 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     scores = score_frames(source.rows, fetch=None, model=load_model(model_dir),
                           graph=make_graph(weights, layer="avg_pool"), decode=DecodeOptions(),
                           meter=stage_seconds(spark))
-    write_scores(with_output_columns(scores, model_id="m", batch_id="b1"), output)
+    started = dt.datetime(2026, 11, 26, 9, 30)
+    write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
-    assert write_unread(spark, listing, output, model_id="m", batch="b1") == 1
+    assert write_unread(spark, listing, output, model_id="m", batch="b1", scored_at=started) == 1
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
     assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("read", UNREAD_ERROR)
     assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None
+    assert {row["scored_at"] for row in rows.values()} == {started}
 
 
 def test_the_arrow_batch_size_holds_within_its_block_and_the_sessions_own_comes_back(spark):

@@ -132,14 +132,15 @@ def _run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
                               meter=seconds_meter)
         with _Progress(spark, total=total):
-            sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch),
+            sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch,
+                                                   scored_at=started_at),
                                job.output)
     seconds["score_and_write"] = time.perf_counter() - mark
 
     outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
     # Rows short of the listing: frames deleted after listing, which the scan skipped.
     if sum(outcomes.values()) < total and write_unread(spark, listing, job.output, model_id=model.manifest.model_id,
-                                                       batch=batch):
+                                                       batch=batch, scored_at=started_at):
         outcomes = sinks.count_outcomes(spark, job.output, batch=batch)
     scored = outcomes.pop("scored", 0)
     if scored + sum(outcomes.values()) != total:
@@ -171,7 +172,8 @@ def _run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
 UNREAD_ERROR = "FileNotFound: gone between listing and reading"
 
 
-def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch: str) -> int:
+def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch: str,
+                 scored_at: dt.datetime) -> int:
     """Appends a ``read`` row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch=batch).select("path")
@@ -182,7 +184,8 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
         rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
                              F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
                              F.lit("read").alias("error_kind"), F.lit(UNREAD_ERROR).alias("error"))
-        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch), output, append=True)
+        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch, scored_at=scored_at), output,
+                           append=True)
     unread.unpersist()
     return count
 

@@ -8,6 +8,7 @@ keyed by an id made on the driver, for every later batch and task of the job.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
@@ -254,11 +255,11 @@ def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, de
     return frames.mapInPandas(featurize_partition, FEATURE_COLUMNS)
 
 
-def with_output_columns(scores: DataFrame, *, model_id: str, batch_id: str) -> DataFrame:
-    """Adds date (of captured_at), model_id, scored_at and the batch partition key."""
+def with_output_columns(scores: DataFrame, *, model_id: str, batch_id: str, scored_at: dt.datetime) -> DataFrame:
+    """Adds date (of captured_at), model_id, scored_at (when the run started) and the batch partition key."""
     return (scores
             .withColumn("date", F.to_date("captured_at"))
             .withColumn("model_id", F.lit(model_id))
-            .withColumn("scored_at", F.current_timestamp())
+            .withColumn("scored_at", F.lit(scored_at).cast("timestamp"))
             .withColumn("batch", F.lit(batch_id)))
 
