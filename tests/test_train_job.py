@@ -9,9 +9,9 @@ import pytest
 
 from camscore.cifar import write_slice
 from camscore.classifier import Classifier, load_model
-from camscore.config import load_settings
+from camscore.config import TrainSettings, load_settings
 from camscore.devtools import samples
-from camscore.train_job import run_train
+from camscore.train_job import Dataset, groups_of, run_train
 
 from conftest import put_frames
 from test_score_job import load_job
@@ -200,3 +200,17 @@ def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, 
     assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.layer) == \
         ("openvino", "int8", "avg_pool")
     assert load_model(str(model_out)).openvino.identity == manifest.featurizer.graph
+
+
+def test_time_groups_keep_each_camera_and_window_together():
+    moments = [dt.datetime(2026, 11, 20, 8, minute, tzinfo=dt.timezone.utc) for minute in (0, 29, 31, 59, 59)]
+    dataset = Dataset(paths=list("abcde"), features=np.zeros((5, 1)), labels=np.array([0, 1, 0, 1, 0]),
+                      cameras=["cam-1", "cam-1", "cam-1", "cam-2", None], captured_at=moments, fingerprint="")
+
+    groups = groups_of(dataset, TrainSettings(group_by="time", group_window_minutes=30))
+
+    assert groups[0] == groups[1] != groups[2]  # 8:00 and 8:29 share a window; 8:31 starts the next
+    assert [group.split("@")[0] for group in groups] == ["cam-1", "cam-1", "cam-1", "cam-2", "?"]
+    assert len({group.split("@")[1] for group in groups[2:]}) == 1
+    assert groups_of(dataset, TrainSettings(group_by="camera")) == ["cam-1", "cam-1", "cam-1", "cam-2", "?"]
+    assert groups_of(dataset, TrainSettings(group_by="none")) is None

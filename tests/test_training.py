@@ -62,3 +62,4 @@ def test_early_stopping_keeps_fewer_rounds_than_asked():
     fit = fit_booster(features, labels, params={"min_child_weight": 1}, rounds=300, early_stopping_rounds=5)
 
     assert fit.rounds < 300
+
