@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from camscore.cli import run_main
     from camscore.config import load_settings
-    from camscore.score_job import format_summary, run_score
+    from camscore.score_job import run_score
     from camscore.session import spark_session
 
     def body() -> None:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             "featurizer.batch_size": args.batch_size, "featurizer.layer": args.layer,
             "featurizer.weights": args.weights})
         summary = run_score(spark_session(settings.spark, master=args.master), settings)
-        print(format_summary(summary))
+        print(summary.format())
 
     return run_main(body)
 

@@ -38,12 +38,11 @@ def test_parity_counts_agreeing_labels_and_the_spread_of_probability_differences
 
 
 def test_the_profile_splits_core_time_a_frame_between_processes_and_worker_stages():
-    summary = {"frames_read": 100, "worker_seconds": {"setup": 0.2, "fetch": 0.1, "decode": 0.2, "featurize": 1.0,
-                                                       "classify": 0.1}}
+    stages = {"setup": 0.2, "fetch": 0.1, "decode": 0.2, "featurize": 1.0, "classify": 0.1}
     before = {"driver": 10.0, "jvm": 20.0, "workers": 5.0}
     after = {"driver": 10.1, "jvm": 20.3, "workers": 6.7}
 
-    profile = cpu_profile(summary, seconds=1.2, before=before, after=after, cores=2)
+    profile = cpu_profile(frames=100, worker_seconds=stages, seconds=1.2, before=before, after=after, cores=2)
 
     assert profile["core_ms_per_frame"] == pytest.approx(
         {"jvm": 3.0, "fetch": 1.0, "decode": 2.0, "featurize": 10.0, "classify": 1.0, "worker_other": 3.0,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,6 +23,55 @@ from camscore.featurizer import Graph
 from camscore.scoring import STAGES, arrow_batch_size, score_frames, stage_seconds, with_output_columns
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """What a scoring run did, written as ``_summary.json`` beside its output.
+
+    Attributes:
+        errors: frames by error kind.
+        seconds: wall seconds of the driver's stages.
+        worker_seconds: CPU seconds the Python workers spent per stage (see scoring.STAGES).
+        featurizer: layer, weights and graph identities, runtime and precision.
+        summary_uri: where ``_summary.json`` was written; None when the run found no frames.
+    """
+
+    model_id: str
+    input: str
+    output: str
+    batch: str
+    frames_read: int
+    frames_already_scored: int
+    frames_scored: int
+    errors: dict[str, int]
+    frames_per_second: float
+    seconds: dict[str, float]
+    worker_seconds: dict[str, float]
+    featurizer: dict[str, str]
+    started_at: str
+    summary_uri: str | None = None
+
+    def to_json(self) -> str:
+        values = dataclasses.asdict(self)
+        del values["summary_uri"]  # where the file itself lies
+        return json.dumps(values, indent=2, sort_keys=True)
+
+    def format(self) -> str:
+        """A few lines for the console."""
+        errors = ", ".join(f"{kind} {count}" for kind, count in self.errors.items()) or "none"
+        stages = ", ".join(f"{name} {value}s" for name, value in self.seconds.items())
+        workers = ", ".join(f"{name} {value}s" for name, value in self.worker_seconds.items())
+        return "\n".join([
+            f"model        {self.model_id}",
+            f"frames read  {self.frames_read}",
+            f"scored       {self.frames_scored}",
+            f"errors       {errors}",
+            f"frames/s     {self.frames_per_second}",
+            f"stages       {stages}",
+            f"workers      {workers} (CPU seconds summed over workers)",
+            f"output       {self.output} (batch {self.batch})",
+        ])
 
 
 def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
@@ -87,7 +138,7 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     return featurizing.make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
 
 
-def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
+def run_score(spark: SparkSession, settings: Settings) -> RunSummary:
     """Scores every frame under score.input with score.model into score.output.
 
     Returns:
@@ -97,7 +148,7 @@ def run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
         return _run_score(spark, settings)
 
 
-def _run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
+def _run_score(spark: SparkSession, settings: Settings) -> RunSummary:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.timezone.utc)
     job = settings.score
@@ -148,24 +199,18 @@ def _run_score(spark: SparkSession, settings: Settings) -> dict[str, Any]:
                   total, scored + sum(outcomes.values()), batch)
     listed.unpersist()
     seconds["total"] = time.perf_counter() - started
-    summary = {
-        "model_id": model.manifest.model_id,
-        "input": job.input,
-        "output": job.output,
-        "batch": batch,
-        "frames_read": total,
-        "frames_already_scored": skipped,
-        "frames_scored": scored,
-        "errors": dict(sorted(outcomes.items())),
-        "frames_per_second": round(total / seconds["score_and_write"], 2) if total else 0.0,
-        "seconds": {name: round(value, 2) for name, value in seconds.items()},
-        "worker_seconds": {name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
-        "featurizer": {"layer": graph.layer, "weights": weights_identity, "runtime": graph.runtime,
-                       "precision": graph.precision, "graph": graph.identity},
-        "started_at": started_at.isoformat(timespec="seconds"),
-    }
+    summary = RunSummary(
+        model_id=model.manifest.model_id, input=job.input, output=job.output, batch=batch,
+        frames_read=total, frames_already_scored=skipped, frames_scored=scored,
+        errors=dict(sorted(outcomes.items())),
+        frames_per_second=round(total / seconds["score_and_write"], 2) if total else 0.0,
+        seconds={name: round(value, 2) for name, value in seconds.items()},
+        worker_seconds={name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
+        featurizer={"layer": graph.layer, "weights": weights_identity, "runtime": graph.runtime,
+                    "precision": graph.precision, "graph": graph.identity},
+        started_at=started_at.isoformat(timespec="seconds"))
     if total:
-        summary["summary_uri"] = sinks.write_summary(spark, job.output, summary)
+        summary = dataclasses.replace(summary, summary_uri=sinks.write_summary(spark, job.output, summary.to_json()))
     return summary
 
 
@@ -198,23 +243,6 @@ def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSe
     text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
     # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
     return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as a few lines for the console."""
-    errors = ", ".join(f"{kind} {count}" for kind, count in summary["errors"].items()) or "none"
-    stages = ", ".join(f"{name} {value}s" for name, value in summary["seconds"].items())
-    workers = ", ".join(f"{name} {value}s" for name, value in summary["worker_seconds"].items())
-    return "\n".join([
-        f"model        {summary['model_id']}",
-        f"frames read  {summary['frames_read']}",
-        f"scored       {summary['frames_scored']}",
-        f"errors       {errors}",
-        f"frames/s     {summary['frames_per_second']}",
-        f"stages       {stages}",
-        f"workers      {workers} (CPU seconds summed over workers)",
-        f"output       {summary['output']} (batch {summary['batch']})",
-    ])
 
 
 class _Progress:

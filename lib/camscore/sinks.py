@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -57,7 +54,6 @@ def scored_paths(spark: SparkSession, output: str, *, model_id: str) -> DataFram
     return spark.read.parquet(output).where(F.col("model_id") == model_id).select("path").distinct()
 
 
-def write_summary(spark: SparkSession, output: str, summary: dict[str, Any]) -> str:
-    """Writes ``_summary.json`` in the output folder; returns its URI."""
-    text = json.dumps(summary, indent=2, sort_keys=True)
+def write_summary(spark: SparkSession, output: str, text: str) -> str:
+    """Writes ``_summary.json`` (its JSON text) in the output folder; returns its URI."""
     return hadoopfs.write_bytes(spark, output.rstrip("/") + "/" + SUMMARY_FILE, text.encode())

@@ -367,7 +367,8 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
                                                                         output=str(output)))
                 before, started = cpu_seconds(), time.perf_counter()
                 summary = run_score(spark, run)
-                runs.append(cpu_profile(summary, seconds=time.perf_counter() - started, before=before,
+                runs.append(cpu_profile(frames=summary.frames_read, worker_seconds=summary.worker_seconds,
+                                        seconds=time.perf_counter() - started, before=before,
                                         after=cpu_seconds(), cores=usable_cores()))
             median = sorted(runs, key=lambda profile: profile["seconds"])[len(runs) // 2]  # the upper median
             measured[label] = median["frames"] / median["seconds"]
@@ -376,17 +377,16 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
     return measured
 
 
-def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, float], after: dict[str, float],
-                cores: int) -> dict[str, Any]:
+def cpu_profile(*, frames: int, worker_seconds: dict[str, float], seconds: float, before: dict[str, float],
+                after: dict[str, float], cores: int) -> dict[str, Any]:
     """Where one scoring run's core time went, in core-milliseconds a frame.
 
     ``fetch``, ``decode``, ``featurize`` and ``classify`` are the CPU the
     workers spent in those stages; ``worker_other`` is the rest of the workers'
     CPU (Arrow, pandas, model setup); ``idle`` is what no process used.
     """
-    frames = max(summary["frames_read"], 1)
     used = {name: after[name] - before[name] for name in after}
-    stages = summary["worker_seconds"]
+    stages = worker_seconds
     staged = sum(stages[name] for name in ("fetch", "decode", "featurize", "classify"))
     split = {
         "jvm": used["jvm"],
@@ -398,8 +398,8 @@ def cpu_profile(summary: dict[str, Any], *, seconds: float, before: dict[str, fl
         "driver": used["driver"],
     }
     split["idle"] = max(cores * seconds - sum(split.values()), 0.0)
-    return {"frames": summary["frames_read"], "seconds": seconds, "cores": cores,
-            "core_ms_per_frame": {name: round(1000 * value / frames, 2) for name, value in split.items()}}
+    return {"frames": frames, "seconds": seconds, "cores": cores,
+            "core_ms_per_frame": {name: round(1000 * value / max(frames, 1), 2) for name, value in split.items()}}
 
 
 def _scored(settings: Settings, frames: Path, model_dir: str, output: Path) -> dict[str, float]:

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from camscore.config import Settings
 from camscore.devtools import samples
-from camscore.score_job import format_summary, run_score
+from camscore.score_job import run_score
 from camscore.session import spark_session
 from camscore.train_job import cross_validate, run_train
 from camscore.training import METRICS, FoldResult, assign_folds, summarize
@@ -69,7 +69,7 @@ def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int =
         print(f"\nscoring {bucket}/incoming")
         summary = run_score(spark, dataclasses.replace(settings, score=dataclasses.replace(
             settings.score, input=f"{bucket}/incoming", model=model_dir, output=output)))
-        print(format_summary(summary))
+        print(summary.format())
         print()
         print(per_camera_table(spark, output))
         truth = {f"{bucket}/incoming/{frame.relative_path}": LABELS[frame.kind] for frame in incoming}
