@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import SourceSettings
 from camscore.sources import (balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
-                              read_frames)
+                              parent_folder, path_group, read_frames)
 
 from conftest import put_frames
 
@@ -174,3 +174,13 @@ def test_an_s3_prefix_is_a_folder_not_the_start_of_a_name(spark, s3_server, buck
     listed = list_frames(f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
 
     assert [item.uri for item in listed] == [f"{bucket}/in/a.jpg"]
+
+
+def test_a_label_regex_takes_the_label_from_its_named_group_anywhere_in_the_path(spark):
+    paths = spark.createDataFrame([("s3://b/day=1/car_cam-01_0800.jpg",), ("s3://b/day=1/bus_cam-02_0801.jpg",),
+                                   ("s3://b/day=1/cam-03_0802.jpg",)], "path string")
+
+    labels = paths.select(path_group(r"/(?P<label>bus|car)_cam", "label").alias("label"),
+                          parent_folder().alias("folder")).collect()
+
+    assert [(row["label"], row["folder"]) for row in labels] == [("car", "day=1"), ("bus", "day=1"), ("", "day=1")]
