@@ -290,6 +290,7 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
         raise ModelError(f"booster file not found: {booster_uri}") from None
     except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read booster {booster_uri}: {exc}") from exc
+    # Before the weights load and the conversion: a booster of another layer is refused at once.
     check_feature_count(booster_feature_count(booster_text, origin=booster_uri),
                         FeaturizerSpec(layer=layer, weights="", weights_source=""), origin=booster_uri)
     openvino = None

@@ -29,7 +29,6 @@ from camscore.config import S3Settings
 from camscore.errors import ModelError
 from camscore.packages import CACHE_ROOT
 
-
 log = logging.getLogger(__name__)
 
 ARCH = "resnet50"

@@ -113,8 +113,9 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
         log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
 
-    carried = model.openvino if (runtime == "openvino" and (precision == "int8") == (trained.precision == "int8")) \
-        else None
+    # fp32 and bf16 run the same converted model; int8 is a model of its own.
+    same_model = (precision == "int8") == (trained.precision == "int8")
+    carried = model.openvino if runtime == "openvino" and same_model else None
     if carried:
         # The carried model is the manifest's weights: only weights the config names need checking.
         identity = trained.weights if settings.featurizer.weights is None else featurizing.weights_identity(
