@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from camscore.config import Settings, load_settings
+from camscore.cli import run_job
+from camscore.config import ImportOptions, Settings, load_settings
 from camscore.errors import ConfigError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -80,3 +81,52 @@ def test_the_shipped_cluster_config_loads():
 
     assert settings.spark.master is None
     assert settings.s3.endpoint_url == "https://storage.yandexcloud.net"
+
+
+def test_labels_are_parsed_once_into_names_and_values():
+    assert load_settings(overrides={"train.labels": "truck=0, car=1"}).train.labels == {"truck": 0, "car": 1}
+    assert load_settings().train.labels == {"bus": 0, "car": 1}
+    with pytest.raises(ConfigError, match="train.labels must name label 0 and label 1 like bus=0,car=1"):
+        load_settings(overrides={"train.labels": "bus=0,car=0"})
+
+
+def test_a_job_takes_its_flags_from_the_declared_settings(write_config):
+    path = write_config({"featurizer": {"batch_size": 32, "resample": "bilinear"}})
+    seen = []
+
+    code = run_job(["--config", path, "--batch-size", "16", "--labels", "truck=0,car=1", "--only-new"], "doc",
+                   prog="job", settings=("featurizer.batch_size", "train.labels", "score.only_new"),
+                   body=seen.append)
+
+    assert code == 0
+    assert (seen[0].featurizer.batch_size, seen[0].featurizer.resample) == (16, "bilinear")
+    assert seen[0].train.labels == {"truck": 0, "car": 1}
+    assert seen[0].score.only_new is True
+
+
+def test_a_flag_the_declaration_refuses_ends_the_job_with_one_line_and_exit_2(capsys):
+    code = run_job(["--batch-size", "0"], "doc", prog="job", settings=("featurizer.batch_size",), body=print)
+
+    assert code == 2
+    assert capsys.readouterr().err == ("camscore: error: built-in defaults: featurizer.batch_size "
+                                       "must be a positive integer\n")
+
+
+def test_a_flag_offers_only_the_allowed_values(capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_job(["--layer", "pool5"], "doc", prog="job", settings=("featurizer.layer",), body=print)
+
+    assert stop.value.code == 2
+    assert "invalid choice: 'pool5' (choose from 'avg_pool', 'predictions')" in capsys.readouterr().err
+
+
+def test_a_command_options_are_checked_as_settings_are():
+    seen = []
+    required = ["--booster", "b.txt", "--layer", "avg_pool", "--weights", "none", "--out", "m"]
+
+    assert run_job([*required, "--labels", "truck,car"], "doc", prog="import", options=ImportOptions,
+                   body=lambda _, options: seen.append(options)) == 0
+    assert run_job([*required, "--threshold", "1.5"], "doc", prog="import", options=ImportOptions,
+                   body=lambda _, options: seen.append(options)) == 2
+    assert seen == [ImportOptions(booster="b.txt", layer="avg_pool", weights="none", out="m",
+                                  labels=("truck", "car"))]

@@ -1,11 +1,17 @@
-"""What every job entry point shares: logging and turning CamscoreError into exit code 2."""
+"""What every job entry point shares: flags derived from declared settings, logging, and turning
+CamscoreError into exit code 2."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import logging
 import sys
-from typing import Callable
+import types
+import typing
+from typing import Any, Callable, Mapping, Sequence
 
+from camscore.config import Settings, build, declared, load_settings
 from camscore.errors import CamscoreError
 
 USER_ERROR = 2
@@ -21,3 +27,65 @@ def run_main(body: Callable[[], None]) -> int:
         print(f"camscore: error: {exc}", file=sys.stderr)
         return USER_ERROR
     return 0
+
+
+def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[str] = (),
+            options: type | None = None, body: Callable[..., None], config: bool = True) -> int:
+    """Parses a job's flags, reads its settings and runs ``body``; returns the exit code.
+
+    Args:
+        argv: the arguments (None: sys.argv).
+        doc: the job's docstring; its first line is the --help description.
+        prog: the job's name in --help.
+        settings: dotted keys of Settings the job offers as flags (``score.input`` gives --input);
+            flags override the config file, which overrides the built-in defaults.
+        options: a dataclass of settings declared with ``config.setting`` that only this job
+            takes, all of them flags; ``body`` receives it after the Settings.
+        body: called with the Settings (and the options, if any).
+        config: whether the job reads a config file (--config).
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0],
+                                     epilog="Flags override the config file; the config file overrides "
+                                            "built-in defaults." if config else None)
+    if config:
+        parser.add_argument("--config", help="YAML config file (e.g. conf/local.yaml)")
+    every = {key: (item, hint) for key, item, hint in declared(Settings)}
+    destinations = {key: _add_flag(parser, key.split(".", 1)[1], *every[key], required=False) for key in settings}
+    own = {item.name: _add_flag(parser, item.name, item, hint, required=item.metadata["required"])
+           for _, item, hint in (declared(options) if options else ())}
+    args = vars(parser.parse_args(argv))
+
+    def main() -> None:
+        loaded = load_settings(args.get("config"),
+                               overrides={key: args[dest] for key, dest in destinations.items()})
+        extra = (build(options, {name: args[dest] for name, dest in own.items() if args[dest] is not None},
+                       origin="flags"),) if options else ()
+        body(loaded, *extra)
+
+    return run_main(main)
+
+
+def _add_flag(parser: argparse.ArgumentParser, name: str, item: dataclasses.Field, hint: Any, *,
+              required: bool) -> str:
+    """Adds --name for a declared setting; the flag's value is None when it is not given."""
+    declaration = item.metadata
+    flag = "--" + name.replace("_", "-")
+    default = item.default if item.default_factory is dataclasses.MISSING else item.default_factory()
+    shown = "" if required or default in (None, dataclasses.MISSING) or default is False \
+        else f" (default {_shown(default)})"
+    help_text = declaration["help"] + shown
+    kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if bool in kinds:
+        parser.add_argument(flag, action="store_const", const=True, default=None, help=help_text)
+    else:
+        parser.add_argument(flag, type=next((k for k in kinds if k in (int, float)), str), required=required,
+                            choices=declaration["allowed"] or None, help=help_text)
+    return name
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, Mapping):
+        return ",".join(f"{key}={value}" for key, value in default.items()) or "none"
+    if isinstance(default, tuple):
+        return ",".join(map(str, default))
+    return str(default)

@@ -1,7 +1,10 @@
 """Settings: built-in defaults, overridden by one YAML file, overridden by flags.
 
-The driver reads the config once into frozen dataclasses; library code receives
-these values and never opens a config file itself.
+Each setting is declared once, as a field of the dataclasses below made by
+``setting``: its type, default, allowed values or check, and help. Validation,
+the jobs' flags and their help are derived from that declaration. The driver
+reads the config once into these frozen dataclasses; library code receives
+them and never opens a config file itself.
 """
 
 from __future__ import annotations
@@ -13,104 +16,155 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import yaml
 
 from camscore.errors import ConfigError
+FEATURE_SIZES, RUNTIMES, PRECISIONS = ("avg_pool", "predictions"), ("keras", "openvino"), ("fp32", "bf16", "int8")  # TEMP
+IMPORT_RUNTIME, IMPORT_PRECISION = "openvino", "fp32"  # TEMP
 from camscore.imaging import RESAMPLING, DecodeOptions
 
-LAYERS = ("avg_pool", "predictions")
+# Allowed values the modules that act on them read from here (sources, storage, train_job).
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "binaryfile", "boto3")
 GROUPINGS = ("none", "camera", "time")
 
 
+def setting(default: Any = None, help: str = "", *, allowed: typing.Iterable[Any] = (),
+            check: Callable[[Any], None] | None = None, parse: Callable[[Any], Any] | None = None,
+            required: bool = False) -> Any:
+    """Declares one setting: a dataclass field carrying what validates it and what its flag says.
+
+    Args:
+        default: the built-in default (a mapping default is copied per instance).
+        help: what the setting means, shown by the jobs' --help.
+        allowed: the only values allowed, when they are few.
+        check: raises ValueError with the reason (``must be ...``) when a value is wrong.
+        parse: turns the given value (a flag's string, YAML's value) into the setting's
+            value, raising ValueError; the setting's type is then not checked.
+        required: a flag that must be given, with no default (options of one command).
+    """
+    metadata = {"help": help, "allowed": tuple(allowed), "check": check, "parse": parse, "required": required}
+    if required:
+        return field(metadata=metadata)
+    if isinstance(default, Mapping):
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def positive(value: int) -> None:
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+
+
+def _at_least_two(value: int) -> None:
+    if value < 2:
+        raise ValueError("must be at least 2")
+
+
+def _fraction_below_half(value: float) -> None:
+    if not 0.0 < value < 0.5:
+        raise ValueError("must be between 0 and 0.5")
+
+
+def _path_regex(pattern: str) -> None:
+    names = set(_compiled(pattern).groupindex)
+    if not names & {"camera_id", "captured_at"} or names - {"camera_id", "captured_at"}:
+        raise ValueError(
+            "must name groups camera_id and/or captured_at and no others, e.g. "
+            f"(?P<camera_id>[^/]+)/(?P<captured_at>\\d{{8}}T\\d{{6}}); got groups {sorted(names)}")
+
+
+def _label_regex(pattern: str) -> None:
+    if "label" not in _compiled(pattern).groupindex:
+        raise ValueError(f"must have a group named label, e.g. /(?P<label>bus|car)/; got {pattern!r}")
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"is not a valid regex ({exc}): {pattern!r}") from None
+
+
+def parse_labels(value: str | Mapping[str, int]) -> dict[str, int]:
+    """``bus=0,car=1`` (or that mapping) as ``{"bus": 0, "car": 1}``: one name for 0 and one for 1.
+
+    Raises:
+        ValueError: anything else, with the expected form.
+    """
+    pairs = value.items() if isinstance(value, Mapping) else (
+        part.strip().partition("=")[::2] for part in str(value).split(","))
+    labels = {}
+    for name, number in pairs:
+        if not str(name).strip() or str(number).strip() not in ("0", "1"):
+            labels = {}
+            break
+        labels[str(name).strip()] = int(number)
+    if sorted(labels.values()) != [0, 1]:
+        raise ValueError(f"must name label 0 and label 1 like bus=0,car=1; got {value!r}")
+    return labels
+
+
 @dataclass(frozen=True, kw_only=True)
 class SparkSettings:
-    """How to get a SparkSession.
+    """How to get a SparkSession."""
 
-    Attributes:
-        master: Spark master URL; null leaves it to spark-submit (clusters).
-        app_name: application name shown in the Spark UI.
-        conf: extra Spark properties, passed as they are.
-    """
-
-    master: str | None = None
-    app_name: str = "camscore"
-    conf: Mapping[str, str] = field(default_factory=dict)
+    master: str | None = setting(None, "Spark master, e.g. local[2]; null leaves it to spark-submit (clusters)")
+    app_name: str = setting("camscore", "application name shown in the Spark UI")
+    conf: Mapping[str, str] = setting({}, "extra Spark properties, passed as they are")
 
 
 @dataclass(frozen=True, kw_only=True)
 class S3Settings:
-    """How boto3 reaches object storage. Credentials come only from the standard chain.
+    """How boto3 reaches object storage. Credentials come only from the standard chain."""
 
-    Attributes:
-        endpoint_url: null for AWS; e.g. https://storage.yandexcloud.net for Yandex.
-        region: signing region; null lets botocore pick it from the chain.
-        addressing_style: auto, path or virtual.
-        retry_mode: botocore retry mode: standard, adaptive or legacy.
-        max_attempts: botocore attempts per request, retries included.
-        fetch_threads: concurrent GETs per Python worker when reading frames.
-    """
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    addressing_style: str = "auto"
-    retry_mode: str = "standard"
-    max_attempts: int = 10
-    fetch_threads: int = 8
+    endpoint_url: str | None = setting(
+        None, "null for AWS; e.g. https://storage.yandexcloud.net for Yandex Object Storage")
+    region: str | None = setting(None, "signing region; null lets botocore pick it from the chain")
+    addressing_style: str = setting("auto", "S3 addressing style", allowed=ADDRESSING_STYLES)
+    retry_mode: str = setting("standard", "botocore retry mode", allowed=RETRY_MODES)
+    max_attempts: int = setting(10, "botocore attempts per request, retries included", check=positive)
+    fetch_threads: int = setting(8, "concurrent GETs per Python worker when reading frames", check=positive)
 
 
 @dataclass(frozen=True, kw_only=True)
 class SourceSettings:
-    """Where frames come from and what their path says.
+    """Where frames come from and what their path says."""
 
-    Attributes:
-        reader: auto (boto3 for s3://, binaryFile otherwise), binaryfile or boto3.
-        extensions: file extensions read, compared case-insensitively.
-        path_regex: Python regex with named groups camera_id and/or captured_at,
-            searched in the frame's path; null keeps the defaults (camera_id is
-            the parent folder, captured_at the object's modification time).
-        captured_at_format: Spark datetime pattern of the captured_at group.
-        frames_per_partition: the most keys the boto3 reader puts in one partition; it makes
-            a multiple of the cores of partitions, of about equal size.
-    """
-
-    reader: str = "auto"
-    extensions: tuple[str, ...] = ("jpg", "jpeg", "png")
-    path_regex: str | None = None
-    captured_at_format: str = "yyyyMMdd'T'HHmmss"
-    frames_per_partition: int = 256
+    reader: str = setting("auto", "auto (boto3 for s3://, Spark's binaryFile otherwise), binaryfile or boto3",
+                          allowed=READERS)
+    extensions: tuple[str, ...] = setting(("jpg", "jpeg", "png"),
+                                          "file extensions read, compared case-insensitively")
+    path_regex: str | None = setting(
+        None, "Python regex with named groups camera_id and/or captured_at, searched in the frame's path; "
+              "null: camera_id is the parent folder, captured_at the modification time", check=_path_regex)
+    captured_at_format: str = setting("yyyyMMdd'T'HHmmss", "Spark datetime pattern of the captured_at group")
+    frames_per_partition: int = setting(
+        256, "the most keys the boto3 reader puts in one partition (partitions come in a multiple of the cores)",
+        check=positive)
 
 
 @dataclass(frozen=True, kw_only=True)
 class FeaturizerSettings:
-    """The ResNet50 featurizer and the decoding in front of it.
+    """The ResNet50 featurizer and the decoding in front of it."""
 
-    Attributes:
-        layer: avg_pool (2048 features) or predictions (1000 class probabilities);
-            null takes the model manifest's.
-        weights: imagenet, a weights file path, an s3:// URI, or none (seeded
-            random weights); null takes the model manifest's.
-        seed: seed of the random weights when weights is none.
-        runtime: keras, or openvino (converted from the same Keras graph); null
-            takes the model manifest's when scoring, keras when training.
-        precision: fp32, bf16 or int8 (openvino; quantized when training); null as runtime.
-        resample: Pillow filter used to resize frames to 224x224.
-        max_pixels: frames with more pixels are refused (decompression bombs).
-        batch_size: frames per Arrow batch and per forward pass.
-    """
-
-    layer: str | None = None
-    weights: str | None = None
-    seed: int = 0
-    runtime: str | None = None
-    precision: str | None = None
-    resample: str = "nearest"
-    max_pixels: int = 50_000_000
-    batch_size: int = 64
+    layer: str | None = setting(None, "feature layer: avg_pool (2048) or predictions (1000 class probabilities); "
+                                      "null: the model manifest's", allowed=FEATURE_SIZES)
+    weights: str | None = setting(None, "imagenet, a weights file, an s3:// URI of one, or none (seeded random "
+                                        "weights); null: the model manifest's")
+    seed: int = setting(0, "seed of the random weights when weights is none")
+    runtime: str | None = setting(None, "keras, or openvino (converted from the same Keras graph); null: the "
+                                        "model's when scoring, openvino when training", allowed=RUNTIMES)
+    precision: str | None = setting(None, "fp32, bf16 or int8 (openvino; quantized when training); null: the "
+                                          "model's when scoring, the parity rule's when training",
+                                    allowed=PRECISIONS)
+    resample: str = setting("nearest", "Pillow filter that resizes frames to 224x224", allowed=RESAMPLING)
+    max_pixels: int = setting(50_000_000, "frames with more pixels are refused (decompression bombs)",
+                              check=positive)
+    batch_size: int = setting(64, "frames per Arrow batch and per forward pass", check=positive)
 
     def decode_options(self) -> DecodeOptions:
         """How frames are decoded; training and scoring must decode alike for features to match."""
@@ -119,66 +173,46 @@ class FeaturizerSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ScoreSettings:
-    """Inputs and outputs of the scoring job.
+    """Inputs and outputs of the scoring job."""
 
-    Attributes:
-        input: frames to score: s3://bucket/prefix or a Hadoop URI / local path.
-        model: model directory (booster.txt + manifest.json), local or s3://.
-        output: Parquet output location (a Hadoop URI or local path).
-        allow_weights_mismatch: score with other weights than the model was trained on.
-        only_new: skip frames that already have a row by this model in the output
-            (for schedulers re-reading a prefix that keeps growing).
-    """
-
-    input: str | None = None
-    model: str | None = None
-    output: str | None = None
-    allow_weights_mismatch: bool = False
-    only_new: bool = False
+    input: str | None = setting(None, "frames to score: s3://bucket/prefix (boto3) or a Hadoop URI / local folder")
+    model: str | None = setting(None, "model directory with booster.txt and manifest.json (local or s3://)")
+    output: str | None = setting(None, "Parquet output folder (local path, hdfs://, s3a://)")
+    allow_weights_mismatch: bool = setting(False, "score even when the weights differ from those the model "
+                                                  "was trained on")
+    only_new: bool = setting(False, "skip frames that already have a row by this model in the output "
+                                    "(for schedulers re-reading a growing prefix)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings:
-    """Inputs, outputs and method of the training job.
+    """Inputs, outputs and method of the training job."""
 
-    Attributes:
-        input: labelled frames: s3://bucket/prefix or a Hadoop URI / local path.
-        model_out: model directory to write (local or s3://).
-        labels: label names and values, ``bus=0,car=1``.
-        label_regex: Python regex with a named group ``label`` searched in the path;
-            null takes the frame's parent folder, as the original did.
-        folds: number of cross-validation folds.
-        seed: seed of the fold shuffle and of LightGBM.
-        group_by: none (stratified K-fold), camera (no camera in two folds) or
-            time (no camera and time window in two folds).
-        group_window_minutes: the time window of group_by time.
-        feature_cache: Parquet location of cached features (a Hadoop URI or local
-            path); null computes features every run.
-        params: LightGBM parameters over the original's.
-        rounds: boosting rounds.
-        early_stopping_rounds: stop when the inner validation split has not
-            improved for this many rounds; null trains all rounds.
-        validation_fraction: share of each training fold held out for early stopping.
-    """
-
-    input: str | None = None
-    model_out: str | None = None
-    labels: str = "bus=0,car=1"
-    label_regex: str | None = None
-    folds: int = 5
-    seed: int = 2048
-    group_by: str = "none"
-    group_window_minutes: int = 60
-    feature_cache: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    rounds: int = 100
-    early_stopping_rounds: int | None = None
-    validation_fraction: float = 0.1
+    input: str | None = setting(None, "labelled frames: s3://bucket/prefix or a Hadoop URI / local folder; the "
+                                      "label is the parent folder unless label_regex says otherwise")
+    model_out: str | None = setting(None, "model directory to write (local or s3://)")
+    labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values", parse=parse_labels)
+    label_regex: str | None = setting(None, "Python regex with a named group label searched in the path; "
+                                            "null: the frame's parent folder", check=_label_regex)
+    folds: int = setting(5, "cross-validation folds", check=_at_least_two)
+    seed: int = setting(2048, "seed of the fold shuffle and of LightGBM")
+    group_by: str = setting("none", "none (stratified K-fold), camera (no camera in two folds) or time (no "
+                                    "camera and time window in two folds)", allowed=GROUPINGS)
+    group_window_minutes: int = setting(60, "the time window of group_by time", check=positive)
+    feature_cache: str | None = setting(None, "Parquet location of cached features (a Hadoop URI or local "
+                                              "path); null computes features every run")
+    params: Mapping[str, Any] = setting({}, "LightGBM parameters over the original's")
+    rounds: int = setting(100, "boosting rounds", check=positive)
+    early_stopping_rounds: int | None = setting(
+        None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",
+        check=positive)
+    validation_fraction: float = setting(0.1, "share of each training fold held out for early stopping",
+                                         check=_fraction_below_half)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything a camscore job reads from config."""
+    """Everything a camscore job reads from config: one section per field."""
 
     spark: SparkSettings = field(default_factory=SparkSettings)
     s3: S3Settings = field(default_factory=S3Settings)
@@ -188,19 +222,61 @@ class Settings:
     train: TrainSettings = field(default_factory=TrainSettings)
 
 
-_ALLOWED = {
-    "featurizer.layer": LAYERS,
-    "featurizer.resample": tuple(RESAMPLING),
-    "featurizer.runtime": ("keras", "openvino"),
-    "featurizer.precision": ("fp32", "bf16", "int8"),
-    "s3.addressing_style": ADDRESSING_STYLES,
-    "s3.retry_mode": RETRY_MODES,
-    "source.reader": READERS,
-    "train.group_by": GROUPINGS,
-}
-_POSITIVE = {"featurizer.batch_size", "featurizer.max_pixels", "s3.max_attempts",
-             "s3.fetch_threads", "source.frames_per_partition", "train.rounds",
-             "train.group_window_minutes", "train.early_stopping_rounds"}
+def _two_names(names: tuple[str, ...]) -> None:
+    if len(names) != 2 or len(set(names)) != 2:
+        raise ValueError(f"must be two different names, label 0's and label 1's, like bus,car; got {names!r}")
+
+
+def _probability(value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError("must be between 0 and 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportOptions:
+    """What import-booster takes besides the config file (which gives it the s3 section)."""
+
+    booster: str = setting(help="LightGBM text model file (local or s3://)", required=True)
+    layer: str = setting(help="the feature layer the booster was trained on", allowed=FEATURE_SIZES,
+                         required=True)
+    weights: str = setting(help="weights its features came from: imagenet, a weights file, an s3:// URI or none",
+                           required=True)
+    out: str = setting(help="model directory to write (local or s3://)", required=True)
+    seed: int = setting(0, "seed of the random weights when --weights none")
+    runtime: str = setting(IMPORT_RUNTIME, "runtime it is scored with by default (openvino: the model directory "
+                                           "carries the converted featurizer, and scoring needs no TensorFlow)",
+                           allowed=RUNTIMES)
+    precision: str = setting(IMPORT_PRECISION, "precision it is scored with by default (fp32: the features it was "
+                                               "trained on; README gives the others' agreement); int8 needs "
+                                               "--calibration", allowed=PRECISIONS)
+    calibration: str | None = setting(None, "local folder of frames like those to be scored: int8 is quantized "
+                                            "on 300 of them")
+    labels: tuple[str, ...] = setting(("bus", "car"), "names of label 0 and label 1", check=_two_names)
+    threshold: float = setting(0.5, "probability at or above which the label is 1", check=_probability)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """What the demo takes besides the config file."""
+
+    workdir: str = setting("out/demo", "where the model and the scores go")
+    per_class: int = setting(120, "labelled frames per class", check=positive)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightsOptions:
+    """What the weights command takes."""
+
+    out: str | None = setting(None, "also write the weights file here (default: only the cache, "
+                                    "~/.cache/camscore/weights/)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CifarOptions:
+    """What the cifar command takes."""
+
+    out: str | None = setting(None, "write a slice here instead of printing the cached folder")
+    per_class: int = setting(1000, "photos of each class in the slice", check=positive)
 
 
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -235,10 +311,25 @@ def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any
         if not isinstance(section_values, dict):
             raise ConfigError(f"{origin}: section {section!r} must be a mapping")
         section_values[key] = value
-    return _build(Settings, raw, origin=origin, prefix="")
+    return build(Settings, raw, origin=origin)
 
 
-def _build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str) -> Any:
+def declared(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any]]:
+    """Every setting of a settings dataclass: its dotted key, its field and its type."""
+    hints = typing.get_type_hints(cls)
+    for item in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[item.name]):
+            yield from declared(hints[item.name], f"{prefix}{item.name}.")
+        else:
+            yield prefix + item.name, item, hints[item.name]
+
+
+def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = "") -> Any:
+    """An instance of a settings dataclass from plain values, each checked as its declaration says.
+
+    Raises:
+        ConfigError: an unknown key, or a value its declaration does not allow.
+    """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
@@ -253,101 +344,51 @@ def _build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str) ->
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ConfigError(f"{origin}: {key} must be a mapping of keys, got {value!r}")
-            kwargs[name] = _build(hint, value, origin=origin, prefix=key + ".")
+            kwargs[name] = build(hint, value, origin=origin, prefix=key + ".")
         else:
-            kwargs[name] = _coerce(value, hint, origin=origin, key=key)
+            kwargs[name] = _checked(value, hint, fields[name].metadata, origin=origin, key=key)
     return cls(**kwargs)
 
 
-def _coerce(value: Any, hint: Any, *, origin: str, key: str) -> Any:
+def _checked(value: Any, hint: Any, declaration: Mapping[str, Any], *, origin: str, key: str) -> Any:
     optional = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
     if value is None:
         if optional:
             return None
         raise ConfigError(f"{origin}: {key} must be set, got null")
-    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
-    origin_type = typing.get_origin(base) or base
-    if origin_type is bool:
-        ok = isinstance(value, bool)
-    elif origin_type is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif origin_type is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif origin_type is str:
-        ok = isinstance(value, str)
-    elif origin_type is tuple:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-        value = tuple(value) if ok else value
-    elif origin_type in (dict, collections.abc.Mapping):
-        ok = isinstance(value, dict)
-        keep_values = typing.get_args(base)[1:] == (Any,)
-        if ok:
-            value = {str(k): (v if keep_values else str(v)) for k, v in value.items()}
-    else:
-        raise TypeError(f"no coercion for {hint}")
-    if not ok:
-        raise ConfigError(f"{origin}: {key} must be {_describe(origin_type)}, got {value!r}")
-    allowed = _ALLOWED.get(key)
-    if allowed and value not in allowed:
-        raise ConfigError(f"{origin}: {key} must be one of {', '.join(allowed)}; got {value!r}")
-    if key in _POSITIVE and value <= 0:
-        raise ConfigError(f"{origin}: {key} must be a positive integer, got {value!r}")
-    if key == "source.path_regex":
-        _check_path_regex(value, origin=origin)
-    if key == "train.label_regex":
-        _check_label_regex(value, origin=origin)
-    if key == "train.labels":
-        parse_labels(value, origin=origin)
-    if key == "train.folds" and value < 2:
-        raise ConfigError(f"{origin}: train.folds must be at least 2, got {value!r}")
-    if key == "train.validation_fraction" and not 0.0 < value < 0.5:
-        raise ConfigError(f"{origin}: train.validation_fraction must be between 0 and 0.5, got {value!r}")
+    try:
+        if declaration.get("parse"):
+            return declaration["parse"](value)
+        value = _typed(value, next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint)
+        allowed = declaration.get("allowed")
+        if allowed and value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}; got {value!r}")
+        if declaration.get("check"):
+            declaration["check"](value)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: {key} {exc}") from None
     return value
 
 
-def _check_path_regex(pattern: str, *, origin: str) -> None:
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{origin}: source.path_regex is not a valid regex ({exc}): {pattern!r}") from exc
-    names = set(compiled.groupindex)
-    if not names & {"camera_id", "captured_at"} or names - {"camera_id", "captured_at"}:
-        raise ConfigError(
-            f"{origin}: source.path_regex must name groups camera_id and/or captured_at and no others, "
-            f"e.g. (?P<camera_id>[^/]+)/(?P<captured_at>\\d{{8}}T\\d{{6}}); got groups {sorted(names)}")
+def _typed(value: Any, hint: Any) -> Any:
+    kind = typing.get_origin(hint) or hint
+    if kind is tuple and isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    ok = {bool: lambda: isinstance(value, bool),
+          int: lambda: isinstance(value, int) and not isinstance(value, bool),
+          float: lambda: isinstance(value, (int, float)) and not isinstance(value, bool),
+          str: lambda: isinstance(value, str),
+          tuple: lambda: isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
+          collections.abc.Mapping: lambda: isinstance(value, dict)}[kind]()
+    if not ok:
+        raise ValueError(f"must be {_DESCRIPTIONS[kind]}, got {value!r}")
+    if kind is tuple:
+        return tuple(value)
+    if kind is collections.abc.Mapping:
+        keep_values = typing.get_args(hint)[1:] == (Any,)
+        return {str(k): (v if keep_values else str(v)) for k, v in value.items()}
+    return value
 
 
-def _check_label_regex(pattern: str, *, origin: str) -> None:
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{origin}: train.label_regex is not a valid regex ({exc}): {pattern!r}") from exc
-    if "label" not in compiled.groupindex:
-        raise ConfigError(f"{origin}: train.label_regex must have a group named label, "
-                          f"e.g. /(?P<label>bus|car)/; got {pattern!r}")
-
-
-def parse_labels(text: str, *, origin: str = "--labels") -> dict[str, int]:
-    """``bus=0,car=1`` as ``{"bus": 0, "car": 1}``: two names, one for 0 and one for 1.
-
-    Raises:
-        ConfigError: anything else, with the expected form.
-    """
-    labels = {}
-    for part in text.split(","):
-        name, _, value = part.strip().partition("=")
-        if not name or value.strip() not in ("0", "1"):
-            labels = {}
-            break
-        labels[name.strip()] = int(value)
-    if sorted(labels.values()) != [0, 1]:
-        raise ConfigError(f"{origin}: labels must name label 0 and label 1 like bus=0,car=1; got {text!r}")
-    return labels
-
-
-def _describe(kind: type) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            tuple: "a list of strings", dict: "a mapping",
-            collections.abc.Mapping: "a mapping"}.get(kind, kind.__name__)
+_DESCRIPTIONS = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                 tuple: "a list of strings", collections.abc.Mapping: "a mapping"}

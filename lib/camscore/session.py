@@ -21,12 +21,11 @@ _DEFAULTS = {
 }
 
 
-def spark_session(settings: SparkSettings, *, master: str | None = None) -> SparkSession:
-    """Gets or creates the session; ``master`` (a flag) wins over ``settings.master``."""
+def spark_session(settings: SparkSettings) -> SparkSession:
+    """Gets or creates the session; no master in the settings leaves it to spark-submit."""
     builder = SparkSession.builder.appName(settings.app_name)
-    chosen = master or settings.master
-    if chosen:
-        builder = builder.master(chosen)
+    if settings.master:
+        builder = builder.master(settings.master)
     for key, value in {**_DEFAULTS, **settings.conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

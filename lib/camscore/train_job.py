@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from camscore import calibration, plots, sources, storage
 from camscore.classifier import Manifest, make_manifest, save_model
-from camscore.config import Settings, TrainSettings, parse_labels
+from camscore.config import Settings, TrainSettings
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
 from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, graph_for,
@@ -73,7 +73,7 @@ def _run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     for flag, value in (("--input", job.input), ("--model-out", job.model_out)):
         if not value:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
-    labels = parse_labels(job.labels)
+    labels = dict(job.labels)
     storage.check_writable(job.model_out, settings.s3)
     weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
     runtime = settings.featurizer.runtime or TRAINING_RUNTIME

@@ -22,7 +22,7 @@ LABELS = {"bus": 0, "car": 1}
 DEMO_PARAMS = {"min_child_weight": 1.0, "num_leaves": 15}
 
 
-def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int = 120) -> None:
+def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
     """Generates frames into an embedded S3 server, trains a model on the labelled ones with the
     training job, and scores the incoming ones with the scoring job.
 
@@ -30,7 +30,7 @@ def run_demo(settings: Settings, *, master: str, workdir: Path, per_class: int =
     """
     run_dir = workdir / dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     with samples.EmbeddedS3() as server:
-        spark = spark_session(settings.spark, master=master)
+        spark = spark_session(settings.spark)
         bucket = server.create_bucket("camscore-demo")
         print(f"embedded S3 server at {server.settings.endpoint_url}, bucket {bucket}")
 
