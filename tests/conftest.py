@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
@@ -13,11 +14,14 @@ import pytest
 import yaml
 
 from camscore import storage
-from camscore.classifier import make_manifest, save_model
+from camscore.classifier import make_manifest
+from camscore.conversion import make_graph
 from camscore.devtools import samples
-from camscore.featurizer import Featurizer, FeaturizerSpec, load_weights, make_graph
+from camscore.featurizer import Featurizer, FeaturizerSpec
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.model_dir import save_model
 from camscore.training import fit_booster
+from camscore.weights import load_weights
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
 ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
@@ -28,6 +32,15 @@ os.environ["PYSPARK_PYTHON"] = sys.executable
 # PySpark hands back timestamps as naive local times: make local time UTC, as the session's.
 os.environ["TZ"] = "UTC"
 time.tzset()
+
+
+def load_job(name: str):
+    """The module of a job script, ``jobs/<name>.py``."""
+    path = Path(__file__).resolve().parents[1] / "jobs" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"job_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # A test that uses one of these (directly or through another fixture) is marked slow.

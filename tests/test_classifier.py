@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from camscore.classifier import Classifier, import_booster, load_model, make_manifest, save_model
+from camscore.classifier import Classifier, make_manifest
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import FeaturizerSpec
+from camscore.model_dir import import_booster, load_model, save_model
 
 from conftest import ORIGINAL_BOOSTER
 

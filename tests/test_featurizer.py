@@ -1,15 +1,33 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from camscore import storage
+from camscore.conversion import make_graph
 from camscore.devtools import samples
 from camscore.errors import ModelError
-from camscore.featurizer import Featurizer, load_weights, make_graph, weights_identity
+from camscore.featurizer import Featurizer
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.weights import load_weights, weights_identity
 
 
 def frames(*kinds: str) -> np.ndarray:
     return np.stack([decode_frame(samples.frame_jpeg(kind, seed=i), DecodeOptions()) for i, kind in enumerate(kinds)])
+
+
+# Modules the pure ones must not load: object storage, the config, the disk cache, Spark.
+IMPURE = ("boto3", "botocore", "camscore.storage", "camscore.config", "camscore.packages", "pyspark")
+
+
+def test_the_featurizer_and_the_classifier_load_no_storage_config_cache_nor_spark():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, camscore.featurizer, camscore.classifier; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.split()
+
+    assert "camscore.classifier" in loaded
+    assert sorted({bad for bad in IMPURE for name in loaded if name == bad or name.startswith(bad + ".")}) == []
 
 
 def test_avg_pool_gives_2048_features_per_frame(featurizer):
@@ -114,4 +132,4 @@ def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
     again = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=tmp_path)
 
     assert written == ["resnet50.bin", "resnet50.xml"]
-    assert again.openvino == first.openvino
+    assert again.model == first.model

@@ -9,10 +9,12 @@ import pytest
 from camscore import packages
 from camscore.cifar import PER_CLASS, cars_and_trucks as batch_cars_and_trucks, read_batch, write_slice
 from camscore.classifier import Classifier
-from camscore.featurizer import Featurizer, load_weights, make_graph
+from camscore.conversion import make_graph
+from camscore.featurizer import Featurizer
 from camscore.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
 from camscore.imaging import DecodeOptions, decode_frame
 from camscore.packages import CACHE_ROOT, NpmPackage, PackageError, fetch_tarball
+from camscore.weights import load_weights
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR
 

@@ -1,6 +1,5 @@
 import dataclasses
 import datetime as dt
-import importlib.util
 import json
 import os
 import re
@@ -14,11 +13,12 @@ import pytest
 from pyspark.sql import types as T
 
 from camscore import calibration
-from camscore.classifier import Classifier, import_booster, load_model
+from camscore.classifier import Classifier
 from camscore.devtools import samples
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.model_dir import import_booster, load_model
 
-from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, put_frames
+from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job, put_frames
 
 REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
@@ -27,14 +27,6 @@ OUTPUT_SCHEMA = [
     ("error_kind", T.StringType()), ("error", T.StringType()), ("model_id", T.StringType()), ("scored_at", T.TimestampType()),
     ("date", T.DateType()), ("batch", T.StringType()),
 ]
-
-
-def load_job(name: str):
-    path = Path(__file__).resolve().parents[1] / "jobs" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"job_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 score = load_job("score").main
@@ -75,7 +67,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
 
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
-    from camscore.featurizer import Featurizer, load_weights, make_graph
+    from camscore.conversion import make_graph
+    from camscore.featurizer import Featurizer
+    from camscore.weights import load_weights
     featurizer = Featurizer(make_graph(load_weights("none", seed=0), layer="avg_pool"))
     names = sorted(good)
     expected = Classifier(model.booster_text).probabilities(

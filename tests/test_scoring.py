@@ -3,11 +3,11 @@ import datetime as dt
 import pytest
 
 from camscore import storage
-from camscore.classifier import load_model
 from camscore.config import SourceSettings
+from camscore.conversion import make_graph
 from camscore.devtools import samples
-from camscore.featurizer import make_graph
 from camscore.imaging import DecodeOptions
+from camscore.model_dir import load_model
 from camscore.score_job import UNREAD_ERROR, write_unread
 from camscore.scoring import arrow_batch_size, score_frames, stage_seconds, with_output_columns
 from camscore.sinks import write_scores

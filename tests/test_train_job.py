@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from camscore.cifar import write_slice
-from camscore.classifier import Classifier, load_model
+from camscore.classifier import Classifier
 from camscore.config import TrainSettings, load_settings
 from camscore.devtools import samples
+from camscore.model_dir import load_model
 from camscore.train_job import Dataset, groups_of, run_train
 
 from conftest import put_frames

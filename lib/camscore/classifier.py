@@ -1,11 +1,11 @@
-"""The LightGBM booster and its manifest: the model directory. No Spark here.
+"""The LightGBM booster and its manifest, as a model directory holds them. No Spark and no I/O here.
 
 A model directory holds ``booster.txt`` (LightGBM text format) and
 ``manifest.json`` (what the features were computed with, label names,
 threshold, model id, library versions); a model whose features came from
 OpenVINO also carries that featurizer, ``featurizer.xml`` and
-``featurizer.bin``, so scoring needs neither Keras nor TensorFlow. It lives on
-a local path or at an ``s3://`` URI.
+``featurizer.bin``, so scoring needs neither Keras nor TensorFlow.
+camscore.model_dir reads and writes it, on a local path or at an ``s3://`` URI.
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Mapping
 
 import lightgbm
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 
-from camscore import storage
-from camscore.config import S3Settings
 from camscore.errors import ModelError
 from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
 
@@ -183,69 +179,6 @@ def check_feature_count(feature_count: int, featurizer: FeaturizerSpec, *, origi
             + ", ".join(f"{name}={size}" for name, size in FEATURE_SIZES.items()))
 
 
-def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,
-               s3: S3Settings = S3Settings()) -> None:
-    """Writes ``booster.txt``, the featurizer if given, and ``manifest.json`` last, under ``uri`` (local or s3://).
-
-    Raises:
-        ValueError: the featurizer given is not the one the manifest records.
-    """
-    if (openvino.identity if openvino else "") != manifest.featurizer.graph:
-        raise ValueError(f"the manifest records featurizer {manifest.featurizer.graph or 'none'}, "
-                         f"not {openvino.identity if openvino else 'none'}")
-    storage.write_bytes(storage.join(uri, BOOSTER_FILE), booster_text.encode(), s3)
-    if openvino:
-        for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.bin)):
-            storage.write_bytes(storage.join(uri, name), data, s3)
-    storage.write_bytes(storage.join(uri, MANIFEST_FILE), manifest.to_json().encode(), s3)
-
-
-def load_model(uri: str, *, s3: S3Settings = S3Settings()) -> Model:
-    """Reads and checks a model directory.
-
-    Raises:
-        ModelError: a file is missing, or the booster or the featurizer does not match the manifest.
-    """
-    manifest_text = _read_model_file(uri, MANIFEST_FILE, s3).decode(errors="replace")
-    manifest = Manifest.from_json(manifest_text, origin=storage.join(uri, MANIFEST_FILE))
-    booster_origin = storage.join(uri, BOOSTER_FILE)
-    try:
-        booster_text = _read_model_file(uri, BOOSTER_FILE, s3).decode()
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"cannot read {booster_origin}: {exc}") from exc
-    found = booster_feature_count(booster_text, origin=booster_origin)
-    if found != manifest.feature_count:
-        raise ModelError(f"{booster_origin} has {found} features but its manifest says {manifest.feature_count}")
-    check_feature_count(found, manifest.featurizer, origin=booster_origin)
-    openvino = None
-    if manifest.featurizer.graph:
-        openvino = OpenVinoModel(*(_read_model_file(uri, name, s3) for name in OPENVINO_FILES))
-        if openvino.identity != manifest.featurizer.graph:
-            raise ModelError(f"{storage.join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
-                             f"{openvino.identity}, but the manifest records {manifest.featurizer.graph}")
-    return Model(uri, manifest, booster_text, openvino)
-
-
-def _read_model_file(uri: str, name: str, s3: S3Settings) -> bytes:
-    location = storage.join(uri, name)
-    try:
-        return storage.read_bytes(location, s3)
-    except (FileNotFoundError, NotADirectoryError):
-        raise ModelError(_missing(uri, location)) from None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise ModelError(_missing(uri, location)) from None
-        raise ModelError(f"cannot fetch {location}: {exc}") from exc
-    except (OSError, BotoCoreError) as exc:
-        raise ModelError(f"cannot read {location}: {exc}") from exc
-
-
-def _missing(uri: str, location: str) -> str:
-    return (f"model directory {uri} has no {Path(location).name}; a model directory holds "
-            f"{BOOSTER_FILE} and {MANIFEST_FILE}, and {' and '.join(OPENVINO_FILES)} when its manifest "
-            f"records an OpenVINO featurizer (make one with the training job or './submit.sh import-booster')")
-
-
 def _library_versions() -> dict[str, str]:
     versions = {}
     for name in _LIBRARIES:
@@ -254,56 +187,3 @@ def _library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
-                   runtime: str = IMPORT_RUNTIME, precision: str = IMPORT_PRECISION,
-                   calibration: np.ndarray | None = None,
-                   label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
-                   s3: S3Settings = S3Settings()) -> Manifest:
-    """Wraps a bare LightGBM booster file into a model directory.
-
-    Args:
-        booster_uri: the booster text file (local path or s3://).
-        out: the model directory to write.
-        layer: the feature layer the booster was trained on.
-        weights: the weights its features came from: imagenet, a file, an s3:// URI or none.
-        seed: the seed, when weights is none.
-        runtime: the runtime it is scored with by default; openvino converts
-            the featurizer here and the model directory carries it.
-        precision: the precision it is scored with by default: fp32, bf16, or
-            int8 (openvino, quantized on ``calibration``).
-        calibration: ``(n, 224, 224, 3)`` uint8 RGB frames like those it will
-            score, for int8.
-
-    Raises:
-        ModelError: the booster cannot be read or does not fit the layer, or
-            the weights cannot be loaded (openvino).
-    """
-    from camscore.featurizer import check_runtime, graph_for, load_weights, weights_identity
-
-    check_layer(layer)
-    check_runtime(runtime, precision)
-    try:
-        booster_text = storage.read_bytes(booster_uri, s3).decode()
-    except FileNotFoundError:
-        raise ModelError(f"booster file not found: {booster_uri}") from None
-    except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read booster {booster_uri}: {exc}") from exc
-    # Before the weights load and the conversion: a booster of another layer is refused at once.
-    check_feature_count(booster_feature_count(booster_text, origin=booster_uri),
-                        FeaturizerSpec(layer=layer, weights="", weights_source=""), origin=booster_uri)
-    openvino = None
-    if runtime == "openvino":
-        loaded = load_weights(weights, seed=seed, s3=s3)
-        identity = loaded.identity
-        openvino = graph_for(loaded, layer=layer, runtime=runtime, precision=precision,
-                             calibration=calibration).openvino
-    else:
-        identity = weights_identity(weights, seed=seed, s3=s3)
-    featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,
-                                precision=precision, graph=openvino.identity if openvino else "")
-    manifest = make_manifest(booster_text, featurizer=featurizer, label_names=label_names,
-                             threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
-    save_model(out, booster_text, manifest, openvino=openvino, s3=s3)
-    return manifest

@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-FEATURE_SIZES, RUNTIMES, PRECISIONS = ("avg_pool", "predictions"), ("keras", "openvino"), ("fp32", "bf16", "int8")  # TEMP
-IMPORT_RUNTIME, IMPORT_PRECISION = "openvino", "fp32"  # TEMP
+from camscore.classifier import IMPORT_PRECISION, IMPORT_RUNTIME
+from camscore.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
 from camscore.imaging import RESAMPLING, DecodeOptions
 
 # Allowed values the modules that act on them read from here (sources, storage, train_job).

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import featurizer as featurizing
 from camscore import hadoopfs, sinks, sources
-from camscore.classifier import Model, load_model
+from camscore.classifier import Model
 from camscore.config import Settings, SourceSettings
+from camscore.conversion import make_graph
 from camscore.errors import ConfigError, ModelError
-from camscore.featurizer import Graph
+from camscore.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
+from camscore.model_dir import load_model
 from camscore.scoring import STAGES, arrow_batch_size, score_frames, stage_seconds, with_output_columns
+from camscore.weights import load_weights, weights_identity
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +94,11 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     if layer != trained.layer:
         raise ModelError(
             f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
-            f"but the config asks for {layer!r} ({featurizing.FEATURE_SIZES[layer]} features); "
+            f"but the config asks for {layer!r} ({FEATURE_SIZES[layer]} features); "
             f"drop featurizer.layer or use a model trained on {layer!r}")
     runtime = settings.featurizer.runtime or trained.runtime
     precision = settings.featurizer.precision or trained.precision
-    featurizing.check_runtime(runtime, precision)
+    check_runtime(runtime, precision)
     seed = settings.featurizer.seed
     source = settings.featurizer.weights
     if source is None:
@@ -118,11 +120,11 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     carried = model.openvino if runtime == "openvino" and same_model else None
     if carried:
         # The carried model is the manifest's weights: only weights the config names need checking.
-        identity = trained.weights if settings.featurizer.weights is None else featurizing.weights_identity(
+        identity = trained.weights if settings.featurizer.weights is None else weights_identity(
             source, seed=seed, s3=settings.s3)
         check(identity)
         if identity == trained.weights:
-            return featurizing.openvino_graph(carried, layer=layer, precision=precision), identity
+            return OpenVinoGraph(layer=layer, precision=precision, model=carried), identity
     if precision == "int8":
         raise ModelError(f"model {model.uri} carries no int8 featurizer for these weights: int8 is quantized "
                          f"when a model is trained (or imported) with precision int8; score this one with "
@@ -131,12 +133,12 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     # the identity of what was loaded (one read).
     checked = carried is not None
     if not checked and source in ("imagenet", "none"):
-        check(featurizing.weights_identity(source, seed=seed, s3=settings.s3))
+        check(weights_identity(source, seed=seed, s3=settings.s3))
         checked = True
-    weights = featurizing.load_weights(source, seed=seed, s3=settings.s3)
+    weights = load_weights(source, seed=seed, s3=settings.s3)
     if not checked:
         check(weights.identity)
-    return featurizing.make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
+    return make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
 
 
 def run_score(spark: SparkSession, settings: Settings) -> RunSummary:
@@ -158,7 +160,7 @@ def _run_score(spark: SparkSession, settings: Settings) -> RunSummary:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
     hadoopfs.check_filesystem(spark, job.output)
     model = load_model(job.model, s3=settings.s3)
-    graph, weights_identity = resolve_featurizer(model, settings)
+    graph, weights_id = resolve_featurizer(model, settings)
     decode = settings.featurizer.decode_options()
     seconds = {"load_model": time.perf_counter() - started}
 
@@ -183,7 +185,7 @@ def _run_score(spark: SparkSession, settings: Settings) -> RunSummary:
     if total:
         scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
                               meter=seconds_meter)
-        with _Progress(spark, total=total):
+        with Progress(spark, total=total):
             sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch,
                                                    scored_at=started_at),
                                job.output)
@@ -207,7 +209,7 @@ def _run_score(spark: SparkSession, settings: Settings) -> RunSummary:
         frames_per_second=round(total / seconds["score_and_write"], 2) if total else 0.0,
         seconds={name: round(value, 2) for name, value in seconds.items()},
         worker_seconds={name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
-        featurizer={"layer": graph.layer, "weights": weights_identity, "runtime": graph.runtime,
+        featurizer={"layer": graph.layer, "weights": weights_id, "runtime": graph.runtime,
                     "precision": graph.precision, "graph": graph.identity},
         started_at=started_at.isoformat(timespec="seconds"))
     if total:
@@ -246,7 +248,7 @@ def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSe
     return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Progress:
+class Progress:
     """Prints frames done of total and frames/s while Spark works.
 
     Frames done is estimated from the finished tasks of the scoring stage,
@@ -261,7 +263,7 @@ class _Progress:
         self._group = f"camscore-{time.time_ns()}"
         self._thread = threading.Thread(target=self._run, name="camscore-progress", daemon=True)
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> "Progress":
         self._started = time.perf_counter()
         self._context.setJobGroup(self._group, "camscore scoring")
         self._thread.start()

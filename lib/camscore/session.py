@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator, Mapping
+
 from pyspark.sql import SparkSession
 
 from camscore.config import SparkSettings
@@ -31,3 +34,19 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextlib.contextmanager
+def run_conf(spark: SparkSession, values: Mapping[str, str]) -> Iterator[None]:
+    """Sets Spark SQL properties a run needs for the length of the block, then restores the session's own."""
+    before = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -1,4 +1,5 @@
-"""Object storage through boto3: URIs, clients, small reads and writes.
+"""Small reads and writes of whole files, by scheme: s3:// through boto3, any Hadoop URI through
+Spark's filesystems (given a SparkSession), else the local filesystem. Also S3 listing and clients.
 
 Credentials come only from boto3's standard chain (environment, shared
 credentials file, instance role); nothing here takes a key.
@@ -6,18 +7,25 @@ credentials file, instance role); nothing here takes a key.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from py4j.protocol import Py4JJavaError
 
 from camscore.config import S3Settings
 from camscore.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @dataclass(frozen=True)
@@ -83,29 +91,78 @@ def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
 
 def read_bytes(uri: str, settings: S3Settings) -> bytes:
     """The bytes of an s3:// object or a local file."""
-    _check_scheme(uri)
-    if not is_s3(uri):
-        return _local(uri).read_bytes()
-    location = S3Uri.parse(uri)
-    return client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+    if is_s3(uri):
+        location = S3Uri.parse(uri)
+        return client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+    return _local(uri).read_bytes()
 
 
-def write_bytes(uri: str, data: bytes, settings: S3Settings) -> None:
-    """Writes an s3:// object or a local file (parent folders created)."""
-    _check_scheme(uri)
-    if not is_s3(uri):
-        _local(uri).parent.mkdir(parents=True, exist_ok=True)
-        _local(uri).write_bytes(data)
-        return
-    location = S3Uri.parse(uri)
-    client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+def write_bytes(uri: str, data: bytes, settings: S3Settings, *, spark: SparkSession | None = None) -> str:
+    """Writes (or replaces) an s3:// object, or a file: through Spark's filesystems when ``spark`` is
+    given (a path then means what it means to Spark, on its default filesystem), else a local file
+    (parent folders created). Returns the location written."""
+    if is_s3(uri):
+        location = S3Uri.parse(uri)
+        client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+        return uri
+    if spark is not None:
+        path, filesystem = _hadoop(spark, uri)
+        stream = filesystem.create(path, True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
+        return path.toString()
+    _local(uri).parent.mkdir(parents=True, exist_ok=True)
+    _local(uri).write_bytes(data)
+    return uri
 
 
-def _check_scheme(uri: str) -> None:
-    scheme = uri.split("://", 1)[0] if "://" in uri else ""
-    if scheme not in ("", "s3", "file"):
-        raise ConfigError(f"models, boosters and weights are read and written as local paths or s3:// URIs; "
-                          f"got {uri!r} (scheme {scheme!r})")
+def exists(uri: str, settings: S3Settings, *, spark: SparkSession | None = None) -> bool:
+    """Whether anything is at ``uri`` (an object or a prefix on s3://), with the same rule as write_bytes."""
+    if is_s3(uri):
+        location = S3Uri.parse(uri)
+        found = client(settings).list_objects_v2(Bucket=location.bucket, Prefix=location.key, MaxKeys=1)
+        return found.get("KeyCount", 0) > 0
+    if spark is not None:
+        path, filesystem = _hadoop(spark, uri)
+        return bool(filesystem.exists(path))
+    return _local(uri).exists()
+
+
+def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None:
+    """Length and modification time of a file through Spark's filesystems; None when it is gone."""
+    path, filesystem = _hadoop(spark, uri)
+    try:
+        status = filesystem.getFileStatus(path)
+    except Py4JJavaError as exc:
+        if "FileNotFoundException" not in str(exc):
+            raise
+        return None
+    return status.getLen(), dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
+
+
+def check_spark_location(spark: SparkSession, uri: str) -> None:
+    """Stops before any Spark work when no Hadoop filesystem serves the URI's scheme.
+
+    Raises:
+        ConfigError: naming the schemes that do.
+    """
+    _hadoop(spark, uri)
+
+
+def _hadoop(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    try:
+        return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    except Py4JJavaError as exc:
+        if "UnsupportedFileSystemException" not in str(exc):
+            raise
+        scheme = uri.split("://", 1)[0]
+        raise ConfigError(
+            f"no Hadoop filesystem for {uri} (scheme {scheme!r}); use a local path, hdfs://, "
+            f"or s3a:// on a cluster with hadoop-aws") from None
 
 
 def check_writable(uri: str, settings: S3Settings) -> None:
@@ -114,7 +171,6 @@ def check_writable(uri: str, settings: S3Settings) -> None:
     Raises:
         ConfigError: with the location and why.
     """
-    _check_scheme(uri)
     if is_s3(uri):
         bucket = S3Uri.parse(uri).bucket
         try:
@@ -130,7 +186,14 @@ def check_writable(uri: str, settings: S3Settings) -> None:
 
 
 def _local(uri: str) -> Path:
-    return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    """The local path of a path or a file: URI; other schemes are refused, as only Spark reads them."""
+    scheme = uri.split(":", 1)[0] if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", uri) else ""
+    if scheme == "file":
+        return Path(unquote(urlsplit(uri).path))
+    if scheme:
+        raise ConfigError(f"models, boosters and weights are read and written as local paths or s3:// URIs; "
+                          f"got {uri!r} (scheme {scheme!r})")
+    return Path(uri)
 
 
 def join(uri: str, name: str) -> str:

@@ -15,15 +15,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import calibration, plots, sources, storage
-from camscore.classifier import Manifest, make_manifest, save_model
+from camscore.classifier import Manifest, make_manifest
 from camscore.config import Settings, TrainSettings
+from camscore.conversion import graph_for
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, check_runtime, graph_for,
-                                 load_weights)
+from camscore.featurizer import TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, OpenVinoGraph, check_runtime
+from camscore.model_dir import save_model
 from camscore.scoring import arrow_batch_size, stage_seconds
 from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
+from camscore.weights import load_weights
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,8 @@ def _run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     })
     metrics = {"folds": [r.metrics() for r in folds], "summary": summarize(folds), "group_by": job.group_by,
                "model_id": manifest.model_id, "featurization": featurization}
-    save_model(job.model_out, final.booster_text, manifest, openvino=graph.openvino, s3=settings.s3)
+    carried = graph.model if isinstance(graph, OpenVinoGraph) else None
+    save_model(job.model_out, final.booster_text, manifest, openvino=carried, s3=settings.s3)
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
                         json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), settings.s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),

@@ -29,16 +29,18 @@ from pyspark.sql import SparkSession
 
 from camscore import calibration
 from camscore.cifar import cars_and_trucks
-from camscore.classifier import import_booster
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.conversion import graph_for
 from camscore.devtools import samples
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
-from camscore.featurizer import Featurizer, graph_for, load_weights
+from camscore.featurizer import Featurizer
 from camscore.imagenet_weights import imagenet_weights_file
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.model_dir import import_booster
 from camscore.score_job import run_score
 from camscore.session import spark_session
 from camscore.train_job import run_train
+from camscore.weights import load_weights
 
 SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
 REFERENCE = ("keras", "fp32")
