@@ -13,10 +13,11 @@ FLAGS = ("score.input", "score.model", "score.output", "spark.master", "featuriz
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings) -> None:
-        from camscore.score_job import run_score
+        from camscore.score_job import prepare_score, run_score
         from camscore.session import spark_session
 
-        print(run_score(spark_session(settings.spark), settings).format())
+        run = prepare_score(settings)  # before Spark starts: a bad model or config stops the job at once
+        print(run_score(spark_session(settings.spark), run).format())
 
     return run_job(argv, __doc__, prog="score", settings=FLAGS, body=body)
 

@@ -14,9 +14,10 @@ FLAGS = ("train.input", "train.model_out", "spark.master", "train.labels", "trai
 def main(argv: list[str] | None = None) -> int:
     def body(settings) -> None:
         from camscore.session import spark_session
-        from camscore.train_job import run_train
+        from camscore.train_job import prepare_train, run_train
 
-        result = run_train(spark_session(settings.spark), settings)
+        run = prepare_train(settings)  # before Spark starts: bad settings or weights stop the job at once
+        result = run_train(spark_session(settings.spark), run)
         print(result.table)
         print(f"model {result.manifest.model_id} written to {settings.train.model_out}")
 

@@ -1,7 +1,5 @@
 import datetime as dt
 
-import pytest
-
 from camscore import storage
 from camscore.config import SourceSettings
 from camscore.conversion import make_graph
@@ -9,7 +7,8 @@ from camscore.devtools import samples
 from camscore.imaging import DecodeOptions
 from camscore.model_dir import load_model
 from camscore.score_job import UNREAD_ERROR, write_unread
-from camscore.scoring import arrow_batch_size, score_frames, stage_seconds, with_output_columns
+from camscore.scoring import arrow_batch_conf, score_frames, stage_seconds, with_output_columns
+from camscore.session import run_conf
 from camscore.sinks import write_scores
 from camscore.sources import read_frames
 
@@ -25,9 +24,9 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
     seconds = stage_seconds(spark)
 
-    with arrow_batch_size(spark, 2):  # several batches a partition: each is fetched while the one before is scored
+    with run_conf(spark, arrow_batch_conf(2)):  # several batches a partition: each fetched while the one before is scored
         rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
-            source.rows, fetch=source.fetch, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
+            source, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
             decode=DecodeOptions(), meter=seconds).collect()}
 
     assert sorted(rows) == names
@@ -36,15 +35,6 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     assert all(rows[name]["error"] is None and 0 <= rows[name]["probability"] <= 1
                for name in names if name != names[3])
     assert seconds.value["fetch"] > 0
-
-
-def test_rows_without_bytes_and_without_a_fetch_are_refused(spark, s3_server, bucket, model_dir, weights):
-    put_frames(f"{bucket}/in", {"cam-1/a.jpg": samples.frame_jpeg(samples.KINDS[0], seed=1)}, s3_server.settings)
-    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
-
-    with pytest.raises(ValueError, match="fetch"):
-        score_frames(source.rows, fetch=None, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-                     decode=DecodeOptions())
 
 
 def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_error(
@@ -57,13 +47,12 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert listing.count() == 3  # listed, as run_score's first count does
     (folder / "cam-1" / "b.jpg").unlink()
     output = str(tmp_path / "scores")
-    scores = score_frames(source.rows, fetch=None, model=load_model(model_dir),
-                          graph=make_graph(weights, layer="avg_pool"), decode=DecodeOptions(),
-                          meter=stage_seconds(spark))
+    scores = score_frames(source, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
+                          decode=DecodeOptions(), meter=stage_seconds(spark))
     started = dt.datetime(2026, 11, 26, 9, 30)
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
-    assert write_unread(spark, listing, output, model_id="m", batch="b1", scored_at=started) == 1
+    assert write_unread(spark, listing, output, model_id="m", batch_id="b1", scored_at=started) == 1
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
@@ -73,12 +62,13 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert {row["scored_at"] for row in rows.values()} == {started}
 
 
-def test_the_arrow_batch_size_holds_within_its_block_and_the_sessions_own_comes_back(spark):
-    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-    spark.conf.set(key, "7")
+def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark):
+    batch, partitions = "spark.sql.execution.arrow.maxRecordsPerBatch", "spark.sql.files.minPartitionNum"
+    spark.conf.set(batch, "7")
 
-    with arrow_batch_size(spark, 2):
-        inside = spark.conf.get(key)
+    with run_conf(spark, {**arrow_batch_conf(2), partitions: "4"}):
+        inside = spark.conf.get(batch), spark.conf.get(partitions)
 
-    assert (inside, spark.conf.get(key)) == ("2", "7")
-    spark.conf.unset(key)
+    assert inside == ("2", "4")
+    assert (spark.conf.get(batch), spark.conf.get(partitions, None)) == ("7", None)
+    spark.conf.unset(batch)

@@ -6,10 +6,16 @@ from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.sources import (balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
+from camscore.session import run_conf
+from camscore.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
                               parent_folder, path_group, read_frames)
 
 from conftest import put_frames
+
+
+def fetched(source: FrameSource) -> list[dict]:
+    """Every frame of a source with its bytes, read as the workers read them: its rows, then its fetch."""
+    return source.fetch(source.rows().toPandas()).to_dict("records")
 
 FRAMES = {
     "cam 1/20261120T081500.jpg": b"a",
@@ -28,7 +34,7 @@ def test_the_extension_glob_ignores_letter_case():
 def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
     put_frames(str(tmp_path), FRAMES, None)
 
-    rows = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None).frames.collect()
+    rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None))
 
     assert sorted(row["path"] for row in rows) == [f"file:{tmp_path}/{name}" for name in FRAME_NAMES]
     by_name = {row["path"].rsplit("/", 1)[1]: row for row in rows}
@@ -49,8 +55,9 @@ def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
     # At 1 MB of open cost a file, Spark alone would pack 127 + 127 + 46 frames: the last task runs alone.
     put_frames(str(tmp_path), {f"cam/{i:03d}.jpg": bytes(1000 + 500 * (i % 7)) for i in range(300)}, None)
 
-    frames = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None).frames
-    sizes = sorted(row["count"] for row in frames.groupBy(F.spark_partition_id()).count().collect())
+    source = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None)
+    with run_conf(spark, source.conf):
+        sizes = sorted(row["count"] for row in source.rows().groupBy(F.spark_partition_id()).count().collect())
 
     assert len(sizes) % 2 == 0
     assert sum(sizes) == 300 and sizes[-1] - sizes[0] <= 2
@@ -60,7 +67,7 @@ def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):
     put_frames(f"{bucket}/in", FRAMES, s3_server.settings)
 
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
-    rows = source.frames.collect()
+    rows = fetched(source)
 
     assert sorted(row["path"] for row in rows) == [f"{bucket}/in/{name}" for name in FRAME_NAMES]
     assert {row["path"].rsplit("/", 1)[1]: row["content"] for row in rows}["ünïcode frame+1.jpeg"] == b"ccc"
@@ -71,7 +78,7 @@ def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):
 def test_by_default_camera_is_the_parent_folder_and_time_the_modification_time(spark, s3_server, bucket):
     put_frames(f"{bucket}/in", {"gate-7/x.jpg": b"1"}, s3_server.settings)
 
-    row = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings).frames.first()
+    [row] = fetched(read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings))
 
     assert row["camera_id"] == "gate-7"
     assert row["captured_at"] == row["modification_time"]
@@ -83,7 +90,7 @@ def test_a_path_regex_gives_camera_and_capture_time(spark, s3_server, bucket):
     source = SourceSettings(path_regex=r"site/(?P<camera_id>cam_\d+)/(?P<captured_at>\d{8}T\d{6})")
 
     rows = {row["path"].rsplit("/", 1)[1]: row
-            for row in read_frames(spark, f"{bucket}/in", source=source, s3=s3_server.settings).frames.collect()}
+            for row in fetched(read_frames(spark, f"{bucket}/in", source=source, s3=s3_server.settings))}
 
     assert rows["20261120T081530-1.jpg"]["camera_id"] == "cam_3"
     assert rows["20261120T081530-1.jpg"]["captured_at"] == dt.datetime(2026, 11, 20, 8, 15, 30)
@@ -96,7 +103,7 @@ def test_boto3_rows_reach_the_workers_without_bytes_and_fetch_adds_them(spark, s
     put_frames(f"{bucket}/in", {"c/a.jpg": b"1"}, s3_server.settings)
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
 
-    batch = source.rows.toPandas()
+    batch = source.rows().toPandas()
 
     assert "content" not in batch.columns
     assert source.fetch(batch)[["content", "read_error"]].to_dict("records") == [{"content": b"1", "read_error": None}]
@@ -117,12 +124,6 @@ def test_fetching_ahead_fetches_the_next_batch_while_the_caller_holds_this_one()
     assert [first["content"][0]] + [batch["content"][0] for batch in batches] == [b"a", b"b", b"c"]
 
 
-def test_without_fetch_batches_pass_through_as_they_are():
-    batches = [pd.DataFrame({"path": ["a"], "content": [b"1"]})]
-
-    assert list(fetched_ahead(iter(batches), None)) == batches
-
-
 def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
     client = storage.client(s3_server.settings)
     names = [f"cam-{i % 3}/{i:05d}.jpg" for i in range(1234)]
@@ -130,12 +131,12 @@ def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
         client.put_object(Bucket=bucket[5:], Key=f"many/{name}", Body=b"x")
 
     listed = list_frames(f"{bucket}/many", source=SourceSettings(), s3=s3_server.settings)
-    frames = read_frames(spark, f"{bucket}/many", source=SourceSettings(frames_per_partition=300),
-                         s3=s3_server.settings).frames
+    source = read_frames(spark, f"{bucket}/many", source=SourceSettings(frames_per_partition=300),
+                         s3=s3_server.settings)
 
     assert sorted(item.uri for item in listed) == sorted(f"{bucket}/many/{name}" for name in names)
-    assert frames.rdd.getNumPartitions() == 6  # 3 a core, 206 keys or fewer each
-    assert frames.where("content = X'78'").count() == 1234
+    assert source.rows().rdd.getNumPartitions() == 6  # 3 a core, 206 keys or fewer each
+    assert [row["content"] for row in fetched(source)] == [b"x"] * 1234
 
 
 def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_server, bucket):
@@ -143,7 +144,7 @@ def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_se
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key="in/c/b.jpg")
 
-    rows = {row["path"].rsplit("/", 1)[1]: row for row in source.frames.collect()}
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in fetched(source)}
 
     assert rows["a.jpg"]["read_error"] is None
     assert rows["b.jpg"]["content"] is None
@@ -154,7 +155,7 @@ def test_zero_byte_files_are_frames_too(spark, tmp_path):
     put_frames(str(tmp_path), {"cam a/empty+1.jpg": b"", "cam a/full.jpg": b"x"}, None)
 
     source = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None)
-    rows = {row["path"]: row for row in source.frames.collect()}
+    rows = {row["path"]: row for row in fetched(source)}
 
     assert set(rows) == {f"file:{tmp_path}/cam a/empty+1.jpg", f"file:{tmp_path}/cam a/full.jpg"}
     assert rows[f"file:{tmp_path}/cam a/empty+1.jpg"]["content"] == b""

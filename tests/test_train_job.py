@@ -12,10 +12,9 @@ from camscore.classifier import Classifier
 from camscore.config import TrainSettings, load_settings
 from camscore.devtools import samples
 from camscore.model_dir import load_model
-from camscore.train_job import Dataset, groups_of, run_train
+from camscore.train_job import Dataset, groups_of, prepare_train, run_train
 
-from conftest import put_frames
-from test_score_job import load_job
+from conftest import load_job, put_frames
 
 train = load_job("train").main
 score = load_job("score").main
@@ -53,10 +52,10 @@ def trained(spark, frames, config_file, tmp_path_factory):
     """Two runs over the same frames sharing a feature cache: random folds, then camera folds."""
     cache = str(tmp_path_factory.mktemp("cache"))
     base = load_settings(config_file, overrides={"train.input": frames, "train.feature_cache": cache})
-    first = run_train(spark, dataclasses.replace(base, train=dataclasses.replace(
-        base.train, model_out=str(tmp_path_factory.mktemp("random")))))
-    second = run_train(spark, dataclasses.replace(base, train=dataclasses.replace(
-        base.train, model_out=str(tmp_path_factory.mktemp("camera")), group_by="camera")))
+    first = run_train(spark, prepare_train(dataclasses.replace(base, train=dataclasses.replace(
+        base.train, model_out=str(tmp_path_factory.mktemp("random"))))))
+    second = run_train(spark, prepare_train(dataclasses.replace(base, train=dataclasses.replace(
+        base.train, model_out=str(tmp_path_factory.mktemp("camera")), group_by="camera"))))
     return first, second
 
 

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from camscore.config import SourceSettings
 from camscore.errors import InputError
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.sources import FrameSource
+from camscore.sources import FrameSource, fetched_ahead
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, 
         InputError: none of them reads and decodes.
     """
     chosen = wanted.orderBy(F.xxhash64("path"), "path").limit(count)
-    size = decode.size
+    size, fetch = decode.size, source.fetch
 
     def decoded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
+        for batch in fetched_ahead(batches, fetch):
             pixels = []
             for content, read_error in zip(batch["content"], batch["read_error"]):
                 try:
@@ -44,7 +44,7 @@ def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, 
                     pixels.append(None)
             yield pd.DataFrame({"path": batch["path"], "pixels": pixels})
 
-    rows = source.frames_of(chosen).mapInPandas(decoded, "path string, pixels binary").collect()
+    rows = source.rows(chosen).mapInPandas(decoded, "path string, pixels binary").collect()
     arrays = [np.frombuffer(row["pixels"], dtype=np.uint8).reshape(size, size, 3)
               for row in sorted(rows, key=lambda row: row["path"]) if row["pixels"] is not None]
     return _stacked(arrays, origin=source.uri, chosen=len(rows))

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
-from camscore import hadoopfs
+from camscore import storage
 from camscore.featurizer import FeaturizerSpec, Graph
 from camscore.imaging import DecodeOptions
 from camscore.scoring import FEATURE_COLUMNS, featurize_frames
@@ -41,13 +41,13 @@ class Features:
     """Features of the wanted frames and how they were obtained.
 
     Attributes:
-        frames: the wanted rows with ``features`` (null on error) and ``error``.
+        rows: the wanted rows with ``features`` (null on error), ``error_kind`` and ``error``.
         computed: frames that went through ResNet50 in this run.
         cached: frames whose features came from the cache.
         seconds: time spent computing (and caching) the features.
     """
 
-    frames: DataFrame
+    rows: DataFrame
     computed: int
     cached: int
     seconds: float
@@ -65,20 +65,18 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
     started = time.perf_counter()
     total = wanted.count()
     if cache is None:
-        computed = featurize_frames(source.rows_of(wanted), fetch=source.fetch, graph=graph, decode=decode,
-                                    meter=meter).select(*_COLUMNS).cache()
+        computed = featurize_frames(source, wanted, graph=graph, decode=decode, meter=meter).select(*_COLUMNS).cache()
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
 
-    hadoopfs.check_filesystem(spark, cache)
+    storage.check_spark_location(spark, cache)
     location = f"{cache.rstrip('/')}/featurizer={featurizer_id(spec, decode)}"
     existing = _read(spark, location)
     settled = None if existing is None else existing.where(~_read_failure())
     missing = wanted if settled is None else wanted.join(settled.select(*KEY), list(KEY), "left_anti")
     to_compute = missing.count()
     if to_compute:
-        computed = featurize_frames(source.rows_of(missing), fetch=source.fetch, graph=graph, decode=decode,
-                                    meter=meter)
+        computed = featurize_frames(source, missing, graph=graph, decode=decode, meter=meter)
         computed.select(*_COLUMNS).write.mode("append").parquet(location)
     return Features(wanted.join(_best(_read(spark, location)), list(KEY)), to_compute, total - to_compute,
                     time.perf_counter() - started)
@@ -95,6 +93,6 @@ def _best(rows: DataFrame) -> DataFrame:
 
 
 def _read(spark: SparkSession, location: str) -> DataFrame | None:
-    if not hadoopfs.exists(spark, location):
+    if not storage.exists(location, spark=spark):
         return None  # nothing cached for this featurizer yet
     return spark.read.schema(_SCHEMA).parquet(location)

@@ -11,17 +11,19 @@ import threading
 import time
 from dataclasses import dataclass
 
+from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import hadoopfs, sinks, sources
+from camscore import sinks, sources, storage
 from camscore.classifier import Model
 from camscore.config import Settings, SourceSettings
 from camscore.conversion import make_graph
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
 from camscore.model_dir import load_model
-from camscore.scoring import STAGES, arrow_batch_size, score_frames, stage_seconds, with_output_columns
+from camscore.scoring import STAGES, arrow_batch_conf, score_frames, stage_seconds, with_output_columns
+from camscore.session import run_conf
 from camscore.weights import load_weights, weights_identity
 
 log = logging.getLogger(__name__)
@@ -141,90 +143,148 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     return make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
 
 
-def run_score(spark: SparkSession, settings: Settings) -> RunSummary:
-    """Scores every frame under score.input with score.model into score.output.
+@dataclass(frozen=True)
+class PreparedRun:
+    """A scoring run checked before Spark starts: its settings, model and featurizer."""
+
+    settings: Settings
+    model: Model
+    graph: Graph
+    weights_id: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ListedFrames:
+    """The frames a run scores: where they are, which of them, how many, and the run's batch id."""
+
+    source: sources.FrameSource
+    listed: DataFrame
+    wanted: DataFrame
+    total: int
+    already_scored: int
+    batch_id: str
+    seconds: float
+
+    @property
+    def subset(self) -> DataFrame | None:
+        """``wanted`` when it is not every listed frame, else None (reading all frames needs no join)."""
+        return None if self.wanted is self.listed else self.wanted
+
+
+def prepare_score(settings: Settings) -> PreparedRun:
+    """Every check that needs no Spark: required settings, the model directory, the featurizer and weights.
+
+    Raises:
+        ConfigError: input, model or output is missing.
+        ModelError: the model cannot be loaded or does not fit the featurizer the settings ask for.
+    """
+    started = time.perf_counter()
+    for flag, value in (("--input", settings.score.input), ("--model", settings.score.model),
+                        ("--output", settings.score.output)):
+        if not value:
+            raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
+    model = load_model(settings.score.model, s3=settings.s3)
+    graph, weights_id = resolve_featurizer(model, settings)
+    return PreparedRun(settings, model, graph, weights_id, time.perf_counter() - started)
+
+
+def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
+    """Scores every frame under score.input (or only new ones) with the prepared model into score.output.
 
     Returns:
         The run summary, also written as ``_summary.json`` in the output folder.
     """
-    with arrow_batch_size(spark, settings.featurizer.batch_size):
-        return _run_score(spark, settings)
-
-
-def _run_score(spark: SparkSession, settings: Settings) -> RunSummary:
-    started = time.perf_counter()
     started_at = dt.datetime.now(dt.timezone.utc)
-    job = settings.score
-    for flag, value in (("--input", job.input), ("--model", job.model), ("--output", job.output)):
-        if not value:
-            raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
-    hadoopfs.check_filesystem(spark, job.output)
-    model = load_model(job.model, s3=settings.s3)
-    graph, weights_id = resolve_featurizer(model, settings)
-    decode = settings.featurizer.decode_options()
-    seconds = {"load_model": time.perf_counter() - started}
+    frames = list_frames(spark, run)
+    meter = stage_seconds(spark)
+    with run_conf(spark, {**arrow_batch_conf(run.settings.featurizer.batch_size), **frames.source.conf}):
+        score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
+        outcomes = reconcile(spark, run, frames, started_at=started_at)
+    frames.listed.unpersist()
+    seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
+    summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
+    if frames.total:
+        summary = dataclasses.replace(summary, summary_uri=sinks.write_summary(spark, run.settings.score.output,
+                                                                               summary.to_json()))
+    return summary
 
+
+def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
+    """The frames under score.input, less those the output already has by this model with --only-new."""
     mark = time.perf_counter()
-    source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
+    job, model_id = run.settings.score, run.model.manifest.model_id
+    storage.check_spark_location(spark, job.output)
+    source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.
     listed = source.listing.cache()
-    listing, frames, skipped = listed, source.rows, 0
-    if job.only_new and hadoopfs.exists(spark, job.output):
-        done = sinks.scored_paths(spark, job.output, model_id=model.manifest.model_id)
-        listing = listed.join(done, "path", "left_anti")
-        frames = source.rows_of(listing)
-        skipped = listed.count() - listing.count()
-    total, batch = _fingerprint(listing, model_id=model.manifest.model_id, source_settings=settings.source)
-    seconds["list"] = time.perf_counter() - mark
-    log.info("camscore: %d frames to score under %s (%d already scored); model %s", total, job.input, skipped,
-             model.manifest.model_id)
+    wanted, already_scored = listed, 0
+    if job.only_new and storage.exists(job.output, spark=spark):
+        wanted = listed.join(sinks.scored_paths(spark, job.output, model_id=model_id), "path", "left_anti")
+        already_scored = listed.count() - wanted.count()
+    total, batch_id = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
+    log.info("camscore: %d frames to score under %s (%d already scored); model %s", total, job.input,
+             already_scored, model_id)
+    return ListedFrames(source, listed, wanted, total, already_scored, batch_id, time.perf_counter() - mark)
 
-    seconds_meter = stage_seconds(spark)
+
+def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *, meter: Accumulator,
+                    started_at: dt.datetime) -> float:
+    """Scores the listed frames into the output's partitions of this batch; returns the seconds it took."""
     mark = time.perf_counter()
-    if total:
-        scores = score_frames(frames, fetch=source.fetch, model=model, graph=graph, decode=decode,
-                              meter=seconds_meter)
-        with Progress(spark, total=total):
-            sinks.write_scores(with_output_columns(scores, model_id=model.manifest.model_id, batch_id=batch,
-                                                   scored_at=started_at),
-                               job.output)
-    seconds["score_and_write"] = time.perf_counter() - mark
+    if frames.total:
+        scores = score_frames(frames.source, frames.subset, model=run.model, graph=run.graph,
+                              decode=run.settings.featurizer.decode_options(), meter=meter)
+        with Progress(spark, total=frames.total):
+            sinks.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
+                                                   batch_id=frames.batch_id, scored_at=started_at),
+                               run.settings.score.output)
+    return time.perf_counter() - mark
 
-    outcomes = sinks.count_outcomes(spark, job.output, batch=batch) if total else {}
+
+def reconcile(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *,
+              started_at: dt.datetime) -> dict[str, int]:
+    """The batch's rows by outcome, after a ``read`` row for each listed frame the scan no longer found."""
+    if not frames.total:
+        return {}
+    output = run.settings.score.output
+    outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id)
     # Rows short of the listing: frames deleted after listing, which the scan skipped.
-    if sum(outcomes.values()) < total and write_unread(spark, listing, job.output, model_id=model.manifest.model_id,
-                                                       batch=batch, scored_at=started_at):
-        outcomes = sinks.count_outcomes(spark, job.output, batch=batch)
-    scored = outcomes.pop("scored", 0)
-    if scored + sum(outcomes.values()) != total:
+    if sum(outcomes.values()) < frames.total and write_unread(
+            spark, frames.wanted, output, model_id=run.model.manifest.model_id, batch_id=frames.batch_id,
+            scored_at=started_at):
+        outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id)
+    if sum(outcomes.values()) != frames.total:
         log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
-                  total, scored + sum(outcomes.values()), batch)
-    listed.unpersist()
-    seconds["total"] = time.perf_counter() - started
-    summary = RunSummary(
-        model_id=model.manifest.model_id, input=job.input, output=job.output, batch=batch,
-        frames_read=total, frames_already_scored=skipped, frames_scored=scored,
-        errors=dict(sorted(outcomes.items())),
-        frames_per_second=round(total / seconds["score_and_write"], 2) if total else 0.0,
-        seconds={name: round(value, 2) for name, value in seconds.items()},
-        worker_seconds={name: round(seconds_meter.value.get(name, 0.0), 2) for name in STAGES},
-        featurizer={"layer": graph.layer, "weights": weights_id, "runtime": graph.runtime,
+                  frames.total, sum(outcomes.values()), frames.batch_id)
+    return outcomes
+
+
+def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *, seconds: dict[str, float],
+             meter: Accumulator, started_at: dt.datetime) -> RunSummary:
+    errors = {kind: count for kind, count in sorted(outcomes.items()) if kind != "scored"}
+    graph = run.graph
+    return RunSummary(
+        model_id=run.model.manifest.model_id, input=run.settings.score.input, output=run.settings.score.output,
+        batch=frames.batch_id, frames_read=frames.total, frames_already_scored=frames.already_scored,
+        frames_scored=outcomes.get("scored", 0), errors=errors,
+        frames_per_second=round(frames.total / seconds["score_and_write"], 2) if frames.total else 0.0,
+        seconds={name: round(value, 2) for name, value in {**seconds, "total": sum(seconds.values())}.items()},
+        worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},
+        featurizer={"layer": graph.layer, "weights": run.weights_id, "runtime": graph.runtime,
                     "precision": graph.precision, "graph": graph.identity},
         started_at=started_at.isoformat(timespec="seconds"))
-    if total:
-        summary = dataclasses.replace(summary, summary_uri=sinks.write_summary(spark, job.output, summary.to_json()))
-    return summary
 
 
 UNREAD_ERROR = "FileNotFound: gone between listing and reading"
 
 
-def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch: str,
+def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
                  scored_at: dt.datetime) -> int:
     """Appends a ``read`` row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
-    written = sinks.batch_rows(spark, output, batch=batch).select("path")
+    written = sinks.batch_rows(spark, output, batch_id=batch_id).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
     count = unread.count()
     if count:
@@ -232,7 +292,7 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
         rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
                              F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
                              F.lit("read").alias("error_kind"), F.lit(UNREAD_ERROR).alias("error"))
-        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch, scored_at=scored_at), output,
+        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch_id, scored_at=scored_at), output,
                            append=True)
     unread.unpersist()
     return count
@@ -275,7 +335,7 @@ class Progress:
         self._context.setLocalProperty("spark.jobGroup.id", None)
 
     def _run(self) -> None:
-        tracker = self._context.statusTracker()
+        tracker, done = self._context.statusTracker(), 0
         while not self._done.wait(self._every):
             stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(self._group)
                       for stage in (tracker.getJobInfo(job).stageIds if tracker.getJobInfo(job) else [])]
@@ -283,6 +343,7 @@ class Progress:
             if not stages:
                 continue
             stage = max(stages, key=lambda s: s.numTasks)
-            done = round(self._total * stage.numCompletedTasks / stage.numTasks)
+            # Never backwards: a finished stage's information may be dropped before the job ends.
+            done = max(done, round(self._total * stage.numCompletedTasks / stage.numTasks))
             elapsed = time.perf_counter() - self._started
             log.info("camscore: %d of %d frames, %.1f frames/s", done, self._total, done / elapsed)

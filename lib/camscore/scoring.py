@@ -7,7 +7,6 @@ keyed by an id made on the driver, for every later batch and task of the job.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -27,7 +26,7 @@ from pyspark.sql import types as T
 from camscore.classifier import Classifier, Model
 from camscore.featurizer import Featurizer, Graph
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.sources import Fetch, fetch_cpu_seconds, fetched_ahead
+from camscore.sources import Fetch, FrameSource, fetch_cpu_seconds, fetched_ahead
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +109,7 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     """Features of the frames that decode, and one error (or None) per row."""
     started = time.thread_time()
     arrays, errors = [], []
-    read_errors = batch["read_error"] if "read_error" in batch else [None] * len(batch)
-    for path, content, read_error in zip(batch["path"], batch["content"], read_errors):
+    for path, content, read_error in zip(batch["path"], batch["content"], batch["read_error"]):
         if read_error is not None:
             errors.append(FrameError("read", read_error))
             log.warning("camscore: frame %s not read: %s", path, read_error)
@@ -141,11 +139,10 @@ def _cpu_besides_fetching() -> float:
     return time.process_time() - fetch_cpu_seconds()
 
 
-def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch | None,
+def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch,
                         meter: Accumulator | None,
                         ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[FrameError | None]]]:
-    """Each batch (fetched first, if ``fetch`` is given) with the features of its decodable frames
-    and one error (or None) per row."""
+    """Each batch, its bytes fetched, with the features of its decodable frames and one error (or None) per row."""
     seconds: Counter = Counter()
     started, fetch_started = time.process_time(), fetch_cpu_seconds()
     featurizer, _ = _worker_models(key, assets)
@@ -159,37 +156,19 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
         meter.add(dict(seconds))
 
 
-def _check_rows(frames: DataFrame, fetch: Fetch | None) -> None:
-    if fetch is None and "content" not in frames.columns:
-        raise ValueError("these frame rows carry no bytes: pass their FrameSource's fetch as well")
+def arrow_batch_conf(frames_per_batch: int) -> dict[str, str]:
+    """The Spark property that makes each Arrow batch reaching a worker one forward pass of
+    ``frames_per_batch`` frames; a run sets it with session.run_conf."""
+    return {"spark.sql.execution.arrow.maxRecordsPerBatch": str(frames_per_batch)}
 
 
-_ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
-
-
-@contextlib.contextmanager
-def arrow_batch_size(spark: SparkSession, batch_frames: int) -> Iterator[None]:
-    """Within the block, each Arrow batch that reaches a worker is one forward pass of ``batch_frames``
-    frames; the session's own setting is restored after it."""
-    before = spark.conf.get(_ARROW_BATCH, None)
-    spark.conf.set(_ARROW_BATCH, str(batch_frames))
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(_ARROW_BATCH)
-        else:
-            spark.conf.set(_ARROW_BATCH, before)
-
-
-def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph: Graph, decode: DecodeOptions,
-                 meter: Accumulator | None = None) -> DataFrame:
+def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model: Model, graph: Graph,
+                 decode: DecodeOptions, meter: Accumulator | None = None) -> DataFrame:
     """One row per frame: probability, label and label name, or an error.
 
     Args:
-        frames: the rows of a FrameSource (path, camera_id, captured_at, ...; content and
-            read_error unless ``fetch`` adds them).
-        fetch: the FrameSource's fetch.
+        source: where the frames are.
+        wanted: the frames to score, rows of ``source.listing``; None: all of them.
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
@@ -198,7 +177,7 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
     """
-    _check_rows(frames, fetch)
+    frames, fetch = source.rows(wanted), source.fetch
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold))
@@ -229,16 +208,16 @@ def score_frames(frames: DataFrame, *, fetch: Fetch | None, model: Model, graph:
     return frames.mapInPandas(score_partition, SCORE_COLUMNS)
 
 
-def featurize_frames(frames: DataFrame, *, fetch: Fetch | None, graph: Graph, decode: DecodeOptions,
-                     meter: Accumulator | None = None) -> DataFrame:
+def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, graph: Graph,
+                     decode: DecodeOptions, meter: Accumulator | None = None) -> DataFrame:
     """One row per frame: its feature vector, or an error. The same path scoring uses.
 
-    Args and the fetch of bytes: as score_frames.
+    Args: as score_frames.
 
     Returns:
         DataFrame with the columns of FEATURE_COLUMNS.
     """
-    _check_rows(frames, fetch)
+    frames, fetch = source.rows(wanted), source.fetch
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
     key = uuid.uuid4().hex
 

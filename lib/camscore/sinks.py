@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from camscore import hadoopfs
+from camscore import storage
 from camscore.scoring import SCORE_COLUMNS
 
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
@@ -34,17 +34,17 @@ def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> Non
         writer.mode("overwrite").option("partitionOverwriteMode", "dynamic").parquet(output)
 
 
-def batch_rows(spark: SparkSession, output: str, *, batch: str) -> DataFrame:
+def batch_rows(spark: SparkSession, output: str, *, batch_id: str) -> DataFrame:
     """The rows of one batch in the output; none when no row has been written (an empty folder too).
 
     Read with the output's schema, so files written before a column existed (``error_kind``) read as null.
     """
-    return spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("batch") == batch)
+    return spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("batch") == batch_id)
 
 
-def count_outcomes(spark: SparkSession, output: str, *, batch: str) -> dict[str, int]:
+def count_outcomes(spark: SparkSession, output: str, *, batch_id: str) -> dict[str, int]:
     """Rows of one batch in the output by outcome: ``scored`` or the error kind."""
-    rows = batch_rows(spark, output, batch=batch)
+    rows = batch_rows(spark, output, batch_id=batch_id)
     kind = F.coalesce(F.col("error_kind"), F.lit("scored"))
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
@@ -56,4 +56,4 @@ def scored_paths(spark: SparkSession, output: str, *, model_id: str) -> DataFram
 
 def write_summary(spark: SparkSession, output: str, text: str) -> str:
     """Writes ``_summary.json`` (its JSON text) in the output folder; returns its URI."""
-    return hadoopfs.write_bytes(spark, output.rstrip("/") + "/" + SUMMARY_FILE, text.encode())
+    return storage.write_bytes(output.rstrip("/") + "/" + SUMMARY_FILE, text.encode(), spark=spark)

@@ -1,15 +1,14 @@
-"""Reading frames: Spark's binaryFile source or a boto3 reader, one schema.
+"""Reading frames: Spark's binaryFile source or a boto3 reader, one contract (FrameSource).
 
-Both readers give ``path, modification_time, length, content, read_error``
-(``read_error`` is set, and ``content`` null, when a listed object could not
-be fetched), then ``camera_id`` and ``captured_at`` taken from the path. The
-boto3 reader adds ``content`` and ``read_error`` in the Python worker that
-uses the frames (see FrameSource.fetch).
+Both readers list ``path, modification_time, length`` and ``camera_id`` and
+``captured_at`` taken from the path; a Python worker gets each batch's
+``content`` and ``read_error`` (set, and ``content`` null, when a listed frame
+could not be read) from FrameSource.fetch: the boto3 reader fetches them there,
+so the bytes never pass through the JVM; the binaryFile scan has read them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import math
 import re
@@ -17,12 +16,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
-from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -48,41 +46,28 @@ Fetch = Callable[[pd.DataFrame], pd.DataFrame]
 
 @dataclass(frozen=True)
 class FrameSource:
-    """Frames at one location.
+    """Frames at one location, read the same way whichever reader listed them.
 
     Attributes:
         uri: where they were listed.
-        listing: path, modification_time, length, camera_id, captured_at of every
-            frame; reading it fetches no bytes.
-        rows: every frame as the Python workers get it. binaryFile rows carry
-            ``content`` and ``read_error``; boto3 rows do not, and ``fetch`` adds them
-            to each pandas batch in the worker that uses it, so the bytes never pass
-            through the JVM.
-        rows_of: ``rows`` of some rows of the listing only.
-        fetch: adds ``content`` and ``read_error`` to a pandas batch of rows, or None.
+        listing: path, modification_time, length, camera_id and captured_at of every
+            frame; reading it reads no frame.
+        fetch: in a Python worker, a pandas batch of ``rows()`` with ``content`` and
+            ``read_error`` of each frame: its bytes, or why they could not be read.
+        conf: Spark SQL properties the reads of these frames want while they run
+            (the partitioning of a file scan); see session.run_conf.
     """
 
     uri: str
     listing: DataFrame
-    rows: DataFrame
-    rows_of: Callable[[DataFrame], DataFrame]
-    fetch: Fetch | None
+    fetch: Fetch
+    conf: Mapping[str, str]
+    _rows: Callable[[DataFrame | None], DataFrame]
 
-    @property
-    def frames(self) -> DataFrame:
-        """Every frame with its bytes in Spark: the columns of FRAME_COLUMNS plus camera_id and captured_at."""
-        return self._fetched(self.rows)
-
-    def frames_of(self, rows: DataFrame) -> DataFrame:
-        """The frames of some rows of the listing, with their bytes in Spark."""
-        return self._fetched(self.rows_of(rows))
-
-    def _fetched(self, rows: DataFrame) -> DataFrame:
-        if self.fetch is None:
-            return rows
-        fetch = self.fetch
-        schema = T.StructType(rows.schema.fields + FRAME_COLUMNS.fields[len(LISTING_COLUMNS.fields):])
-        return rows.mapInPandas(lambda batches: map(fetch, batches), schema)
+    def rows(self, wanted: DataFrame | None = None) -> DataFrame:
+        """The frames, all or those of ``wanted`` (rows of ``listing``), as the Python workers get them:
+        each pandas batch goes through ``fetch`` (or ``fetched_ahead``) for its bytes."""
+        return self._rows(wanted)
 
 
 def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
@@ -98,20 +83,16 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
     Raises:
         InputError: the location does not exist or cannot be listed.
     """
-    fetch = None
     if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
-        listing, rows, rows_of, fetch = _read_with_boto3(spark, uri, source=source, s3=s3)
+        listing, rows, fetch, conf = _read_with_boto3(spark, uri, source=source, s3=s3)
     else:
-        listing, rows, rows_of = _read_with_binaryfile(spark, uri, source=source)
-    return FrameSource(uri, with_path_fields(listing, source=source), with_path_fields(rows, source=source),
-                       lambda wanted: with_path_fields(rows_of(wanted), source=source), fetch)
+        listing, rows, fetch, conf = _read_with_binaryfile(spark, uri, source=source)
+    return FrameSource(uri, with_path_fields(listing, source=source), fetch, conf,
+                       lambda wanted=None: with_path_fields(rows(wanted), source=source))
 
 
-def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch | None) -> Iterator[pd.DataFrame]:
+def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch) -> Iterator[pd.DataFrame]:
     """Each batch with its bytes; fetches the next batch while the caller works on this one."""
-    if fetch is None:
-        yield from batches
-        return
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead")
     try:
         pending = None
@@ -169,8 +150,7 @@ def path_group(pattern: str, name: str) -> Column:
     return F.regexp_extract("path", java_pattern, re.compile(pattern).groupindex[name])
 
 
-def _read_with_binaryfile(spark: SparkSession, uri: str, *,
-                          source: SourceSettings) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame]]:
+def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings):
     try:
         found = (spark.read.format("binaryFile")
                  .option("recursiveFileLookup", "true")
@@ -181,17 +161,23 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *,
     frames = found.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
                           F.lit(None).cast("string").alias("read_error"))
     scanned = {row["path"]: row["length"] for row in frames.select("path", "length").collect()}
-    _balance_partitions(spark, list(scanned.values()))
     empty = _empty_files(spark, set(scanned), listed=found.inputFiles())
     if empty is not None:
         frames = frames.unionByName(empty)
     listing = frames.select(*LISTING_COLUMNS.fieldNames())
 
-    def frames_of(rows: DataFrame) -> DataFrame:
+    def rows(wanted: DataFrame | None) -> DataFrame:
+        if wanted is None:
+            return frames
         # A broadcast semi-join: the listed paths travel to the scan, the bytes stay where they are read.
-        return frames.join(F.broadcast(rows.select("path")), "path", "left_semi")
+        return frames.join(F.broadcast(wanted.select("path")), "path", "left_semi")
 
-    return listing, frames, frames_of
+    # The scan reads the bytes in the JVM, so its rows already carry them.
+    return listing, rows, _as_scanned, _scan_conf(spark, list(scanned.values()))
+
+
+def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:
+    return batch
 
 
 def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
@@ -210,12 +196,12 @@ def _partitions_for(amount: int, *, most: int, cores: int) -> int:
     return cores * max(1, math.ceil(amount / (cores * most)))
 
 
-def _balance_partitions(spark: SparkSession, lengths: list[int]) -> None:
-    """Makes file scans pack about equal partitions, as many as balanced_partitions says.
+def _scan_conf(spark: SparkSession, lengths: list[int]) -> dict[str, str]:
+    """What makes a file scan of files of these lengths pack as many equal partitions as balanced_partitions says.
 
     Spark splits a scan's bytes by spark.sql.files.minPartitionNum unless that makes
     partitions larger than spark.sql.files.maxPartitionBytes or smaller than
-    spark.sql.files.openCostInBytes, so a later read in the same session (the output's
+    spark.sql.files.openCostInBytes, so another read while it is set (the output's
     Parquet, say) at worst gets as many partitions as this scan, never smaller than that.
     """
     as_bytes = spark.sparkContext._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
@@ -223,7 +209,7 @@ def _balance_partitions(spark: SparkSession, lengths: list[int]) -> None:
         lengths, open_cost=as_bytes(spark.conf.get("spark.sql.files.openCostInBytes")),
         max_partition_bytes=as_bytes(spark.conf.get("spark.sql.files.maxPartitionBytes")),
         cores=spark.sparkContext.defaultParallelism)
-    spark.conf.set("spark.sql.files.minPartitionNum", str(partitions))
+    return {"spark.sql.files.minPartitionNum": str(partitions)}
 
 
 def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> DataFrame | None:
@@ -233,23 +219,13 @@ def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -
     frames the camera wrote, and each must get its own row (with an ``empty`` error).
     """
     missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
-    if not missing:
-        return None
-    jvm = spark.sparkContext._jvm
-    configuration = spark.sparkContext._jsc.hadoopConfiguration()
     rows = []
     for path in missing:
-        hadoop = jvm.org.apache.hadoop.fs.Path(path)
-        try:
-            status = hadoop.getFileSystem(configuration).getFileStatus(hadoop)
-        except Py4JJavaError as exc:
-            if "FileNotFoundException" not in str(exc):
-                raise
+        status = storage.file_status(spark, path)
+        if status is None:
             rows.append((path, None, None, None, "FileNotFound: gone between listing and reading"))
-            continue
-        if status.getLen() == 0:
-            modified = dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
-            rows.append((path, modified, 0, b"", None))
+        elif status[0] == 0:
+            rows.append((path, status[1], 0, b"", None))
     return spark.createDataFrame(rows, FRAME_COLUMNS) if rows else None
 
 
@@ -268,18 +244,17 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[sto
         raise InputError(f"cannot list {uri}: {exc}") from exc
 
 
-def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings
-                     ) -> tuple[DataFrame, DataFrame, Callable[[DataFrame], DataFrame], Fetch]:
+def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings):
     objects = list_frames(uri, source=source, s3=s3)
     context = spark.sparkContext
     partitions = _partitions_for(len(objects), most=source.frames_per_partition, cores=context.defaultParallelism)
     rows = [(item.uri, item.last_modified, item.size) for item in objects]
     listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
 
-    def rows_of(wanted: DataFrame) -> DataFrame:
-        return wanted.select(*LISTING_COLUMNS.fieldNames())
+    def rows_of(wanted: DataFrame | None) -> DataFrame:
+        return listing if wanted is None else wanted.select(*LISTING_COLUMNS.fieldNames())
 
-    return listing, listing, rows_of, functools.partial(fetch_batch, s3=s3)
+    return listing, rows_of, functools.partial(fetch_batch, s3=s3), {}
 
 
 def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings) -> pd.DataFrame:

@@ -97,14 +97,11 @@ def read_bytes(uri: str, settings: S3Settings) -> bytes:
     return _local(uri).read_bytes()
 
 
-def write_bytes(uri: str, data: bytes, settings: S3Settings, *, spark: SparkSession | None = None) -> str:
-    """Writes (or replaces) an s3:// object, or a file: through Spark's filesystems when ``spark`` is
-    given (a path then means what it means to Spark, on its default filesystem), else a local file
-    (parent folders created). Returns the location written."""
-    if is_s3(uri):
-        location = S3Uri.parse(uri)
-        client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
-        return uri
+def write_bytes(uri: str, data: bytes, settings: S3Settings | None = None, *,
+                spark: SparkSession | None = None) -> str:
+    """Writes (or replaces) one file and returns where: through Spark's filesystems when ``spark`` is
+    given (the location as Spark sees it: any scheme it serves, a bare path on its default
+    filesystem), else an s3:// object through boto3 or a local file (parent folders created)."""
     if spark is not None:
         path, filesystem = _hadoop(spark, uri)
         stream = filesystem.create(path, True)
@@ -113,20 +110,24 @@ def write_bytes(uri: str, data: bytes, settings: S3Settings, *, spark: SparkSess
         finally:
             stream.close()
         return path.toString()
+    if is_s3(uri):
+        location = S3Uri.parse(uri)
+        client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+        return uri
     _local(uri).parent.mkdir(parents=True, exist_ok=True)
     _local(uri).write_bytes(data)
     return uri
 
 
-def exists(uri: str, settings: S3Settings, *, spark: SparkSession | None = None) -> bool:
-    """Whether anything is at ``uri`` (an object or a prefix on s3://), with the same rule as write_bytes."""
+def exists(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> bool:
+    """Whether anything is at ``uri`` (a file, a folder, an object or a prefix), seen as write_bytes sees it."""
+    if spark is not None:
+        path, filesystem = _hadoop(spark, uri)
+        return bool(filesystem.exists(path))
     if is_s3(uri):
         location = S3Uri.parse(uri)
         found = client(settings).list_objects_v2(Bucket=location.bucket, Prefix=location.key, MaxKeys=1)
         return found.get("KeyCount", 0) > 0
-    if spark is not None:
-        path, filesystem = _hadoop(spark, uri)
-        return bool(filesystem.exists(path))
     return _local(uri).exists()
 
 

@@ -20,12 +20,14 @@ from camscore.config import Settings, TrainSettings
 from camscore.conversion import graph_for
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
-from camscore.featurizer import TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, OpenVinoGraph, check_runtime
+from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, Graph, OpenVinoGraph,
+                                 check_runtime)
 from camscore.model_dir import save_model
-from camscore.scoring import arrow_batch_size, stage_seconds
-from camscore.training import (DEFAULT_PARAMS, FoldResult, assign_folds, fit_booster, format_table, json_ready,
+from camscore.scoring import arrow_batch_conf, stage_seconds
+from camscore.session import run_conf
+from camscore.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
-from camscore.weights import load_weights
+from camscore.weights import Weights, load_weights
 
 log = logging.getLogger(__name__)
 
@@ -58,86 +60,140 @@ class TrainResult:
     featurization: dict[str, Any]
 
 
-def run_train(spark: SparkSession, settings: Settings) -> TrainResult:
-    """Cross-validates, fits the final booster on all frames and writes the model directory.
+@dataclass(frozen=True)
+class PreparedTraining:
+    """A training run checked before Spark starts: its settings, weights and featurizer choice."""
+
+    settings: Settings
+    weights: Weights
+    runtime: str
+    precision: str
+
+
+@dataclass(frozen=True)
+class LabelledFrames:
+    """The frames a training run learns from, with label_name, and the frames it skipped by label."""
+
+    source: sources.FrameSource
+    wanted: DataFrame
+    skipped: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Featurized:
+    """The featurizer a training run used and the dataset its features made."""
+
+    graph: Graph
+    spec: FeaturizerSpec
+    dataset: Dataset
+    excluded: Counter
+    summary: dict[str, Any]
+
+
+def prepare_train(settings: Settings) -> PreparedTraining:
+    """Every check that needs no Spark: required settings, the model directory's location, the weights.
 
     Raises:
-        ConfigError: --input or --model-out is missing.
-        InputError: the input is empty, a label has no frames or fewer frames than folds.
-        ModelError: the weights cannot be loaded.
+        ConfigError: --input or --model-out is missing, or the model directory cannot be written.
+        ModelError: the weights cannot be loaded, or the runtime has no such precision.
     """
-    with arrow_batch_size(spark, settings.featurizer.batch_size):
-        return _run_train(spark, settings)
-
-
-def _run_train(spark: SparkSession, settings: Settings) -> TrainResult:
     job = settings.train
     for flag, value in (("--input", job.input), ("--model-out", job.model_out)):
         if not value:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
-    labels = dict(job.labels)
     storage.check_writable(job.model_out, settings.s3)
-    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
     runtime = settings.featurizer.runtime or TRAINING_RUNTIME
     precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
     check_runtime(runtime, precision)
-    decode = settings.featurizer.decode_options()
+    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
+    return PreparedTraining(settings, weights, runtime, precision)
 
-    source = sources.read_frames(spark, job.input, source=settings.source, s3=settings.s3)
+
+def run_train(spark: SparkSession, run: PreparedTraining) -> TrainResult:
+    """Cross-validates, fits the final booster on all frames and writes the model directory.
+
+    Raises:
+        InputError: the input is empty, a label has no frames or fewer frames than folds.
+    """
+    job = run.settings.train
+    labelled = list_labelled(spark, run)
+    with run_conf(spark, {**arrow_batch_conf(run.settings.featurizer.batch_size), **labelled.source.conf}):
+        featurized = featurize(spark, run, labelled)
+    assignment = assign_folds(featurized.dataset.labels, folds=job.folds, seed=job.seed,
+                              groups=groups_of(featurized.dataset, job))
+    folds = cross_validate(spark, featurized.dataset, assignment, job=job)
+    final_rounds = int(np.median([r.rounds for r in folds])) if job.early_stopping_rounds else job.rounds
+    final = fit_booster(featurized.dataset.features, featurized.dataset.labels, params=job.params,
+                        rounds=final_rounds, seed=job.seed)
+    manifest = write_model(run, labelled, featurized, folds, final)
+    return TrainResult(manifest, job.model_out, featurized.dataset, folds, format_table(folds), featurized.summary)
+
+
+def list_labelled(spark: SparkSession, run: PreparedTraining) -> LabelledFrames:
+    """The frames under train.input whose label is one of train.labels."""
+    job = run.settings.train
+    source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     labelled = source.listing.withColumn("label_name", _label_column(job))
     found = {row["label_name"]: row["count"] for row in labelled.groupBy("label_name").count().collect()}
-    _check_counts(found, labels, folds=job.folds, uri=job.input, stage="found")
-    skipped = {name: count for name, count in found.items() if name not in labels}
+    _check_counts(found, job.labels, folds=job.folds, uri=job.input, stage="found")
+    skipped = {name: count for name, count in found.items() if name not in job.labels}
     if skipped:
         log.info("camscore: skipped %d frames that match no label (%s)", sum(skipped.values()),
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
+    return LabelledFrames(source, labelled.where(F.col("label_name").isin(list(job.labels))), skipped)
 
-    wanted = labelled.where(F.col("label_name").isin(list(labels)))
-    graph = graph_for(weights, layer=settings.featurizer.layer or "avg_pool", runtime=runtime, precision=precision,
-                      calibration=calibration.of_source(source, wanted, decode=decode) if precision == "int8" else None)
-    spec = FeaturizerSpec(layer=graph.layer, weights=weights.identity, weights_source=weights.source,
+
+def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames) -> Featurized:
+    """The labelled frames' features (from the cache where it has them) on the driver, as a Dataset."""
+    job, decode = run.settings.train, run.settings.featurizer.decode_options()
+    frames = calibration.of_source(labelled.source, labelled.wanted, decode=decode) if run.precision == "int8" \
+        else None
+    graph = graph_for(run.weights, layer=run.settings.featurizer.layer or "avg_pool", runtime=run.runtime,
+                      precision=run.precision, calibration=frames)
+    spec = FeaturizerSpec(layer=graph.layer, weights=run.weights.identity, weights_source=run.weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
-    featurized = features_for(spark, source, wanted, spec=spec,
-                              graph=graph, decode=decode, cache=job.feature_cache,
-                              meter=stage_seconds(spark))
+    features = features_for(spark, labelled.source, labelled.wanted, spec=spec, graph=graph, decode=decode,
+                            cache=job.feature_cache, meter=stage_seconds(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
-             featurized.computed + featurized.cached, featurized.seconds, featurized.computed, featurized.cached)
-    dataset, excluded = _collect(featurized.frames, labels)
+             features.computed + features.cached, features.seconds, features.computed, features.cached)
+    dataset, excluded = _collect(features.rows, job.labels)
     if excluded:
         log.info("camscore: left out %d frames that failed to decode: %s", sum(excluded.values()),
                  ", ".join(f"{kind} {count}" for kind, count in sorted(excluded.items())))
-    _check_counts(Counter(_names(labels)[label] for label in dataset.labels), labels, folds=job.folds,
+    _check_counts(Counter(_names(job.labels)[label] for label in dataset.labels), job.labels, folds=job.folds,
                   uri=job.input, stage="decoded")
+    summary = {"frames": features.computed + features.cached, "computed": features.computed,
+               "cached": features.cached, "seconds": round(features.seconds, 2)}
+    return Featurized(graph, spec, dataset, excluded, summary)
 
-    assignment = assign_folds(dataset.labels, folds=job.folds, seed=job.seed, groups=groups_of(dataset, job))
-    folds = cross_validate(spark, dataset, assignment, job=job)
-    table = format_table(folds)
-    final_rounds = int(np.median([r.rounds for r in folds])) if job.early_stopping_rounds else job.rounds
-    final = fit_booster(dataset.features, dataset.labels, params=job.params, rounds=final_rounds, seed=job.seed)
 
-    featurization = {"frames": featurized.computed + featurized.cached, "computed": featurized.computed,
-                     "cached": featurized.cached, "seconds": round(featurized.seconds, 2)}
-    names = _names(labels)
-    manifest = make_manifest(final.booster_text, featurizer=spec, label_names=(names[0], names[1]), training={
+def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Featurized, folds: list[FoldResult],
+                final: Fit) -> Manifest:
+    """Writes the model directory: booster, manifest, featurizer, metrics and plots."""
+    job, s3, dataset = run.settings.train, run.settings.s3, featurized.dataset
+    names = _names(job.labels)
+    manifest = make_manifest(final.booster_text, featurizer=featurized.spec, label_names=(names[0], names[1]),
+                             training={
         "input": job.input,
         "fingerprint": dataset.fingerprint,
         "frames": {names[value]: int((dataset.labels == value).sum()) for value in (0, 1)},
-        "left_out": dict(excluded),
-        "skipped_unlabelled": sum(skipped.values()),
+        "left_out": dict(featurized.excluded),
+        "skipped_unlabelled": sum(labelled.skipped.values()),
         "folds": job.folds, "group_by": job.group_by, "seed": job.seed,
         "params": {**DEFAULT_PARAMS, **job.params}, "rounds": final.rounds,
         "cv": json_ready(summarize(folds)),
     })
     metrics = {"folds": [r.metrics() for r in folds], "summary": summarize(folds), "group_by": job.group_by,
-               "model_id": manifest.model_id, "featurization": featurization}
-    carried = graph.model if isinstance(graph, OpenVinoGraph) else None
-    save_model(job.model_out, final.booster_text, manifest, openvino=carried, s3=settings.s3)
+               "model_id": manifest.model_id, "featurization": featurized.summary}
+    graph = featurized.graph
+    save_model(job.model_out, final.booster_text, manifest,
+               openvino=graph.model if isinstance(graph, OpenVinoGraph) else None, s3=s3)
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
-                        json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), settings.s3)
+                        json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
-                        plots.confusion_matrix_png(folds, (names[0], names[1])), settings.s3)
-    storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), settings.s3)
-    return TrainResult(manifest, job.model_out, dataset, folds, table, featurization)
+                        plots.confusion_matrix_png(folds, (names[0], names[1])), s3)
+    storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), s3)
+    return manifest
 
 
 def cross_validate(spark: SparkSession, dataset: Dataset, assignment: np.ndarray, *,

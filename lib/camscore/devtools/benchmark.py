@@ -37,9 +37,9 @@ from camscore.featurizer import Featurizer
 from camscore.imagenet_weights import imagenet_weights_file
 from camscore.imaging import DecodeOptions, decode_frame
 from camscore.model_dir import import_booster
-from camscore.score_job import run_score
+from camscore.score_job import prepare_score, run_score
 from camscore.session import spark_session
-from camscore.train_job import run_train
+from camscore.train_job import prepare_train, run_train
 from camscore.weights import load_weights
 
 SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
@@ -365,10 +365,10 @@ def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, w
             for attempt in range(repeats):
                 output = workdir / f"{label}-{attempt}"
                 shutil.rmtree(output, ignore_errors=True)
-                run = dataclasses.replace(settings, score=ScoreSettings(input=uri, model=model_dir,
-                                                                        output=str(output)))
+                run_settings = dataclasses.replace(settings, score=ScoreSettings(input=uri, model=model_dir,
+                                                                                 output=str(output)))
                 before, started = cpu_seconds(), time.perf_counter()
-                summary = run_score(spark, run)
+                summary = run_score(spark, prepare_score(run_settings))
                 runs.append(cpu_profile(frames=summary.frames_read, worker_seconds=summary.worker_seconds,
                                         seconds=time.perf_counter() - started, before=before,
                                         after=cpu_seconds(), cores=usable_cores()))
@@ -408,8 +408,8 @@ def _scored(settings: Settings, frames: Path, model_dir: str, output: Path) -> d
     """The scoring job's probability for every frame under ``frames`` that scored."""
     shutil.rmtree(output, ignore_errors=True)
     with _session(settings) as spark:
-        run_score(spark, dataclasses.replace(settings, score=ScoreSettings(
-            input=str(frames.resolve()), model=model_dir, output=str(output))))
+        run_score(spark, prepare_score(dataclasses.replace(settings, score=ScoreSettings(
+            input=str(frames.resolve()), model=model_dir, output=str(output)))))
         rows = spark.read.parquet(str(output)).select("path", "probability").collect()
     return {row["path"]: row["probability"] for row in rows if row["probability"] is not None}
 
@@ -421,7 +421,7 @@ def _cv_auc(settings: Settings, photos: Path, weights_file: Path, model_out: Pat
         settings, featurizer=dataclasses.replace(settings.featurizer, weights=str(weights_file)),
         train=TrainSettings(input=str(photos.resolve()), model_out=str(model_out), labels=PHOTO_LABELS))
     with _session(settings) as spark:
-        result = run_train(spark, run)
+        result = run_train(spark, prepare_train(run))
     return float(np.mean([fold.auc for fold in result.folds]))
 
 

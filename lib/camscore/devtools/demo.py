@@ -12,9 +12,9 @@ from pyspark.sql import functions as F
 
 from camscore.config import Settings
 from camscore.devtools import samples
-from camscore.score_job import run_score
+from camscore.score_job import prepare_score, run_score
 from camscore.session import spark_session
-from camscore.train_job import cross_validate, run_train
+from camscore.train_job import cross_validate, prepare_train, run_train
 from camscore.training import METRICS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
@@ -54,7 +54,7 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
                 settings.train, input=f"{bucket}/labelled", model_out=model_dir, group_by="camera",
                 feature_cache=str(run_dir / "feature-cache"), params={**DEMO_PARAMS, **settings.train.params}))
         print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights}; the demo needs no internet)")
-        trained = run_train(spark, settings)
+        trained = run_train(spark, prepare_train(settings))
         print(f"features: {trained.featurization['computed']} frames through ResNet50 in "
               f"{trained.featurization['seconds']}s")
         print(trained.table)
@@ -67,8 +67,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
 
         output = str(run_dir / "scores")
         print(f"\nscoring {bucket}/incoming")
-        summary = run_score(spark, dataclasses.replace(settings, score=dataclasses.replace(
-            settings.score, input=f"{bucket}/incoming", model=model_dir, output=output)))
+        summary = run_score(spark, prepare_score(dataclasses.replace(settings, score=dataclasses.replace(
+            settings.score, input=f"{bucket}/incoming", model=model_dir, output=output))))
         print(summary.format())
         print()
         print(per_camera_table(spark, output))
