@@ -2,10 +2,12 @@ import datetime as dt
 import threading
 
 import pandas as pd
+import pytest
 from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import SourceSettings
+from camscore.errors import ConfigError, InputError
 from camscore.session import run_conf
 from camscore.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
                               parent_folder, path_group, read_frames)
@@ -185,3 +187,21 @@ def test_a_label_regex_takes_the_label_from_its_named_group_anywhere_in_the_path
                           parent_folder().alias("folder")).collect()
 
     assert [(row["label"], row["folder"]) for row in labels] == [("car", "day=1"), ("bus", "day=1"), ("", "day=1")]
+
+
+def test_the_boto3_reader_forced_on_a_folder_is_refused_in_one_line(spark, tmp_path):
+    with pytest.raises(InputError, match=r"source.reader boto3 reads s3:// URIs only; got '/no/such/folder'"):
+        read_frames(spark, "/no/such/folder", source=SourceSettings(reader="boto3"), s3=None)
+
+
+def test_the_binaryfile_reader_forced_on_s3_names_the_missing_filesystem_and_the_reader_that_needs_none(spark):
+    with pytest.raises(ConfigError, match=r"no Hadoop filesystem for s3://b/in .*source.reader: auto or boto3"):
+        read_frames(spark, "s3://b/in", source=SourceSettings(reader="binaryfile"), s3=None)
+
+
+def test_the_binaryfile_reader_forced_on_a_folder_reads_it_as_auto_does(spark, tmp_path):
+    put_frames(str(tmp_path), {"cam/a.jpg": b"1"}, None)
+
+    rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(reader="binaryfile"), s3=None))
+
+    assert [(row["path"], row["content"]) for row in rows] == [(f"file:{tmp_path}/cam/a.jpg", b"1")]

@@ -81,11 +81,16 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
         s3: endpoint and retries of the boto3 reader.
 
     Raises:
-        InputError: the location does not exist or cannot be listed.
+        InputError: the location does not exist or cannot be listed, or the boto3 reader is asked to
+            read anything but s3://.
+        ConfigError: no Hadoop filesystem serves the location (binaryFile).
     """
     if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
+        if not storage.is_s3(uri):
+            raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: use reader auto or binaryfile")
         listing, rows, fetch, conf = _read_with_boto3(spark, uri, source=source, s3=s3)
     else:
+        storage.check_spark_location(spark, uri)
         listing, rows, fetch, conf = _read_with_binaryfile(spark, uri, source=source)
     return FrameSource(uri, with_path_fields(listing, source=source), fetch, conf,
                        lambda wanted=None: with_path_fields(rows(wanted), source=source))

@@ -161,9 +161,10 @@ def _hadoop(spark: SparkSession, uri: str):
         if "UnsupportedFileSystemException" not in str(exc):
             raise
         scheme = uri.split("://", 1)[0]
-        raise ConfigError(
-            f"no Hadoop filesystem for {uri} (scheme {scheme!r}); use a local path, hdfs://, "
-            f"or s3a:// on a cluster with hadoop-aws") from None
+        frames = "; s3:// frames need none with the boto3 reader (source.reader: auto or boto3)" \
+            if scheme == "s3" else ""
+        raise ConfigError(f"no Hadoop filesystem for {uri} (scheme {scheme!r}); use a local path, hdfs://, "
+                          f"or s3a:// on a cluster with hadoop-aws{frames}") from None
 
 
 def check_writable(uri: str, settings: S3Settings) -> None:

@@ -15,11 +15,9 @@ from camscore.devtools import samples
 from camscore.score_job import prepare_score, run_score
 from camscore.session import spark_session
 from camscore.train_job import cross_validate, prepare_train, run_train
-from camscore.training import METRICS, FoldResult, assign_folds, summarize
+from camscore.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
-# Small data: leaves may hold fewer frames than the original's min_child_weight allows.
-DEMO_PARAMS = {"min_child_weight": 1.0, "num_leaves": 15}
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
@@ -52,7 +50,7 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
             featurizer=dataclasses.replace(settings.featurizer, weights=settings.featurizer.weights or "none"),
             train=dataclasses.replace(
                 settings.train, input=f"{bucket}/labelled", model_out=model_dir, group_by="camera",
-                feature_cache=str(run_dir / "feature-cache"), params={**DEMO_PARAMS, **settings.train.params}))
+                feature_cache=str(run_dir / "feature-cache"), params={**SMALL_DATA_PARAMS, **settings.train.params}))
         print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights}; the demo needs no internet)")
         trained = run_train(spark, prepare_train(settings))
         print(f"features: {trained.featurization['computed']} frames through ResNet50 in "
