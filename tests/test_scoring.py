@@ -7,7 +7,7 @@ from camscore.devtools import samples
 from camscore.imaging import DecodeOptions
 from camscore.model_dir import load_model
 from camscore.score_job import UNREAD_ERROR, write_unread
-from camscore.scoring import arrow_batch_conf, score_frames, stage_seconds, with_output_columns
+from camscore.scoring import arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.session import run_conf
 from camscore.sinks import write_scores
 from camscore.sources import read_frames
@@ -22,7 +22,7 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
-    seconds = stage_seconds(spark)
+    seconds = worker_meter(spark)
 
     with run_conf(spark, arrow_batch_conf(2)):  # several batches a partition: each fetched while the one before is scored
         rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
@@ -48,7 +48,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     (folder / "cam-1" / "b.jpg").unlink()
     output = str(tmp_path / "scores")
     scores = score_frames(source, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-                          decode=DecodeOptions(), meter=stage_seconds(spark))
+                          decode=DecodeOptions(), meter=worker_meter(spark))
     started = dt.datetime(2026, 11, 26, 9, 30)
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 

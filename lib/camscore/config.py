@@ -59,6 +59,11 @@ def positive(value: int) -> None:
         raise ValueError("must be a positive integer")
 
 
+def _positive_seconds(value: float) -> None:
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds")
+
+
 def _at_least_two(value: int) -> None:
     if value < 2:
         raise ValueError("must be at least 2")
@@ -126,7 +131,13 @@ class S3Settings:
     region: str | None = setting(None, "signing region; null lets botocore pick it from the chain")
     addressing_style: str = setting("auto", "S3 addressing style", allowed=ADDRESSING_STYLES)
     retry_mode: str = setting("standard", "botocore retry mode", allowed=RETRY_MODES)
-    max_attempts: int = setting(10, "botocore attempts per request, retries included", check=positive)
+    max_attempts: int = setting(10, "attempts per request, the first included (botocore's total_max_attempts); "
+                                    "a frame whose body breaks mid-read is fetched again within the same count",
+                                check=positive)
+    connect_timeout: float = setting(5.0, "seconds to wait for a connection", check=_positive_seconds)
+    read_timeout: float = setting(20.0, "seconds to wait for the next bytes of an answer", check=_positive_seconds)
+    frame_deadline: float = setting(60.0, "seconds one frame's fetch may take, retries included; then its row "
+                                          "gets a read error and the batch goes on", check=_positive_seconds)
     fetch_threads: int = setting(8, "concurrent GETs per Python worker when reading frames", check=positive)
 
 

@@ -22,7 +22,7 @@ from camscore.conversion import make_graph
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
 from camscore.model_dir import load_model
-from camscore.scoring import STAGES, arrow_batch_conf, score_frames, stage_seconds, with_output_columns
+from camscore.scoring import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.session import run_conf
 from camscore.weights import load_weights, weights_identity
 
@@ -34,7 +34,11 @@ class RunSummary:
     """What a scoring run did, written as ``_summary.json`` beside its output.
 
     Attributes:
+        frames_retried: frames an earlier run of this model could not read (a ``read`` row),
+            read again by --only-new.
         errors: frames by error kind.
+        reads: ``read_retries`` (retries all reads took) and ``read_gave_up`` (reads that
+            failed after retrying; their frames have ``read`` rows and --only-new reads them again).
         seconds: wall seconds of the driver's stages.
         worker_seconds: CPU seconds the Python workers spent per stage (see scoring.STAGES).
         featurizer: layer, weights and graph identities, runtime and precision.
@@ -47,8 +51,10 @@ class RunSummary:
     batch: str
     frames_read: int
     frames_already_scored: int
+    frames_retried: int
     frames_scored: int
     errors: dict[str, int]
+    reads: dict[str, int]
     frames_per_second: float
     seconds: dict[str, float]
     worker_seconds: dict[str, float]
@@ -71,6 +77,7 @@ class RunSummary:
             f"frames read  {self.frames_read}",
             f"scored       {self.frames_scored}",
             f"errors       {errors}",
+            f"reads        {self.reads['read_retries']} retries, {self.reads['read_gave_up']} given up",
             f"frames/s     {self.frames_per_second}",
             f"stages       {stages}",
             f"workers      {workers} (CPU seconds summed over workers)",
@@ -163,6 +170,7 @@ class ListedFrames:
     wanted: DataFrame
     total: int
     already_scored: int
+    retried: int
     batch_id: str
     seconds: float
 
@@ -197,7 +205,7 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     frames = list_frames(spark, run)
-    meter = stage_seconds(spark)
+    meter = worker_meter(spark)
     with run_conf(spark, {**arrow_batch_conf(run.settings.featurizer.batch_size), **frames.source.conf}):
         score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
         outcomes = reconcile(spark, run, frames, started_at=started_at)
@@ -219,14 +227,18 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.
     listed = source.listing.cache()
-    wanted, already_scored = listed, 0
+    wanted, already_scored, retried = listed, 0, 0
     if job.only_new and storage.exists(job.output, spark=spark):
-        wanted = listed.join(sinks.scored_paths(spark, job.output, model_id=model_id), "path", "left_anti")
+        done = sinks.done_paths(spark, job.output, model_id=model_id).cache()
+        wanted = listed.join(done.where(~F.col("unread")).select("path"), "path", "left_anti")
         already_scored = listed.count() - wanted.count()
+        retried = wanted.join(done.where(F.col("unread")), "path", "left_semi").count()
+        done.unpersist()
     total, batch_id = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
-    log.info("camscore: %d frames to score under %s (%d already scored); model %s", total, job.input,
-             already_scored, model_id)
-    return ListedFrames(source, listed, wanted, total, already_scored, batch_id, time.perf_counter() - mark)
+    log.info("camscore: %d frames to score under %s (%d already scored, %d read again); model %s", total,
+             job.input, already_scored, retried, model_id)
+    return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id,
+                        time.perf_counter() - mark)
 
 
 def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *, meter: Accumulator,
@@ -268,7 +280,8 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
     return RunSummary(
         model_id=run.model.manifest.model_id, input=run.settings.score.input, output=run.settings.score.output,
         batch=frames.batch_id, frames_read=frames.total, frames_already_scored=frames.already_scored,
-        frames_scored=outcomes.get("scored", 0), errors=errors,
+        frames_retried=frames.retried, frames_scored=outcomes.get("scored", 0), errors=errors,
+        reads={name: int(meter.value.get(name, 0)) for name in READ_COUNTS},
         frames_per_second=round(frames.total / seconds["score_and_write"], 2) if frames.total else 0.0,
         seconds={name: round(value, 2) for name, value in {**seconds, "total": sum(seconds.values())}.items()},
         worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},

@@ -51,6 +51,7 @@ FEATURE_COLUMNS = T.StructType([
     T.StructField("error", T.StringType(), True),
 ])
 STAGES = ("setup", "fetch", "decode", "featurize", "classify")
+READ_COUNTS = ("read_retries", "read_gave_up")
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class _SumsParam(AccumulatorParam):
         return left
 
 
-def stage_seconds(spark: SparkSession) -> Accumulator:
-    """An accumulator that workers add the CPU seconds of each stage (see STAGES) to.
+def worker_meter(spark: SparkSession) -> Accumulator:
+    """An accumulator that workers add to: the CPU seconds of each stage (see STAGES) and, under
+    READ_COUNTS, the retries their reads took and the reads they gave up on after retrying.
 
     CPU rather than wall seconds: with one worker per core, wall time would also count the
     moments a worker waits for its core while the JVM or another process has it. Decoding runs
@@ -143,12 +145,14 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
                         meter: Accumulator | None,
                         ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[FrameError | None]]]:
     """Each batch, its bytes fetched, with the features of its decodable frames and one error (or None) per row."""
-    seconds: Counter = Counter()
+    seconds: Counter = Counter()  # and READ_COUNTS
     started, fetch_started = time.process_time(), fetch_cpu_seconds()
     featurizer, _ = _worker_models(key, assets)
     seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
     for batch in fetched_ahead(batches, fetch):
+        for name in READ_COUNTS:
+            seconds[name] += int(batch[name].sum())
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
         yield batch, features, errors
     seconds["fetch"] += fetch_cpu_seconds() - fetch_started
@@ -172,7 +176,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
-        meter: where workers add their CPU seconds per stage (see stage_seconds); None: nowhere.
+        meter: where workers add their CPU seconds per stage (see worker_meter); None: nowhere.
 
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.

@@ -42,6 +42,7 @@ FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
 
 
 Fetch = Callable[[pd.DataFrame], pd.DataFrame]
+FETCHED_COLUMNS = ("content", "read_error", "read_retries", "read_gave_up")
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class FrameSource:
         uri: where they were listed.
         listing: path, modification_time, length, camera_id and captured_at of every
             frame; reading it reads no frame.
-        fetch: in a Python worker, a pandas batch of ``rows()`` with ``content`` and
-            ``read_error`` of each frame: its bytes, or why they could not be read.
+        fetch: in a Python worker, a pandas batch of ``rows()`` with FETCHED_COLUMNS:
+            each frame's bytes (``content``) or why they could not be read (``read_error``),
+            the retries the read took and whether it gave up after retrying.
         conf: Spark SQL properties the reads of these frames want while they run
             (the partitioning of a file scan); see session.run_conf.
     """
@@ -182,7 +184,7 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
 
 
 def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch
+    return batch.assign(read_retries=0, read_gave_up=False)
 
 
 def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
@@ -263,9 +265,11 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
 
 
 def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings) -> pd.DataFrame:
-    """The batch with ``content`` and ``read_error`` of the object at each ``path``, fetched in parallel."""
-    fetched = list(_fetch_pool(s3.fetch_threads).map(functools.partial(_fetch, settings=s3), batch["path"]))
-    return batch.assign(content=[content for content, _ in fetched], read_error=[error for _, error in fetched])
+    """The batch with the FETCHED_COLUMNS of the object at each ``path``, fetched in parallel."""
+    reads = list(_fetch_pool(s3.fetch_threads).map(functools.partial(_fetch, settings=s3), batch["path"]))
+    return batch.assign(content=[read.data for read in reads], read_error=[read.error for read in reads],
+                        read_retries=[read.retries for read in reads],
+                        read_gave_up=[read.gave_up for read in reads])
 
 
 @functools.lru_cache(maxsize=1)
@@ -298,14 +302,9 @@ def fetch_cpu_seconds() -> float:
     return _FETCH_CPU.seconds
 
 
-def _fetch(uri: str, *, settings: S3Settings) -> tuple[bytes | None, str | None]:
+def _fetch(uri: str, *, settings: S3Settings) -> storage.ObjectRead:
     started = time.thread_time()
     try:
-        return storage.read_bytes(uri, settings), None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        return None, f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}"
-    except BotoCoreError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return storage.get_object(uri, settings)
     finally:
         _FETCH_CPU.add(time.thread_time() - started)

@@ -11,6 +11,8 @@ import datetime as dt
 import functools
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -18,7 +20,9 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (BotoCoreError, ClientError, IncompleteReadError, ReadTimeoutError,
+                                 ResponseStreamingError)
+from botocore.retries.standard import ExponentialBackoff, RetryContext
 from py4j.protocol import Py4JJavaError
 
 from camscore.config import S3Settings
@@ -68,12 +72,90 @@ def is_s3(uri: str) -> bool:
 def client(settings: S3Settings):
     """A boto3 S3 client for these settings, one per process (clients are thread-safe)."""
     config = Config(
-        retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+        retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         s3={"addressing_style": settings.addressing_style},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
         max_pool_connections=max(10, settings.fetch_threads * 2),
     )
-    return boto3.session.Session().client(
+    made = boto3.session.Session().client(
         "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
+    made.meta.events.register("needs-retry.s3.GetObject", _no_retry_past_deadline)
+    return made
+
+
+@dataclass(frozen=True)
+class ObjectRead:
+    """An object's bytes, or why they could not be read, and the retries spent on it.
+
+    Attributes:
+        gave_up: the failure was one retries are for (throttling, 5xx, a broken
+            connection or body, the deadline), not one they cannot cure (no such key).
+    """
+
+    data: bytes | None
+    error: str | None = None
+    retries: int = 0
+    gave_up: bool = False
+
+
+class _DeadlinePassed(Exception):
+    def __init__(self, message: str, retries: int):
+        super().__init__(message)
+        self.retries = retries
+
+
+# What can break while an answer's body streams in, after botocore is done with the request.
+_BODY_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
+_deadline = threading.local()
+
+
+def get_object(uri: str, settings: S3Settings) -> ObjectRead:
+    """Reads one s3:// object within ``settings.frame_deadline`` seconds, never raising.
+
+    botocore retries the request (throttling, 5xx, connection errors) in its retry mode; a body
+    that breaks mid-read is asked for again with botocore's own backoff, up to
+    ``settings.max_attempts`` in all. No retry starts after the deadline.
+    """
+    location = S3Uri.parse(uri)
+    deadline = time.monotonic() + settings.frame_deadline
+    backoff, retries = ExponentialBackoff(), 0
+    _deadline.at = deadline
+    try:
+        for attempt in range(1, settings.max_attempts + 1):
+            try:
+                answer = client(settings).get_object(Bucket=location.bucket, Key=location.key)
+                retries += answer["ResponseMetadata"].get("RetryAttempts", 0)
+                return ObjectRead(answer["Body"].read(), retries=retries)
+            except _BODY_ERRORS as exc:
+                delay = backoff.delay_amount(RetryContext(attempt_number=attempt))
+                if attempt == settings.max_attempts or time.monotonic() + delay > deadline:
+                    return ObjectRead(None, f"{type(exc).__name__}: {exc}", retries, gave_up=True)
+                retries += 1
+                time.sleep(delay)
+    except _DeadlinePassed as exc:
+        return ObjectRead(None, str(exc), retries + exc.retries, gave_up=True)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        return ObjectRead(None, f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}",
+                          retries + retried, gave_up=retried > 0)
+    except BotoCoreError as exc:
+        return ObjectRead(None, f"{type(exc).__name__}: {exc}", retries, gave_up=True)
+    finally:
+        _deadline.at = None
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+def _no_retry_past_deadline(response=None, caught_exception=None, attempts: int = 0, **_) -> None:
+    """botocore's needs-retry hook: a failed attempt ends a frame's fetch when the longest wait
+    botocore may take before the next one (its throttling backoff) would end past the deadline."""
+    at = getattr(_deadline, "at", None)
+    failed = caught_exception is not None or (response is not None and response[0].status_code >= 500)
+    if at is not None and failed and time.monotonic() + min(2 ** (attempts - 1), 20) > at:
+        last = caught_exception or response[1].get("Error", {}).get("Code", response[0].status_code)
+        raise _DeadlinePassed(f"deadline: gave up after {attempts} attempts (s3.frame_deadline), last: {last}",
+                              retries=attempts - 1)
 
 
 def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:

@@ -23,7 +23,7 @@ from camscore.feature_cache import features_for
 from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, Graph, OpenVinoGraph,
                                  check_runtime)
 from camscore.model_dir import save_model
-from camscore.scoring import arrow_batch_conf, stage_seconds
+from camscore.scoring import arrow_batch_conf, worker_meter
 from camscore.session import run_conf
 from camscore.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
@@ -153,7 +153,7 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
     spec = FeaturizerSpec(layer=graph.layer, weights=run.weights.identity, weights_source=run.weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     features = features_for(spark, labelled.source, labelled.wanted, spec=spec, graph=graph, decode=decode,
-                            cache=job.feature_cache, meter=stage_seconds(spark))
+                            cache=job.feature_cache, meter=worker_meter(spark))
     log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              features.computed + features.cached, features.seconds, features.computed, features.cached)
     dataset, excluded = _collect(features.rows, job.labels)

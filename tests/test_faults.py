@@ -1,0 +1,124 @@
+"""Reads through a fault-injecting proxy (tests/faults.py) in front of the embedded S3 server."""
+
+import dataclasses
+import json
+import time
+
+import pandas as pd
+
+from camscore.devtools import samples
+from camscore.sources import fetch_batch
+
+from conftest import load_job, put_frames
+from faults import FaultProxy
+
+
+score = load_job("score").main
+
+
+def objects(bucket: str, count: int) -> dict[str, bytes]:
+    return {f"cam-1/{i:03d}.jpg": bytes([i]) * (1000 + i) for i in range(count)}
+
+
+def through(proxy: FaultProxy, settings, **changes):
+    return dataclasses.replace(settings, endpoint_url=proxy.endpoint_url, **changes)
+
+
+def test_a_body_reset_mid_read_is_read_again_and_the_retry_counted(s3_server, bucket):
+    frames = objects(bucket, 12)
+    put_frames(f"{bucket}/in", frames, s3_server.settings)
+    broken = {f"/{bucket[5:]}/in/{name}" for name in list(frames)[::3]}
+
+    def plan(method, path, seen):
+        return "reset" if method == "GET" and path.split("?")[0] in broken and seen == 0 else None
+
+    with FaultProxy(s3_server.port, plan) as proxy:
+        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/{name}" for name in frames]}),
+                            s3=through(proxy, s3_server.settings))
+
+    assert proxy.faults == {"reset": 4}
+    assert list(batch["content"]) == list(frames.values())
+    assert list(batch["read_error"]) == [None] * 12
+    assert list(batch["read_retries"]) == [1, 0, 0] * 4
+    assert not batch["read_gave_up"].any()
+
+
+def test_an_answer_that_stalls_past_the_read_timeout_is_asked_again(s3_server, bucket):
+    put_frames(f"{bucket}/in", {"cam-1/a.jpg": b"abc"}, s3_server.settings)
+
+    def plan(method, path, seen):
+        return "stall" if method == "GET" and seen == 0 else None
+
+    with FaultProxy(s3_server.port, plan, stall_seconds=3) as proxy:
+        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
+                            s3=through(proxy, s3_server.settings, read_timeout=0.5))
+
+    assert (batch["content"][0], batch["read_error"][0], batch["read_retries"][0]) == (b"abc", None, 1)
+
+
+def test_an_object_that_always_answers_503_is_given_up_within_its_deadline(s3_server, bucket):
+    put_frames(f"{bucket}/in", {"cam-1/a.jpg": b"abc", "cam-1/b.jpg": b"def"}, s3_server.settings)
+
+    def plan(method, path, seen):
+        return "slowdown" if method == "GET" and path.endswith("/a.jpg") else None
+
+    with FaultProxy(s3_server.port, plan) as proxy:
+        started = time.monotonic()
+        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg", f"{bucket}/in/cam-1/b.jpg"]}),
+                            s3=through(proxy, s3_server.settings, frame_deadline=3.0))
+        took = time.monotonic() - started
+
+    assert took < 3.0 + 1.0
+    assert batch["content"][0] is None and batch["read_gave_up"][0]
+    assert batch["read_error"][0].startswith("deadline: gave up after ")
+    assert batch["read_error"][0].endswith("last: SlowDown")
+    assert batch["read_retries"][0] == proxy.faults["slowdown"] - 1 > 0
+    assert (batch["content"][1], batch["read_error"][1]) == (b"def", None)
+
+
+def test_max_attempts_counts_the_first_request(s3_server, bucket):
+    put_frames(f"{bucket}/in", {"cam-1/a.jpg": b"abc"}, s3_server.settings)
+
+    with FaultProxy(s3_server.port, lambda method, path, seen: "slowdown" if method == "GET" else None) as proxy:
+        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
+                            s3=through(proxy, s3_server.settings, max_attempts=3))
+
+    assert proxy.faults == {"slowdown": 3}
+    assert batch["read_error"][0].startswith("SlowDown")
+    assert (batch["read_retries"][0], batch["read_gave_up"][0]) == (2, True)
+
+
+def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gave_up(
+        spark, s3_server, bucket, model_dir, write_config, tmp_path):
+    frames = {f"cam-1/20261120T08{i:02d}00.jpg": samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i in range(20)}
+    put_frames(f"{bucket}/in", frames, s3_server.settings)
+    paths = [f"/{bucket[5:]}/in/{name}" for name in frames]
+    reset, refused = set(paths[::4]), set(paths[1:3])
+
+    def plan(method, path, seen):
+        if method != "GET" or path not in reset | refused:
+            return None
+        return "slowdown" if path in refused else ("reset" if seen == 0 else None)
+
+    output = str(tmp_path / "scores")
+    args = ["--input", f"{bucket}/in", "--model", model_dir, "--output", output, "--only-new"]
+    with FaultProxy(s3_server.port, plan) as proxy:
+        faulty = write_config({"s3": {**dataclasses.asdict(s3_server.settings), "endpoint_url": proxy.endpoint_url,
+                                      "frame_deadline": 2.0}}, name="faulty.yaml")
+        assert score([*args, "--config", faulty]) == 0
+    first = json.loads((tmp_path / "scores" / "_summary.json").read_text())
+    assert proxy.faults["reset"] == 5
+    assert (first["frames_scored"], first["errors"]) == (18, {"read": 2})
+    assert first["reads"]["read_gave_up"] == 2
+    assert first["reads"]["read_retries"] == 5 + proxy.faults["slowdown"] - 2
+
+    assert score([*args, "--config", write_config({"s3": dataclasses.asdict(s3_server.settings)})]) == 0
+    second = json.loads((tmp_path / "scores" / "_summary.json").read_text())
+    assert (second["frames_read"], second["frames_retried"], second["frames_already_scored"]) == (2, 2, 18)
+    assert (second["frames_scored"], second["errors"]) == (2, {})
+
+    rows = spark.read.parquet(output).collect()
+    assert sorted({row["path"] for row in rows if row["error_kind"] is None}) == sorted(
+        f"{bucket}/in/{name}" for name in frames)
+    assert sorted(row["path"].split("/in/")[1] for row in rows if row["error_kind"] == "read") == sorted(
+        [name for name in frames][1:3])
