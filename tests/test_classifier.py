@@ -1,10 +1,11 @@
 import hashlib
 import json
+import logging
 
 import numpy as np
 import pytest
 
-from camscore.classifier import Classifier, make_manifest
+from camscore.classifier import Classifier, LightGBMLog, make_manifest
 from camscore.errors import ConfigError, ModelError
 from camscore.featurizer import FeaturizerSpec
 from camscore.model_dir import import_booster, load_model, save_model
@@ -137,3 +138,19 @@ def test_writing_to_a_missing_bucket_is_refused_up_front(s3_server):
 
     with pytest.raises(ConfigError, match="cannot write to s3://no-such-bucket/m: bucket 'no-such-bucket'"):
         storage.check_writable("s3://no-such-bucket/m", s3_server.settings)
+
+
+def test_lightgbm_notes_on_an_older_booster_file_become_one_info_line_and_other_warnings_stay_warnings(caplog):
+    routed = LightGBMLog()
+    caplog.set_level(logging.DEBUG, logger="camscore")
+
+    for name in ("max_conflict_rate", "sparse_threshold", "max_conflict_rate"):
+        routed.info(f"[LightGBM] [Warning] Ignoring unrecognized parameter '{name}' found in model string.")
+    routed.info("[LightGBM] [Warning] Something else")
+
+    above_debug = [(record.levelname, record.getMessage()) for record in caplog.records if record.levelno > logging.DEBUG]
+    assert above_debug == [
+        ("INFO", "camscore: LightGBM ignores parameters of an older version in the booster file "
+                 "(first: max_conflict_rate); no effect on predictions"),
+        ("WARNING", "camscore: [LightGBM] [Warning] Something else")]
+    assert routed.ignored == {"max_conflict_rate", "sparse_threshold"}

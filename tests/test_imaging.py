@@ -1,4 +1,8 @@
 import io
+import struct
+import subprocess
+import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -88,3 +92,67 @@ def test_converted_frames_keep_their_colour(mode):
     pixels = decode_frame(encode(image, fmt), DecodeOptions())
 
     assert np.abs(pixels[100, 100].astype(int) - expected.astype(int)).max() <= 2
+
+
+def test_a_frame_whose_decoded_pixels_exceed_the_memory_budget_is_refused_before_decoding():
+    image = Image.new("RGBA", (2000, 1000), (1, 2, 3, 4))  # 2,000,000 pixels, 4 bytes each in Pillow
+
+    with pytest.raises(FrameError, match=r"2000x1000 RGBA pixels need 8 MB decoded, over max_decode_mb 7") as caught:
+        decode_frame(encode(image, "PNG"), DecodeOptions(max_decode_mb=7))
+
+    assert caught.value.kind == "too_large"
+    assert decode_frame(encode(image, "PNG"), DecodeOptions(max_decode_mb=8)).shape == (224, 224, 3)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK", "I;16", "1"])
+def test_nearest_resizing_before_converting_gives_the_pixels_converting_first_gives(mode):
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (301, 457, 3), dtype=np.uint8)).convert(mode)
+    fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
+    data = encode(image, fmt)
+    expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((224, 224), Image.Resampling.NEAREST))
+
+    assert np.array_equal(decode_frame(data, DecodeOptions()), expected)
+
+
+def test_a_frame_over_pillows_own_limit_is_too_large_in_the_same_words_with_no_warning(recwarn):
+    png = encode(Image.new("L", (1, 1)), "PNG")
+    # The same one-pixel PNG, its header saying 20000 x 5000 (100,000,000 pixels: over Pillow's 89,478,485).
+    fields = struct.pack(">II", 20000, 5000) + png[24:29]
+    bomb = png[:12] + b"IHDR" + fields + struct.pack(">I", zlib.crc32(b"IHDR" + fields)) + png[33:]
+
+    with pytest.raises(FrameError, match=r"^too_large: 20000x5000 pixels exceeds max_pixels 50000000$"):
+        decode_frame(bomb, DecodeOptions())
+
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+PEAK_OF_DECODING = """
+import resource, sys
+from camscore.imaging import DecodeOptions, FrameError, decode_frame
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kinds = set()
+for _ in range(8):
+    try:
+        decode_frame(data, DecodeOptions(max_decode_mb=int(sys.argv[2])))
+        kinds.add("decoded")
+    except FrameError as exc:
+        kinds.add(exc.kind)
+print(*kinds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_decoding_a_batch_of_the_largest_pngs_stays_within_the_memory_budget(tmp_path):
+    path = tmp_path / "big.png"
+    Image.new("RGB", (7000, 7000), (10, 200, 30)).save(path)  # 49,000,000 pixels in 155 KiB: 187 MiB decoded
+
+    def peak(budget_mb: int) -> tuple[str, int]:
+        printed = subprocess.run([sys.executable, "-c", PEAK_OF_DECODING, str(path), str(budget_mb)],
+                                 capture_output=True, text=True, check=True).stdout.split()
+        return printed[0], int(printed[1])
+
+    kind, grown = peak(256)
+    assert kind == "decoded" and grown <= 256
+    kind, grown = peak(128)
+    assert kind == "too_large" and grown <= 16

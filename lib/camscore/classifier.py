@@ -11,8 +11,11 @@ camscore.model_dir reads and writes it, on a local path or at an ``s3://`` URI.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Mapping
@@ -22,6 +25,8 @@ import numpy as np
 
 from camscore.errors import ModelError
 from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
+
+log = logging.getLogger(__name__)
 
 BOOSTER_FILE = "booster.txt"
 MANIFEST_FILE = "manifest.json"
@@ -102,11 +107,54 @@ class Model:
     openvino: OpenVinoModel | None = None
 
 
+class LightGBMLog:
+    """LightGBM's own messages as log records (it prints them on stdout otherwise).
+
+    A booster file written by an older LightGBM names parameters this one ignores,
+    and it says so once per parameter each time the file is read: that becomes one
+    INFO line per process, each parameter at DEBUG.
+    """
+
+    _IGNORED = re.compile(r"\[LightGBM\] \[Warning\] Ignoring unrecognized parameter '([^']+)'")
+
+    def __init__(self) -> None:
+        self.ignored: set[str] = set()
+
+    def info(self, message: str) -> None:
+        found = self._IGNORED.match(message)
+        if found:
+            if not self.ignored:
+                log.info("camscore: LightGBM ignores parameters of an older version in the booster file "
+                         "(first: %s); no effect on predictions", found.group(1))
+            self.ignored.add(found.group(1))
+            log.debug("camscore: %s", message)
+        elif message.startswith("[LightGBM] [Warning]"):
+            log.warning("camscore: %s", message)
+        else:
+            log.debug("camscore: %s", message)
+
+    def warning(self, message: str) -> None:
+        log.warning("camscore: %s", message)
+
+
+@functools.lru_cache(maxsize=1)
+def _booster_log() -> LightGBMLog:
+    """Routes LightGBM's messages to logging, once per process, where a booster is first read."""
+    routed = LightGBMLog()
+    lightgbm.register_logger(routed)
+    return routed
+
+
+def _booster(booster_text: str) -> lightgbm.Booster:
+    _booster_log()
+    return lightgbm.Booster(model_str=booster_text)
+
+
 class Classifier:
     """Probabilities and labels from feature vectors; built once per Python worker."""
 
     def __init__(self, booster_text: str, *, threshold: float = 0.5):
-        self._booster = lightgbm.Booster(model_str=booster_text)
+        self._booster = _booster(booster_text)
         self.threshold = threshold
         self.feature_count = self._booster.num_feature()
 
@@ -126,7 +174,7 @@ class Classifier:
 def booster_feature_count(booster_text: str, *, origin: str) -> int:
     """Number of features of a LightGBM text model; refuses anything but a binary booster."""
     try:
-        booster = lightgbm.Booster(model_str=booster_text)
+        booster = _booster(booster_text)
     except lightgbm.basic.LightGBMError as exc:
         raise ModelError(f"{origin} is not a LightGBM text model: {exc}") from exc
     objective = next((line.split("=", 1)[1] for line in booster_text.splitlines()

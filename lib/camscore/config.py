@@ -175,11 +175,13 @@ class FeaturizerSettings:
     resample: str = setting("nearest", "Pillow filter that resizes frames to 224x224", allowed=RESAMPLING)
     max_pixels: int = setting(50_000_000, "frames with more pixels are refused (decompression bombs)",
                               check=positive)
+    max_decode_mb: int = setting(256, "most memory one frame may take decoded (MiB); larger frames are refused "
+                                      "(too_large). Frames decode one at a time in a worker", check=positive)
     batch_size: int = setting(64, "frames per Arrow batch and per forward pass", check=positive)
 
     def decode_options(self) -> DecodeOptions:
         """How frames are decoded; training and scoring must decode alike for features to match."""
-        return DecodeOptions(resample=self.resample, max_pixels=self.max_pixels)
+        return DecodeOptions(resample=self.resample, max_pixels=self.max_pixels, max_decode_mb=self.max_decode_mb)
 
 
 @dataclass(frozen=True, kw_only=True)

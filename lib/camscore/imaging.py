@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,11 +48,13 @@ class DecodeOptions:
         size: output width and height in pixels (ResNet50: 224).
         resample: a key of RESAMPLING; the original notebook's Keras load_img used nearest.
         max_pixels: frames whose header declares more pixels are refused before decoding.
+        max_decode_mb: frames whose pixels would need more memory decoded are refused before decoding.
     """
 
     size: int = 224
     resample: str = "nearest"
     max_pixels: int = 50_000_000
+    max_decode_mb: int = 256
 
 
 def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
@@ -59,7 +63,10 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
     The frame is squeezed to a square without cropping, as the original did.
     JPEG frames are decoded at the smallest DCT scale that is still at least
     ``size`` on both sides (Pillow draft mode), which skips most of the work
-    for large frames.
+    for large frames. Other formats decode whole, so a frame whose pixels need
+    more than ``max_decode_mb`` is refused before decoding; with nearest
+    resizing the frame is resized before it is converted to RGB (the same
+    pixels), so no second full-size copy is made.
 
     Raises:
         FrameError: with a kind saying why the frame cannot be used.
@@ -67,27 +74,47 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
     if not data:
         raise FrameError("empty", "zero bytes")
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # Pillow warns between its pixel limit and twice it; max_pixels decides here, below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise FrameError("not_image", f"not a known image format ({len(data)} bytes)") from None
-    except Image.DecompressionBombError as exc:
-        raise FrameError("too_large", _describe(exc)) from None
+    except Image.DecompressionBombError:  # over twice Pillow's limit: it gives no size
+        raise FrameError("too_large", f"over {2 * Image.MAX_IMAGE_PIXELS} pixels exceeds max_pixels "
+                                      f"{options.max_pixels}") from None
     except _DECODER_ERRORS as exc:
         raise FrameError("decode", _describe(exc)) from None
     width, height = image.size
     if width * height > options.max_pixels:
         raise FrameError("too_large", f"{width}x{height} pixels exceeds max_pixels {options.max_pixels}")
+    if image.format == "JPEG":
+        image.draft("RGB", (options.size, options.size))
+    resize_first = options.resample == "nearest"
+    needed = image.width * image.height * (_bytes_per_pixel(image.mode) + (0 if resize_first else 4))
+    if needed > options.max_decode_mb * 2 ** 20:
+        raise FrameError("too_large", f"{image.width}x{image.height} {image.mode} pixels need "
+                                      f"{math.ceil(needed / 2 ** 20)} MB decoded, over max_decode_mb "
+                                      f"{options.max_decode_mb}")
+    square = (options.size, options.size)
     try:
-        if image.format == "JPEG":
-            image.draft("RGB", (options.size, options.size))
-        image = image.convert("RGB")
-        image = image.resize((options.size, options.size), RESAMPLING[options.resample])
+        if resize_first:
+            image = image.resize(square, Image.Resampling.NEAREST).convert("RGB")
+        else:
+            image = image.convert("RGB").resize(square, RESAMPLING[options.resample])
     except OSError as exc:
         kind = "truncated" if "truncated" in str(exc).lower() else "decode"
         raise FrameError(kind, _describe(exc)) from None
     except (*_DECODER_ERRORS, Image.DecompressionBombError) as exc:
         raise FrameError("decode", _describe(exc)) from None
     return np.asarray(image, dtype=np.uint8)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps in memory for one pixel of a mode (RGB takes 4, as RGBA does)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
 
 
 def _describe(exc: BaseException) -> str:
