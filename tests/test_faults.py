@@ -2,17 +2,26 @@
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from camscore.devtools import samples
+from camscore.devtools.processes import parse_stat
 from camscore.sources import fetch_batch
 
 from conftest import load_job, put_frames
 from faults import FaultProxy
 
 
+ROOT = Path(__file__).resolve().parents[1]
 score = load_job("score").main
 
 
@@ -122,3 +131,69 @@ def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gav
         f"{bucket}/in/{name}" for name in frames)
     assert sorted(row["path"].split("/in/")[1] for row in rows if row["error_kind"] == "read") == sorted(
         [name for name in frames][1:3])
+
+
+def python_workers() -> list[int]:
+    """The PySpark Python workers now running: processes forked by a pyspark.daemon from one."""
+    commands = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            commands[int(stat.parent.name)] = (parse_stat(stat.read_text())[0],
+                                               (stat.parent / "cmdline").read_bytes())
+        except OSError:
+            continue
+    return [pid for pid, (parent, command) in commands.items()
+            if b"pyspark.daemon" in command and b"pyspark.daemon" in commands.get(parent, (0, b""))[1]]
+
+
+def test_a_python_worker_killed_mid_job_costs_a_retried_task_not_a_frame(spark, model_dir, tmp_path):
+    frames = {f"cam-1/20261120T08{i // 60:02d}{i % 60:02d}.jpg": samples.frame_jpeg(samples.KINDS[i % 2], seed=i)
+              for i in range(160)}
+    put_frames(str(tmp_path / "in"), frames, None)
+    killed = []
+
+    def kill_one_worker_once_it_works() -> None:
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            workers = python_workers()
+            if workers:
+                time.sleep(1.0)  # inside its first task
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker_once_it_works)
+    killer.start()
+    output = str(tmp_path / "scores")
+    code = score(["--input", str(tmp_path / "in"), "--model", model_dir, "--output", output, "--batch-size", "8"])
+    killer.join()
+
+    rows = spark.read.parquet(output).select("path", "error_kind").collect()
+    assert code == 0 and killed
+    assert sorted(row["path"] for row in rows) == sorted(f"file:{tmp_path}/in/{name}" for name in frames)
+    assert [row["error_kind"] for row in rows] == [None] * 160
+
+
+@pytest.mark.slow  # its job runs Spark in a process of its own
+def test_planted_credentials_appear_nowhere_the_job_writes(s3_server, bucket, model_dir, write_config, tmp_path):
+    put_frames(f"{bucket}/in", {**{f"cam-1/20261120T0800{i:02d}.jpg": samples.frame_jpeg("car", seed=i)
+                                   for i in range(4)}, "cam-1/20261120T090000.jpg": b"broken"},
+               s3_server.settings)
+    key, secret = "AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE"
+    events, output = tmp_path / "events", tmp_path / "scores"
+    events.mkdir()
+    config = write_config({"s3": dataclasses.asdict(s3_server.settings), "spark": {"conf": {
+        "spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file:{events}"}}})
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "jobs" / "score.py"), "--master", "local[2]", "--input", f"{bucket}/in",
+         "--model", model_dir, "--output", str(output), "--config", config],
+        env=env, capture_output=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = [path for folder in (output, events) for path in folder.rglob("*") if path.is_file()]
+    assert any(path.name == "_summary.json" for path in written) and len(list(events.iterdir())) == 1
+    for planted in (key, secret):
+        found = [str(path) for path in written if planted.encode() in path.read_bytes()]
+        assert (planted.encode() in done.stdout, planted.encode() in done.stderr, found) == (False, False, [])

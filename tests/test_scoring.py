@@ -72,3 +72,4 @@ def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark
     assert inside == ("2", "4")
     assert (spark.conf.get(batch), spark.conf.get(partitions, None)) == ("7", None)
     spark.conf.unset(batch)
+

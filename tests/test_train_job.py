@@ -178,7 +178,7 @@ def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(fram
     code = train(["--input", frames, "--model-out", str(blocker / "model"), "--config", config_file])
 
     assert code == 2
-    assert f"cannot write to {blocker / 'model'}: {blocker} is not a folder" in capsys.readouterr().err
+    assert f"cannot write to {blocker / 'model'}: {blocker} is a file, not a folder" in capsys.readouterr().err
 
 
 CIFAR_PER_CLASS = 500

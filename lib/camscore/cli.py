@@ -9,7 +9,7 @@ import logging
 import sys
 import types
 import typing
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from camscore.config import Settings, build, declared, load_settings
 from camscore.errors import CamscoreError
@@ -44,9 +44,9 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
         body: called with the Settings (and the options, if any).
         config: whether the job reads a config file (--config).
     """
-    parser = argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0],
-                                     epilog="Flags override the config file; the config file overrides "
-                                            "built-in defaults." if config else None)
+    parser = _Parser(prog=prog, description=doc.strip().splitlines()[0],
+                     epilog="Flags override the config file; the config file overrides built-in defaults."
+                     if config else None)
     if config:
         parser.add_argument("--config", help="YAML config file (e.g. conf/local.yaml)")
     every = {key: (item, hint) for key, item, hint in declared(Settings)}
@@ -63,6 +63,13 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
         body(loaded, *extra)
 
     return run_main(main)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad invocation told in one line as every other user error is (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USER_ERROR, f"camscore: error: {self.prog}: {message} (see --help)\n")
 
 
 def _add_flag(parser: argparse.ArgumentParser, name: str, item: dataclasses.Field, hint: Any, *,

@@ -69,7 +69,7 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
 
-    storage.check_spark_location(spark, cache)
+    storage.check_writable(cache, spark=spark)
     location = f"{cache.rstrip('/')}/featurizer={featurizer_id(spec, decode)}"
     existing = _read(spark, location)
     settled = None if existing is None else existing.where(~_read_failure())

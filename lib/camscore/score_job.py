@@ -184,7 +184,8 @@ def prepare_score(settings: Settings) -> PreparedRun:
     """Every check that needs no Spark: required settings, the model directory, the featurizer and weights.
 
     Raises:
-        ConfigError: input, model or output is missing.
+        ConfigError: input, model or output is missing, or the output is a local location that
+            cannot be written (other locations are checked once Spark has started, before any frame is scored).
         ModelError: the model cannot be loaded or does not fit the featurizer the settings ask for.
     """
     started = time.perf_counter()
@@ -192,6 +193,8 @@ def prepare_score(settings: Settings) -> PreparedRun:
                         ("--output", settings.score.output)):
         if not value:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
+    if storage.is_local_to(settings.score.output, settings.spark):
+        storage.check_writable(settings.score.output)
     model = load_model(settings.score.model, s3=settings.s3)
     graph, weights_id = resolve_featurizer(model, settings)
     return PreparedRun(settings, model, graph, weights_id, time.perf_counter() - started)
@@ -222,7 +225,7 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     """The frames under score.input, less those the output already has by this model with --only-new."""
     mark = time.perf_counter()
     job, model_id = run.settings.score, run.model.manifest.model_id
-    storage.check_spark_location(spark, job.output)
+    storage.check_writable(job.output, spark=spark)
     source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.

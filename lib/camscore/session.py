@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Iterator, Mapping
 
 from pyspark.sql import SparkSession
 
 from camscore.config import SparkSettings
 
+TASK_FAILURES = 4  # spark.task.maxFailures' default on a cluster
 # Defaults every camscore job relies on; spark.conf in the config file overrides them.
 _DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
@@ -28,12 +30,20 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     """Gets or creates the session; no master in the settings leaves it to spark-submit."""
     builder = SparkSession.builder.appName(settings.app_name)
     if settings.master:
-        builder = builder.master(settings.master)
+        builder = builder.master(tolerant_master(settings.master))
     for key, value in {**_DEFAULTS, **settings.conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def tolerant_master(master: str) -> str:
+    """A local master that retries a failed task as a cluster does (spark.task.maxFailures, 4), where
+    Spark's own local mode gives up at the first failure: ``local[2]`` becomes ``local[2,4]``. A
+    master that names its failures (``local[2,1]``), or is not local, stays as it is."""
+    found = re.fullmatch(r"local(?:\[(\d+|\*)\])?", master)
+    return f"local[{found.group(1) or 1},{TASK_FAILURES}]" if found else master
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, IncompleteReadError
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 from py4j.protocol import Py4JJavaError
 
-from camscore.config import S3Settings
+from camscore.config import S3Settings, SparkSettings
 from camscore.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def write_bytes(uri: str, data: bytes, settings: S3Settings | None = None, *,
             stream.write(bytearray(data))
         finally:
             stream.close()
-        return path.toString()
+        return filesystem.makeQualified(path).toString()
     if is_s3(uri):
         location = S3Uri.parse(uri)
         client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
@@ -225,6 +225,16 @@ def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None
     return status.getLen(), dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
 
 
+def is_local_to(uri: str, spark_settings: SparkSettings) -> bool:
+    """Whether Spark will see ``uri`` on the local filesystem: a file: URI, or a bare path when Spark
+    runs locally on its default filesystem."""
+    if uri.startswith("file:"):
+        return True
+    bare = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", uri) is None
+    return bare and (spark_settings.master or "").startswith("local") and \
+        "spark.hadoop.fs.defaultFS" not in spark_settings.conf
+
+
 def check_spark_location(spark: SparkSession, uri: str) -> None:
     """Stops before any Spark work when no Hadoop filesystem serves the URI's scheme.
 
@@ -249,12 +259,23 @@ def _hadoop(spark: SparkSession, uri: str):
                           f"or s3a:// on a cluster with hadoop-aws{frames}") from None
 
 
-def check_writable(uri: str, settings: S3Settings) -> None:
-    """Stops early when ``uri`` cannot be written: no such bucket, or a local folder without write access.
+def check_writable(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> None:
+    """Stops early when the folder ``uri`` cannot be written: it is a file, a local folder without
+    write access, or no such bucket; seen as write_bytes sees it (through Spark's filesystems when
+    ``spark`` is given, which then makes the folder, as a write would).
 
     Raises:
         ConfigError: with the location and why.
     """
+    if spark is not None:
+        path, filesystem = _hadoop(spark, uri)
+        try:
+            if filesystem.exists(path) and not filesystem.getFileStatus(path).isDirectory():
+                raise ConfigError(f"cannot write to {uri}: it is a file, not a folder")
+            filesystem.mkdirs(path)
+        except Py4JJavaError as exc:
+            raise ConfigError(f"cannot write to {uri}: {str(exc.java_exception).splitlines()[0]}") from None
+        return
     if is_s3(uri):
         bucket = S3Uri.parse(uri).bucket
         try:
@@ -265,8 +286,10 @@ def check_writable(uri: str, settings: S3Settings) -> None:
     existing = _local(uri).absolute()
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write to {uri}: {existing} is not a folder this user can write to")
+    if not existing.is_dir():
+        raise ConfigError(f"cannot write to {uri}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(f"cannot write to {uri}: this user cannot write to {existing}")
 
 
 def _local(uri: str) -> Path:
