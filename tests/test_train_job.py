@@ -181,7 +181,7 @@ def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(fram
     assert f"cannot write to {blocker / 'model'}: {blocker} is a file, not a folder" in capsys.readouterr().err
 
 
-CIFAR_PER_CLASS = 500
+CIFAR_PER_CLASS = 300
 
 
 def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, imagenet_weights_path, tmp_path,

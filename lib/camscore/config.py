@@ -136,7 +136,7 @@ class S3Settings:
                                 check=positive)
     connect_timeout: float = setting(5.0, "seconds to wait for a connection", check=_positive_seconds)
     read_timeout: float = setting(20.0, "seconds to wait for the next bytes of an answer", check=_positive_seconds)
-    frame_deadline: float = setting(60.0, "seconds one frame's fetch may take, retries included; then its row "
+    frame_deadline: float = setting(20.0, "seconds one frame's fetch may take, retries included; then its row "
                                           "gets a read error and the batch goes on", check=_positive_seconds)
     fetch_threads: int = setting(8, "concurrent GETs per Python worker when reading frames", check=positive)
 

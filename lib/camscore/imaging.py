@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import struct
 import warnings
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
 
 RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -73,11 +76,20 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
     """
     if not data:
         raise FrameError("empty", "zero bytes")
+    # Pillow warns of damaged metadata in frames it decodes, and between its pixel limit and twice
+    # it (max_pixels decides here): a frame either decodes or gets its error, so they become DEBUG lines.
+    with warnings.catch_warnings(record=True) as noted:
+        warnings.simplefilter("always")
+        try:
+            return _decoded(data, options)
+        finally:
+            for warning in noted:
+                log.debug("camscore: Pillow: %s", warning.message)
+
+
+def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between its pixel limit and twice it; max_pixels decides here, below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise FrameError("not_image", f"not a known image format ({len(data)} bytes)") from None
     except Image.DecompressionBombError:  # over twice Pillow's limit: it gives no size
