@@ -133,3 +133,10 @@ def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
 
     assert written == ["resnet50.bin", "resnet50.xml"]
     assert again.model == first.model
+
+
+def test_loading_keras_prints_nothing_of_tensorflows_on_stderr():
+    done = subprocess.run([sys.executable, "-c", "from camscore.featurizer import require_keras; require_keras()"],
+                          capture_output=True, text=True, check=True)
+
+    assert done.stderr == ""

@@ -9,11 +9,15 @@ camscore.conversion converts them to OpenVINO and quantizes them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import re
+import sys
+import tempfile
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
 import numpy as np
 
@@ -91,12 +95,36 @@ def require_keras():
     # TensorFlow reads its log level once, when it loads: only warnings and errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import keras
+        with _native_stderr_logged():
+            import keras
     except ImportError as exc:
         raise ModelError("Keras and TensorFlow are not installed here: they load weights where a model is made "
                          "(training, import-booster) and run runtime keras; install camscore[train], or score "
                          "a model directory that carries its OpenVINO featurizer") from exc
     return keras
+
+
+# What TensorFlow's C++ side prints as it loads, before its log level applies (absl is not set up yet).
+_TENSORFLOW_LOADING = re.compile(r"WARNING: All log messages before absl::InitializeLog|I\d{4} .*\] ")
+
+
+@contextlib.contextmanager
+def _native_stderr_logged() -> Iterator[None]:
+    """Takes what native code writes on stderr (file descriptor 2) during the block and logs it: TensorFlow's
+    loading chatter at DEBUG, anything else as a warning."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    (log.debug if _TENSORFLOW_LOADING.match(line) else log.warning)("camscore: %s", line)
 
 
 @dataclass(frozen=True)
