@@ -4,7 +4,8 @@ Each request is forwarded as it is; a ``plan`` decides, per request, whether the
 answer is spoiled instead:
   ``slowdown``  503 SlowDown, as S3 throttles (botocore retries it),
   ``reset``     the headers and half the body, then a TCP reset,
-  ``stall``     nothing for ``stall_seconds``, then the true answer.
+  ``stall``     nothing for ``stall_seconds``, then the true answer,
+  ``trickle``   the headers, then the body a few bytes at a time, each within any read timeout.
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ class FaultProxy:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                if fault == "trickle":
+                    try:
+                        for start in range(0, len(data), 64):
+                            self.wfile.write(data[start:start + 64])
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the reader gave up
+                    self.close_connection = True
+                    return
                 if fault == "reset" and len(data) > 1:
                     self.wfile.write(data[:len(data) // 2])
                     self.wfile.flush()

@@ -22,10 +22,7 @@ for job, argv in json.loads(sys.argv[1]):
     err = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stderr(err):
-        try:
-            code = module.main(argv)
-        except SystemExit as stop:
-            code = stop.code
+        code = module.main(argv)
     results.append([code, err.getvalue(), round(time.perf_counter() - started, 2)])
 print(json.dumps({"results": results, "spark_started": SparkContext._active_spark_context is not None}))
 """
@@ -55,7 +52,7 @@ def test_bad_invocations_stop_in_one_line_with_exit_2_before_spark_starts(tmp_pa
         (("score", [*common, "--model", str(corrupt), "--output", str(a_file)]),
          f"camscore: error: cannot write to {a_file}: {a_file} is a file, not a folder"),
         (("score", [*common, "--model", str(corrupt), "--output", str(tmp_path / "out"), "--batch-size", "0"]),
-         f"camscore: error: {local}: featurizer.batch_size must be a positive integer"),
+         "camscore: error: command line: featurizer.batch_size must be a positive integer"),
         (("score", [*common, "--layer", "pool5"]),
          "camscore: error: score: argument --layer: invalid choice: 'pool5'"),
         (("score", [*common, "--config", str(tmp_path / "missing.yaml")]),
@@ -65,7 +62,7 @@ def test_bad_invocations_stop_in_one_line_with_exit_2_before_spark_starts(tmp_pa
         (("train", [*common, "--model-out", str(a_file / "m")]),
          f"camscore: error: cannot write to {a_file / 'm'}: {a_file} is a file, not a folder"),
         (("train", [*common, "--model-out", str(tmp_path / "m"), "--labels", "bus=1,car=1"]),
-         f"camscore: error: {local}: train.labels must name label 0 and label 1 like bus=0,car=1"),
+         "camscore: error: command line: train.labels must name label 0 and label 1 like bus=0,car=1"),
     ]
 
     printed = subprocess.run(

@@ -6,11 +6,11 @@ from camscore.conversion import make_graph
 from camscore.devtools import samples
 from camscore.imaging import DecodeOptions
 from camscore.model_dir import load_model
-from camscore.score_job import UNREAD_ERROR, write_unread
+from camscore.score_job import write_unread
 from camscore.scoring import arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.session import run_conf
 from camscore.sinks import write_scores
-from camscore.sources import read_frames
+from camscore.sources import GONE, read_frames
 
 from conftest import put_frames
 
@@ -30,7 +30,7 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
             decode=DecodeOptions(), meter=seconds).collect()}
 
     assert sorted(rows) == names
-    assert rows[names[3]]["error_kind"] == "read" and rows[names[3]]["error"].startswith("NoSuchKey")
+    assert rows[names[3]]["error_kind"] == "unreadable" and rows[names[3]]["error"].startswith("NoSuchKey")
     assert rows[names[3]]["probability"] is None
     assert all(rows[name]["error"] is None and 0 <= rows[name]["probability"] <= 1
                for name in names if name != names[3])
@@ -56,7 +56,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
-    assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("read", UNREAD_ERROR)
+    assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("unreadable", GONE)
     assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None
     assert {row["scored_at"] for row in rows.values()} == {started}

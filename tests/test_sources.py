@@ -128,7 +128,7 @@ def test_fetching_ahead_fetches_the_next_batch_while_the_caller_holds_this_one()
 
 def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
     client = storage.client(s3_server.settings)
-    names = [f"cam-{i % 3}/{i:05d}.jpg" for i in range(1234)]
+    names = [f"cam-{i % 3}/{i:05d}.jpg" for i in range(1010)]
     for name in names:
         client.put_object(Bucket=bucket[5:], Key=f"many/{name}", Body=b"x")
 
@@ -137,8 +137,8 @@ def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
                          s3=s3_server.settings)
 
     assert sorted(item.uri for item in listed) == sorted(f"{bucket}/many/{name}" for name in names)
-    assert source.rows().rdd.getNumPartitions() == 6  # 3 a core, 206 keys or fewer each
-    assert [row["content"] for row in fetched(source)] == [b"x"] * 1234
+    assert source.rows().rdd.getNumPartitions() == 4  # 2 a core, 253 keys or fewer each
+    assert source.rows().count() == 1010
 
 
 def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_server, bucket):

@@ -25,9 +25,9 @@ FOLDS = 5
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    """150 frames a class in camera tracks of 5, plus frames that do not decode and an unlabelled folder."""
+    """100 frames a class in camera tracks of 5, plus frames that do not decode and an unlabelled folder."""
     root = tmp_path_factory.mktemp("labelled")
-    samples.write_local(samples.labelled_tracks(per_class=150, cameras=8, frames_per_track=5,
+    samples.write_local(samples.labelled_tracks(per_class=100, cameras=8, frames_per_track=5,
                                                 start=dt.date(2026, 11, 20), seed=3), root)
     broken = samples.bad_frames()
     put_frames(str(root), {"car/cam-01_20261120T000000-broken.jpg": broken["truncated"],
@@ -81,8 +81,8 @@ def test_folds_are_disjoint_stratified_and_cover_every_decoded_frame(trained):
     held_out = [set(fold.held_out) for fold in first.folds]
     labels = first.dataset.labels
 
-    assert sum(len(fold) for fold in held_out) == len(labels) == 300
-    assert set().union(*held_out) == set(range(300))
+    assert sum(len(fold) for fold in held_out) == len(labels) == 200
+    assert set().union(*held_out) == set(range(200))
     for fold in held_out:
         assert abs((labels[list(fold)] == 1).sum() - len(fold) / 2) <= 1
 
@@ -107,8 +107,8 @@ def test_grouped_folds_put_each_camera_in_one_fold(trained):
 def test_the_second_run_reads_features_from_the_cache(trained):
     first, second = trained
 
-    assert first.featurization["computed"] == 302
-    assert second.featurization == {**second.featurization, "computed": 0, "cached": 302}
+    assert first.featurization["computed"] == 202
+    assert second.featurization == {**second.featurization, "computed": 0, "cached": 202}
     np.testing.assert_array_equal(first.dataset.features, second.dataset.features)
 
 
@@ -117,7 +117,7 @@ def test_undecodable_frames_are_left_out_and_unlabelled_ones_skipped(trained):
 
     assert first.manifest.training["left_out"] == {"not_image": 1, "truncated": 1}
     assert first.manifest.training["skipped_unlabelled"] == 1
-    assert first.manifest.training["frames"] == {"bus": 150, "car": 150}
+    assert first.manifest.training["frames"] == {"bus": 100, "car": 100}
 
 
 def test_the_scoring_job_agrees_with_the_training_jobs_own_predictions(spark, trained, frames, config_file,

@@ -145,7 +145,8 @@ def _booster_log() -> LightGBMLog:
     return routed
 
 
-def _booster(booster_text: str) -> lightgbm.Booster:
+def load_booster(booster_text: str) -> lightgbm.Booster:
+    """A booster from its text, LightGBM's messages routed to logging."""
     _booster_log()
     return lightgbm.Booster(model_str=booster_text)
 
@@ -154,7 +155,7 @@ class Classifier:
     """Probabilities and labels from feature vectors; built once per Python worker."""
 
     def __init__(self, booster_text: str, *, threshold: float = 0.5):
-        self._booster = _booster(booster_text)
+        self._booster = load_booster(booster_text)
         self.threshold = threshold
         self.feature_count = self._booster.num_feature()
 
@@ -174,7 +175,7 @@ class Classifier:
 def booster_feature_count(booster_text: str, *, origin: str) -> int:
     """Number of features of a LightGBM text model; refuses anything but a binary booster."""
     try:
-        booster = _booster(booster_text)
+        booster = load_booster(booster_text)
     except lightgbm.basic.LightGBMError as exc:
         raise ModelError(f"{origin} is not a LightGBM text model: {exc}") from exc
     objective = next((line.split("=", 1)[1] for line in booster_text.splitlines()

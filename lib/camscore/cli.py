@@ -53,7 +53,10 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
     destinations = {key: _add_flag(parser, key.split(".", 1)[1], *every[key], required=False) for key in settings}
     own = {item.name: _add_flag(parser, item.name, item, hint, required=item.metadata["required"])
            for _, item, hint in (declared(options) if options else ())}
-    args = vars(parser.parse_args(argv))
+    try:
+        args = vars(parser.parse_args(argv))
+    except SystemExit as stop:  # --help (0) or a bad invocation (2), already told
+        return stop.code if isinstance(stop.code, int) else USER_ERROR
 
     def main() -> None:
         loaded = load_settings(args.get("config"),

@@ -305,6 +305,7 @@ def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any
     """
     origin = str(path) if path else "built-in defaults"
     raw: dict[str, Any] = {}
+    given = {dotted for dotted, value in (overrides or {}).items() if value is not None}
     if path:
         try:
             text = Path(path).read_text()
@@ -324,7 +325,7 @@ def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any
         if not isinstance(section_values, dict):
             raise ConfigError(f"{origin}: section {section!r} must be a mapping")
         section_values[key] = value
-    return build(Settings, raw, origin=origin)
+    return build(Settings, raw, origin=origin, overridden=given)
 
 
 def declared(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any]]:
@@ -337,8 +338,10 @@ def declared(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Fie
             yield prefix + item.name, item, hints[item.name]
 
 
-def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = "") -> Any:
-    """An instance of a settings dataclass from plain values, each checked as its declaration says.
+def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = "",
+          overridden: frozenset[str] | set[str] = frozenset()) -> Any:
+    """An instance of a settings dataclass from plain values, each checked as its declaration says;
+    an error names ``origin``, or the command line for the dotted keys in ``overridden``.
 
     Raises:
         ConfigError: an unknown key, or a value its declaration does not allow.
@@ -357,9 +360,10 @@ def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = ""
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ConfigError(f"{origin}: {key} must be a mapping of keys, got {value!r}")
-            kwargs[name] = build(hint, value, origin=origin, prefix=key + ".")
+            kwargs[name] = build(hint, value, origin=origin, prefix=key + ".", overridden=overridden)
         else:
-            kwargs[name] = _checked(value, hint, fields[name].metadata, origin=origin, key=key)
+            kwargs[name] = _checked(value, hint, fields[name].metadata,
+                                    origin="command line" if key in overridden else origin, key=key)
     return cls(**kwargs)
 
 

@@ -34,7 +34,8 @@ class FrameError(Exception):
 
     Kinds: ``empty`` (zero bytes), ``not_image`` (no decoder recognises it),
     ``too_large`` (more pixels than allowed), ``truncated`` (data ends early),
-    ``decode`` (any other decoder error), ``read`` (the bytes could not be fetched).
+    ``decode`` (any other decoder error), ``read`` (the bytes could not be fetched, for a passing
+    fault: a later run tries again), ``unreadable`` (the store refused them: no such key, access denied).
     """
 
     def __init__(self, kind: str, message: str):

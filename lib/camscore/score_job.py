@@ -34,11 +34,11 @@ class RunSummary:
     """What a scoring run did, written as ``_summary.json`` beside its output.
 
     Attributes:
-        frames_retried: frames an earlier run of this model could not read (a ``read`` row),
-            read again by --only-new.
+        frames_retried: frames an earlier run of this model could not read for a passing fault
+            (``read`` rows only), read again by --only-new.
         errors: frames by error kind.
-        reads: ``read_retries`` (retries all reads took) and ``read_gave_up`` (reads that
-            failed after retrying; their frames have ``read`` rows and --only-new reads them again).
+        reads: ``read_retries``, the retries all reads took (frames whose reads still failed have
+            ``read`` rows, and --only-new reads them again).
         seconds: wall seconds of the driver's stages.
         worker_seconds: CPU seconds the Python workers spent per stage (see scoring.STAGES).
         featurizer: layer, weights and graph identities, runtime and precision.
@@ -77,7 +77,7 @@ class RunSummary:
             f"frames read  {self.frames_read}",
             f"scored       {self.frames_scored}",
             f"errors       {errors}",
-            f"reads        {self.reads['read_retries']} retries, {self.reads['read_gave_up']} given up",
+            f"reads        {self.reads['read_retries']} retries",
             f"frames/s     {self.frames_per_second}",
             f"stages       {stages}",
             f"workers      {workers} (CPU seconds summed over workers)",
@@ -293,12 +293,9 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
         started_at=started_at.isoformat(timespec="seconds"))
 
 
-UNREAD_ERROR = "FileNotFound: gone between listing and reading"
-
-
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
                  scored_at: dt.datetime) -> int:
-    """Appends a ``read`` row with UNREAD_ERROR for each listed frame the scan no longer found (deleted after
+    """Appends an ``unreadable`` row (sources.GONE) for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch_id=batch_id).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
@@ -307,7 +304,7 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
         log.warning("camscore: %d listed frames were gone when read", count)
         rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
                              F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
-                             F.lit("read").alias("error_kind"), F.lit(UNREAD_ERROR).alias("error"))
+                             F.lit("unreadable").alias("error_kind"), F.lit(sources.GONE).alias("error"))
         sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch_id, scored_at=scored_at), output,
                            append=True)
     unread.unpersist()

@@ -51,7 +51,7 @@ FEATURE_COLUMNS = T.StructType([
     T.StructField("error", T.StringType(), True),
 ])
 STAGES = ("setup", "fetch", "decode", "featurize", "classify")
-READ_COUNTS = ("read_retries", "read_gave_up")
+READ_COUNTS = ("read_retries",)
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,10 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     """Features of the frames that decode, and one error (or None) per row."""
     started = time.thread_time()
     arrays, errors = [], []
-    for path, content, read_error in zip(batch["path"], batch["content"], batch["read_error"]):
+    for path, content, read_error, passing in zip(batch["path"], batch["content"], batch["read_error"],
+                                                  batch["read_passing"]):
         if read_error is not None:
-            errors.append(FrameError("read", read_error))
+            errors.append(FrameError("read" if passing else "unreadable", read_error))
             log.warning("camscore: frame %s not read: %s", path, read_error)
             continue
         try:

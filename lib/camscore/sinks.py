@@ -51,7 +51,7 @@ def count_outcomes(spark: SparkSession, output: str, *, batch_id: str) -> dict[s
 
 def done_paths(spark: SparkSession, output: str, *, model_id: str) -> DataFrame:
     """Paths that have a row by this model in the output, and whether every such row is a ``read``
-    error (``unread``: the frame was never read, and a later run should try again)."""
+    error (``unread``: a passing fault kept the frame from being read, and a later run should try again)."""
     rows = spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("model_id") == model_id)
     # Outputs before 0.2.0 have no error_kind; their error began with the kind.
     unread = F.coalesce(F.col("error_kind") == "read", F.col("error").startswith("read:"), F.lit(False))

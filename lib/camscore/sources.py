@@ -42,7 +42,9 @@ FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
 
 
 Fetch = Callable[[pd.DataFrame], pd.DataFrame]
-FETCHED_COLUMNS = ("content", "read_error", "read_retries", "read_gave_up")
+FETCHED_COLUMNS = ("content", "read_error", "read_retries", "read_passing")
+# The read error of a listed frame deleted before it was read.
+GONE = "FileNotFound: gone between listing and reading"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class FrameSource:
             frame; reading it reads no frame.
         fetch: in a Python worker, a pandas batch of ``rows()`` with FETCHED_COLUMNS:
             each frame's bytes (``content``) or why they could not be read (``read_error``),
-            the retries the read took and whether it gave up after retrying.
+            the retries the read took and whether a failure was a passing one (read_passing).
         conf: Spark SQL properties the reads of these frames want while they run
             (the partitioning of a file scan); see session.run_conf.
     """
@@ -184,7 +186,7 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
 
 
 def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch.assign(read_retries=0, read_gave_up=False)
+    return batch.assign(read_retries=0, read_passing=False)
 
 
 def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
@@ -230,7 +232,7 @@ def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -
     for path in missing:
         status = storage.file_status(spark, path)
         if status is None:
-            rows.append((path, None, None, None, "FileNotFound: gone between listing and reading"))
+            rows.append((path, None, None, None, GONE))
         elif status[0] == 0:
             rows.append((path, status[1], 0, b"", None))
     return spark.createDataFrame(rows, FRAME_COLUMNS) if rows else None
@@ -269,7 +271,7 @@ def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings) -> pd.DataFrame:
     reads = list(_fetch_pool(s3.fetch_threads).map(functools.partial(_fetch, settings=s3), batch["path"]))
     return batch.assign(content=[read.data for read in reads], read_error=[read.error for read in reads],
                         read_retries=[read.retries for read in reads],
-                        read_gave_up=[read.gave_up for read in reads])
+                        read_passing=[read.passing for read in reads])
 
 
 @functools.lru_cache(maxsize=1)

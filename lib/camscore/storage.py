@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Iterator
 from urllib.parse import unquote, urlsplit
 
 import boto3
+import urllib3
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import (BotoCoreError, ClientError, IncompleteReadError, ReadTimeoutError,
                                  ResponseStreamingError)
-from botocore.retries.standard import ExponentialBackoff, RetryContext
+from botocore.retries.standard import (ExponentialBackoff, RetryContext, ThrottledRetryableChecker,
+                                       TransientRetryableChecker)
 from py4j.protocol import Py4JJavaError
 
 from camscore.config import S3Settings, SparkSettings
@@ -69,7 +72,7 @@ def is_s3(uri: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def client(settings: S3Settings):
+def client(settings: S3Settings) -> BaseClient:
     """A boto3 S3 client for these settings, one per process (clients are thread-safe)."""
     config = Config(
         retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
@@ -80,7 +83,7 @@ def client(settings: S3Settings):
     )
     made = boto3.session.Session().client(
         "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
-    made.meta.events.register("needs-retry.s3.GetObject", _no_retry_past_deadline)
+    made.meta.events.register("needs-retry.s3.GetObject", _no_retry_past_limits)
     return made
 
 
@@ -89,17 +92,18 @@ class ObjectRead:
     """An object's bytes, or why they could not be read, and the retries spent on it.
 
     Attributes:
-        gave_up: the failure was one retries are for (throttling, 5xx, a broken
-            connection or body, the deadline), not one they cannot cure (no such key).
+        passing: the failure was a passing one (throttling, 5xx, a broken connection or
+            body, the deadline), which a later read may not meet; not one that stays
+            (no such key, access denied, no credentials).
     """
 
     data: bytes | None
     error: str | None = None
     retries: int = 0
-    gave_up: bool = False
+    passing: bool = False
 
 
-class _DeadlinePassed(Exception):
+class _GaveUp(Exception):
     def __init__(self, message: str, retries: int):
         super().__init__(message)
         self.retries = retries
@@ -107,55 +111,93 @@ class _DeadlinePassed(Exception):
 
 # What can break while an answer's body streams in, after botocore is done with the request.
 _BODY_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
-_deadline = threading.local()
+_BODY_CHUNK = 1 << 16
+# The attempts and the time one frame's read has left, for the needs-retry hook of the thread reading it.
+_limits = threading.local()
 
 
 def get_object(uri: str, settings: S3Settings) -> ObjectRead:
-    """Reads one s3:// object within ``settings.frame_deadline`` seconds, never raising.
+    """Reads one s3:// object, never raising: at most ``settings.max_attempts`` requests (botocore's
+    retries included) within ``settings.frame_deadline`` seconds.
 
     botocore retries the request (throttling, 5xx, connection errors) in its retry mode; a body
-    that breaks mid-read is asked for again with botocore's own backoff, up to
-    ``settings.max_attempts`` in all. No retry starts after the deadline.
+    that breaks mid-read is asked for again, with botocore's backoff, from the attempts left.
     """
     location = S3Uri.parse(uri)
     deadline = time.monotonic() + settings.frame_deadline
-    backoff, retries = ExponentialBackoff(), 0
-    _deadline.at = deadline
+    backoff, used = ExponentialBackoff(), 0
     try:
-        for attempt in range(1, settings.max_attempts + 1):
+        while True:
+            _limits.attempts, _limits.deadline = settings.max_attempts - used, deadline
+            answer = client(settings).get_object(Bucket=location.bucket, Key=location.key)
+            used += answer["ResponseMetadata"].get("RetryAttempts", 0) + 1
             try:
-                answer = client(settings).get_object(Bucket=location.bucket, Key=location.key)
-                retries += answer["ResponseMetadata"].get("RetryAttempts", 0)
-                return ObjectRead(answer["Body"].read(), retries=retries)
+                return ObjectRead(_read_body(answer["Body"], deadline), retries=used - 1)
             except _BODY_ERRORS as exc:
-                delay = backoff.delay_amount(RetryContext(attempt_number=attempt))
-                if attempt == settings.max_attempts or time.monotonic() + delay > deadline:
-                    return ObjectRead(None, f"{type(exc).__name__}: {exc}", retries, gave_up=True)
-                retries += 1
+                delay = backoff.delay_amount(RetryContext(attempt_number=used))
+                if used >= settings.max_attempts or time.monotonic() + delay > deadline:
+                    return ObjectRead(None, f"gave up after {used} attempts: {type(exc).__name__}: {exc}",
+                                      used - 1, passing=True)
                 time.sleep(delay)
-    except _DeadlinePassed as exc:
-        return ObjectRead(None, str(exc), retries + exc.retries, gave_up=True)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        return ObjectRead(None, f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}",
-                          retries + retried, gave_up=retried > 0)
-    except BotoCoreError as exc:
-        return ObjectRead(None, f"{type(exc).__name__}: {exc}", retries, gave_up=True)
+    except _GaveUp as exc:
+        return ObjectRead(None, str(exc), used + exc.retries, passing=True)
+    except (ClientError, BotoCoreError) as exc:
+        response = getattr(exc, "response", {})
+        retried = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        error = response.get("Error", {})
+        message = (f"{error.get('Code', 'ClientError')}: {error.get('Message', exc)}" if error
+                   else f"{type(exc).__name__}: {exc}")
+        return ObjectRead(None, message, used + retried, passing=_passing(exc))
     finally:
-        _deadline.at = None
-    raise AssertionError("unreachable: the last attempt returns")
+        _limits.attempts = _limits.deadline = None
 
 
-def _no_retry_past_deadline(response=None, caught_exception=None, attempts: int = 0, **_) -> None:
-    """botocore's needs-retry hook: a failed attempt ends a frame's fetch when the longest wait
-    botocore may take before the next one (its throttling backoff) would end past the deadline."""
-    at = getattr(_deadline, "at", None)
+def _read_body(body, deadline: float) -> bytes:
+    """The whole body, read as it arrives so that a body trickling in cannot outlast the deadline.
+
+    One read of botocore's body waits for all the bytes it asks for; urllib3's ``read1`` under it
+    returns what one socket read brings, within ``read_timeout``.
+    """
+    raw, parts, received = body._raw_stream, [], 0
+    try:
+        while chunk := raw.read1(_BODY_CHUNK):
+            parts.append(chunk)
+            received += len(chunk)
+            if time.monotonic() > deadline:
+                raise _GaveUp("deadline: the body was still arriving at s3.frame_deadline", 0)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise ReadTimeoutError(endpoint_url=None, error=exc) from exc
+    except urllib3.exceptions.ProtocolError as exc:
+        raise ResponseStreamingError(error=exc) from exc
+    finally:
+        body.close()
+    if body._content_length is not None and received != int(body._content_length):
+        raise IncompleteReadError(actual_bytes=received, expected_bytes=int(body._content_length))
+    return b"".join(parts)
+
+
+def _passing(exc: Exception) -> bool:
+    """Whether botocore counts a failure as one that retrying may cure (transient or throttling)."""
+    context = RetryContext(attempt_number=1, parsed_response=getattr(exc, "response", None),
+                           http_response=None, caught_exception=None if isinstance(exc, ClientError) else exc)
+    status = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return (status >= 500 or TransientRetryableChecker().is_retryable(context)
+            or ThrottledRetryableChecker().is_retryable(context))
+
+
+def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 0, **_) -> None:
+    """botocore's needs-retry hook: a failed attempt ends a frame's read when its attempts are used up
+    (a read started after a broken body has fewer left) or when the longest wait botocore may take
+    before the next (its throttling backoff) would end past the deadline."""
+    left, deadline = getattr(_limits, "attempts", None), getattr(_limits, "deadline", None)
     failed = caught_exception is not None or (response is not None and response[0].status_code >= 500)
-    if at is not None and failed and time.monotonic() + min(2 ** (attempts - 1), 20) > at:
-        last = caught_exception or response[1].get("Error", {}).get("Code", response[0].status_code)
-        raise _DeadlinePassed(f"deadline: gave up after {attempts} attempts (s3.frame_deadline), last: {last}",
-                              retries=attempts - 1)
+    if deadline is None or not failed:
+        return
+    last = caught_exception or response[1].get("Error", {}).get("Code", response[0].status_code)
+    if time.monotonic() + min(2 ** (attempts - 1), ExponentialBackoff._MAX_BACKOFF) > deadline:
+        raise _GaveUp(f"deadline: gave up after {attempts} attempts (s3.frame_deadline), last: {last}", attempts - 1)
+    if attempts >= left:
+        raise _GaveUp(f"gave up after {attempts} attempts (s3.max_attempts), last: {last}", attempts - 1)
 
 
 def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
@@ -208,8 +250,9 @@ def exists(uri: str, settings: S3Settings | None = None, *, spark: SparkSession 
         return bool(filesystem.exists(path))
     if is_s3(uri):
         location = S3Uri.parse(uri)
-        found = client(settings).list_objects_v2(Bucket=location.bucket, Prefix=location.key, MaxKeys=1)
-        return found.get("KeyCount", 0) > 0
+        key = location.key.rstrip("/")
+        found = client(settings).list_objects_v2(Bucket=location.bucket, Prefix=key, MaxKeys=2)
+        return any(item["Key"] == key or item["Key"].startswith(key + "/") for item in found.get("Contents", []))
     return _local(uri).exists()
 
 
@@ -230,8 +273,7 @@ def is_local_to(uri: str, spark_settings: SparkSettings) -> bool:
     runs locally on its default filesystem."""
     if uri.startswith("file:"):
         return True
-    bare = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", uri) is None
-    return bare and (spark_settings.master or "").startswith("local") and \
+    return not _scheme(uri) and (spark_settings.master or "").startswith("local") and \
         "spark.hadoop.fs.defaultFS" not in spark_settings.conf
 
 
@@ -262,7 +304,8 @@ def _hadoop(spark: SparkSession, uri: str):
 def check_writable(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> None:
     """Stops early when the folder ``uri`` cannot be written: it is a file, a local folder without
     write access, or no such bucket; seen as write_bytes sees it (through Spark's filesystems when
-    ``spark`` is given, which then makes the folder, as a write would).
+    ``spark`` is given: there only a file in its place is found early, as permissions are the
+    filesystem's to check when the folder is written).
 
     Raises:
         ConfigError: with the location and why.
@@ -272,7 +315,6 @@ def check_writable(uri: str, settings: S3Settings | None = None, *, spark: Spark
         try:
             if filesystem.exists(path) and not filesystem.getFileStatus(path).isDirectory():
                 raise ConfigError(f"cannot write to {uri}: it is a file, not a folder")
-            filesystem.mkdirs(path)
         except Py4JJavaError as exc:
             raise ConfigError(f"cannot write to {uri}: {str(exc.java_exception).splitlines()[0]}") from None
         return
@@ -292,9 +334,15 @@ def check_writable(uri: str, settings: S3Settings | None = None, *, spark: Spark
         raise ConfigError(f"cannot write to {uri}: this user cannot write to {existing}")
 
 
+def _scheme(uri: str) -> str:
+    """The URI's scheme, "" for a bare path."""
+    found = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]+):", uri)
+    return found.group(1) if found else ""
+
+
 def _local(uri: str) -> Path:
     """The local path of a path or a file: URI; other schemes are refused, as only Spark reads them."""
-    scheme = uri.split(":", 1)[0] if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", uri) else ""
+    scheme = _scheme(uri)
     if scheme == "file":
         return Path(unquote(urlsplit(uri).path))
     if scheme:

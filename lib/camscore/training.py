@@ -10,6 +10,7 @@ import numpy as np
 from sklearn import metrics
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
+from camscore.classifier import load_booster
 from camscore.errors import InputError
 
 # The original notebook's parameters; its saved booster records 100 rounds.
@@ -141,7 +142,7 @@ def run_fold(fold: int, features: np.ndarray, labels: np.ndarray, assignment: np
     train = assignment != fold
     fit = fit_booster(features[train], labels[train], params=params, rounds=rounds, threads=threads, seed=seed,
                       early_stopping_rounds=early_stopping_rounds, validation_fraction=validation_fraction)
-    booster = lightgbm.Booster(model_str=fit.booster_text)
+    booster = load_booster(fit.booster_text)
     held_out = np.flatnonzero(~train)
     probabilities = booster.predict(features[held_out], num_threads=threads or 0)
     return evaluate(fold, labels[held_out], probabilities, held_out=held_out, rounds=fit.rounds,
