@@ -10,13 +10,15 @@ from camscore.config import ImportOptions
 def main(argv: list[str] | None = None) -> int:
     def body(settings, options: ImportOptions) -> None:
         from camscore import calibration
+        from camscore.config import label_names
         from camscore.model_dir import import_booster
 
         frames = (calibration.of_folder(Path(options.calibration), decode=settings.featurizer.decode_options())
                   if options.calibration else None)
         manifest = import_booster(options.booster, options.out, layer=options.layer, weights=options.weights,
                                   seed=options.seed, runtime=options.runtime, precision=options.precision,
-                                  calibration=frames, label_names=options.labels, threshold=options.threshold,
+                                  calibration=frames, label_names=label_names(options.labels),
+                                  threshold=options.threshold,
                                   s3=settings.s3)
         print(f"model {manifest.model_id} written to {options.out}")
 

@@ -121,9 +121,9 @@ def test_a_command_options_are_checked_as_settings_are():
     seen = []
     required = ["--booster", "b.txt", "--layer", "avg_pool", "--weights", "none", "--out", "m"]
 
-    assert run_job([*required, "--labels", "truck,car"], "doc", prog="import", options=ImportOptions,
+    assert run_job([*required, "--labels", "truck=0,car=1"], "doc", prog="import", options=ImportOptions,
                    body=lambda _, options: seen.append(options)) == 0
     assert run_job([*required, "--threshold", "1.5"], "doc", prog="import", options=ImportOptions,
                    body=lambda _, options: seen.append(options)) == 2
     assert seen == [ImportOptions(booster="b.txt", layer="avg_pool", weights="none", out="m",
-                                  labels=("truck", "car"))]
+                                  labels={"truck": 0, "car": 1})]

@@ -9,7 +9,7 @@ def test_import_booster_wraps_the_original_booster_into_a_model_directory(tmp_pa
     out = tmp_path / "original"
 
     code = import_booster(["--booster", str(ORIGINAL_BOOSTER), "--layer", "predictions", "--weights", "none",
-                           "--runtime", "keras", "--labels", "truck,car", "--out", str(out)])
+                           "--runtime", "keras", "--labels", "truck=0,car=1", "--out", str(out)])
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert code == 0

@@ -94,6 +94,12 @@ def _compiled(pattern: str) -> re.Pattern:
         raise ValueError(f"is not a valid regex ({exc}): {pattern!r}") from None
 
 
+def label_names(labels: Mapping[str, int]) -> tuple[str, str]:
+    """The names of label 0 and label 1 of parsed labels."""
+    names = {value: name for name, value in labels.items()}
+    return names[0], names[1]
+
+
 def parse_labels(value: str | Mapping[str, int]) -> dict[str, int]:
     """``bus=0,car=1`` (or that mapping) as ``{"bus": 0, "car": 1}``: one name for 0 and one for 1.
 
@@ -235,11 +241,6 @@ class Settings:
     train: TrainSettings = field(default_factory=TrainSettings)
 
 
-def _two_names(names: tuple[str, ...]) -> None:
-    if len(names) != 2 or len(set(names)) != 2:
-        raise ValueError(f"must be two different names, label 0's and label 1's, like bus,car; got {names!r}")
-
-
 def _probability(value: float) -> None:
     if not 0.0 < value < 1.0:
         raise ValueError("must be between 0 and 1")
@@ -264,7 +265,8 @@ class ImportOptions:
                                                "--calibration", allowed=PRECISIONS)
     calibration: str | None = setting(None, "local folder of frames like those to be scored: int8 is quantized "
                                             "on 300 of them")
-    labels: tuple[str, ...] = setting(("bus", "car"), "names of label 0 and label 1", check=_two_names)
+    labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values, as train.labels",
+                                        parse=parse_labels)
     threshold: float = setting(0.5, "probability at or above which the label is 1", check=_probability)
 
 

@@ -17,6 +17,7 @@ import re
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
 import numpy as np
@@ -90,7 +91,7 @@ def check_layer(layer: str) -> None:
         raise ModelError(f"unknown feature layer {layer!r}; allowed: {', '.join(FEATURE_SIZES)}")
 
 
-def require_keras():
+def require_keras() -> ModuleType:
     """Keras, or a ModelError that says where it is needed; the scoring environment may leave it out."""
     # TensorFlow reads its log level once, when it loads: only warnings and errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

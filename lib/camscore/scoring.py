@@ -78,7 +78,7 @@ class _SumsParam(AccumulatorParam):
 
 def worker_meter(spark: SparkSession) -> Accumulator:
     """An accumulator that workers add to: the CPU seconds of each stage (see STAGES) and, under
-    READ_COUNTS, the retries their reads took and the reads they gave up on after retrying.
+    READ_COUNTS, the retries their reads took.
 
     CPU rather than wall seconds: with one worker per core, wall time would also count the
     moments a worker waits for its core while the JVM or another process has it. Decoding runs

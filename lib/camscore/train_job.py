@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from camscore import calibration, plots, sources, storage
 from camscore.classifier import Manifest, make_manifest
-from camscore.config import Settings, TrainSettings
+from camscore.config import Settings, TrainSettings, label_names
 from camscore.conversion import graph_for
 from camscore.errors import ConfigError, InputError
 from camscore.feature_cache import features_for
@@ -160,7 +160,7 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
     if excluded:
         log.info("camscore: left out %d frames that failed to decode: %s", sum(excluded.values()),
                  ", ".join(f"{kind} {count}" for kind, count in sorted(excluded.items())))
-    _check_counts(Counter(_names(job.labels)[label] for label in dataset.labels), job.labels, folds=job.folds,
+    _check_counts(Counter(label_names(job.labels)[label] for label in dataset.labels), job.labels, folds=job.folds,
                   uri=job.input, stage="decoded")
     summary = {"frames": features.computed + features.cached, "computed": features.computed,
                "cached": features.cached, "seconds": round(features.seconds, 2)}
@@ -171,8 +171,8 @@ def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Fea
                 final: Fit) -> Manifest:
     """Writes the model directory: booster, manifest, featurizer, metrics and plots."""
     job, s3, dataset = run.settings.train, run.settings.s3, featurized.dataset
-    names = _names(job.labels)
-    manifest = make_manifest(final.booster_text, featurizer=featurized.spec, label_names=(names[0], names[1]),
+    names = label_names(job.labels)
+    manifest = make_manifest(final.booster_text, featurizer=featurized.spec, label_names=names,
                              training={
         "input": job.input,
         "fingerprint": dataset.fingerprint,
@@ -231,10 +231,6 @@ def groups_of(dataset: Dataset, job: TrainSettings) -> list[str] | None:
 
 def _label_column(job: TrainSettings) -> Column:
     return sources.path_group(job.label_regex, "label") if job.label_regex else sources.parent_folder()
-
-
-def _names(labels: dict[str, int]) -> dict[int, str]:
-    return {value: name for name, value in labels.items()}
 
 
 def _check_counts(found: dict[str, int], labels: dict[str, int], *, folds: int, uri: str, stage: str) -> None:
