@@ -191,7 +191,7 @@ def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Fea
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
                         json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
-                        plots.confusion_matrix_png(folds, (names[0], names[1])), s3)
+                        plots.confusion_matrix_png(folds, names), s3)
     storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), s3)
     return manifest
 
