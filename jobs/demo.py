@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
 
         run_demo(settings, workdir=Path(options.workdir), per_class=options.per_class)
 
-    return run_job(argv, __doc__, prog="demo", settings=("spark.master",), options=DemoOptions, body=body)
+    return run_job(argv, __doc__, prog="demo", settings=("spark.master",), options=DemoOptions, body=body,
+                   spark=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         run = prepare_score(settings)  # before Spark starts: a bad model or config stops the job at once
         print(run_score(spark_session(settings.spark), run).format())
 
-    return run_job(argv, __doc__, prog="score", settings=FLAGS, body=body)
+    return run_job(argv, __doc__, prog="score", settings=FLAGS, body=body, spark=True)
 
 
 if __name__ == "__main__":

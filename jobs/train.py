@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result.table)
         print(f"model {result.manifest.model_id} written to {settings.train.model_out}")
 
-    return run_job(argv, __doc__, prog="train", settings=FLAGS, body=body)
+    return run_job(argv, __doc__, prog="train", settings=FLAGS, body=body, spark=True)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,12 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from camscore.cli import check_spark_version
+from camscore.errors import ConfigError
 from camscore.session import tolerant_master
 
 
@@ -5,3 +14,22 @@ def test_a_local_master_retries_failed_tasks_as_a_cluster_does():
     assert [tolerant_master(master) for master in ("local", "local[2]", "local[*]", "local[2,1]", "yarn",
                                                    "spark://127.0.0.1:7077")] == [
         "local[1,4]", "local[2,4]", "local[*,4]", "local[2,1]", "yarn", "spark://127.0.0.1:7077"]
+
+
+def test_the_spark_version_found_must_be_one_camscore_runs_on():
+    check_spark_version("4.3.0")
+    check_spark_version("4.0.1")
+    for unsupported in ("3.4.1", "5.0.0"):
+        with pytest.raises(ConfigError, match=rf"^camscore runs on Spark 4.x, not Spark {unsupported}: use a cluster"):
+            check_spark_version(unsupported)
+
+
+def test_a_job_that_runs_spark_without_pyspark_stops_in_one_line(tmp_path):
+    (tmp_path / "pyspark.py").write_text("raise ImportError('no pyspark in this environment')")
+    job = Path(__file__).resolve().parents[1] / "jobs" / "score.py"
+
+    done = subprocess.run([sys.executable, str(job), "--input", "x"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+
+    assert (done.returncode, done.stderr) == (2, "camscore: error: no pyspark here: submit the job with spark-submit "
+                                                 "(the cluster's Spark), or install camscore[spark] to run it locally\n")

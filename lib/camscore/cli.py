@@ -6,15 +6,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 import types
 import typing
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from camscore.config import Settings, build, declared, load_settings
-from camscore.errors import CamscoreError
+from camscore.errors import CamscoreError, ConfigError
 
 USER_ERROR = 2
+# The Spark versions camscore's Spark-facing code is tested on: [first, past the last).
+SPARK_VERSIONS = ((4, 0), (5, 0))
 
 
 def run_main(body: Callable[[], None]) -> int:
@@ -30,7 +33,8 @@ def run_main(body: Callable[[], None]) -> int:
 
 
 def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[str] = (),
-            options: type | None = None, body: Callable[..., None], config: bool = True) -> int:
+            options: type | None = None, body: Callable[..., None], config: bool = True,
+            spark: bool = False) -> int:
     """Parses a job's flags, reads its settings and runs ``body``; returns the exit code.
 
     Args:
@@ -43,6 +47,8 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
             takes, all of them flags; ``body`` receives it after the Settings.
         body: called with the Settings (and the options, if any).
         config: whether the job reads a config file (--config).
+        spark: whether the job runs Spark: the pyspark it finds (the cluster's, under spark-submit)
+            must be a supported version, checked before anything else.
     """
     parser = _Parser(prog=prog, description=doc.strip().splitlines()[0],
                      epilog="Flags override the config file; the config file overrides built-in defaults."
@@ -59,6 +65,8 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
         return stop.code if isinstance(stop.code, int) else USER_ERROR
 
     def main() -> None:
+        if spark:
+            check_spark()
         loaded = load_settings(args.get("config"),
                                overrides={key: args[dest] for key, dest in destinations.items()})
         extra = (build(options, {name: args[dest] for name, dest in own.items() if args[dest] is not None},
@@ -66,6 +74,25 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
         body(loaded, *extra)
 
     return run_main(main)
+
+
+def check_spark() -> None:
+    """Stops in one line where no pyspark can be imported or its Spark version is not supported."""
+    try:
+        import pyspark
+    except ImportError:
+        raise ConfigError("no pyspark here: submit the job with spark-submit (the cluster's Spark), or install "
+                          "camscore[spark] to run it locally") from None
+    check_spark_version(pyspark.__version__)
+
+
+def check_spark_version(version: str) -> None:
+    """Raises ConfigError unless ``version`` (``4.0.1``) is in SPARK_VERSIONS."""
+    found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    first, past = SPARK_VERSIONS
+    if not first <= found < past:
+        raise ConfigError(f"camscore runs on Spark {first[0]}.x, not Spark {version}: use a cluster image with "
+                          f"Spark {first[0]}, or submit with the camscore[spark] environment's spark-submit")
 
 
 class _Parser(argparse.ArgumentParser):
