@@ -307,10 +307,10 @@ sys.meta_path.insert(0, NoTensorFlow())
 '''
 
 
+# One precision: int8 and bf16 run the same OpenVINO path in a fresh process (int8's scores are checked above).
 @pytest.mark.slow  # its job runs Spark in a process of its own
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_scoring_with_an_openvino_model_never_imports_tensorflow_nor_devtools(request, seed_cars, tmp_path, precision):
-    model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
+def test_scoring_with_an_openvino_model_never_imports_tensorflow_nor_devtools(original_model, seed_cars, tmp_path):
+    model = original_model
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(BLOCKER)
