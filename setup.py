@@ -35,7 +35,7 @@ setup(
         "spark": [SPARK],
         # The embedded S3 server of the demo and the tests; the demo trains.
         "demo": [SPARK, *TRAIN, "moto[server]==5.2.5"],
-        # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand.
-        "test": [SPARK, *TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17"],
+        # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests.
+        "test": [SPARK, *TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
     },
 )
