@@ -4,7 +4,8 @@ One graph serves both feature layers: Keras' ResNet50 with its top, cut at
 ``avg_pool`` (2048 values) or left whole at ``predictions`` (1000 ImageNet
 class probabilities, as the original notebook used). So one weights file, the
 full model's, serves both layers. camscore.weights loads the weights;
-camscore.conversion converts them to OpenVINO and quantizes them.
+camscore.conversion converts them to OpenVINO and quantizes them. (Loading
+Keras logs what TensorFlow's native code prints meanwhile: see require_keras.)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from camscore.errors import ModelError
 
 if TYPE_CHECKING:
     import keras
+    import openvino
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ class OpenVinoModel:
         digest.update(self.bin)
         return "sha256:" + digest.hexdigest()
 
-    def read(self, core):
+    def read(self, core: "openvino.Core") -> "openvino.Model":
         """The model as an ``openvino.Model`` of ``core``."""
         import openvino as ov
 

@@ -72,8 +72,10 @@ def is_s3(uri: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def client(settings: S3Settings) -> BaseClient:
+def client(settings: S3Settings | None) -> BaseClient:
     """A boto3 S3 client for these settings, one per process (clients are thread-safe)."""
+    if settings is None:
+        raise ValueError("an s3:// location needs S3Settings (a SparkSession reads s3a:// instead)")
     config = Config(
         retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         s3={"addressing_style": settings.addressing_style},
