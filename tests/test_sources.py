@@ -205,3 +205,14 @@ def test_the_binaryfile_reader_forced_on_a_folder_reads_it_as_auto_does(spark, t
     rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(reader="binaryfile"), s3=None))
 
     assert [(row["path"], row["content"]) for row in rows] == [(f"file:{tmp_path}/cam/a.jpg", b"1")]
+
+
+def test_a_subset_of_boto3_frames_is_spread_over_the_cores_as_all_of_them_are(spark, s3_server, bucket):
+    put_frames(f"{bucket}/in", {f"cam-1/{i:03d}.jpg": b"x" for i in range(40)}, s3_server.settings)
+    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+    done = spark.createDataFrame([(f"{bucket}/in/cam-1/000.jpg",)], "path string")
+
+    wanted = source.rows(source.listing.join(done, "path", "left_anti"))  # what --only-new scores
+    sizes = sorted(row["count"] for row in wanted.groupBy(F.spark_partition_id()).count().collect())
+
+    assert sizes == [19, 20]

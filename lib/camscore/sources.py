@@ -261,7 +261,13 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
     listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
 
     def rows_of(wanted: DataFrame | None) -> DataFrame:
-        return listing if wanted is None else wanted.select(*LISTING_COLUMNS.fieldNames())
+        if wanted is None:
+            return listing
+        # A subset comes out of a join, its partitions shuffled and coalesced (often to one): spread it
+        # over the cores again, as the listing is.
+        count = wanted.count()
+        return wanted.select(*LISTING_COLUMNS.fieldNames()).repartition(
+            _partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism))
 
     return listing, rows_of, functools.partial(fetch_batch, s3=s3), {}
 
