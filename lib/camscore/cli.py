@@ -56,9 +56,12 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
     if config:
         parser.add_argument("--config", help="YAML config file (e.g. conf/local.yaml)")
     every = {key: (item, hint) for key, item, hint in declared(Settings)}
-    destinations = {key: _add_flag(parser, key.split(".", 1)[1], *every[key], required=False) for key in settings}
-    own = {item.name: _add_flag(parser, item.name, item, hint, required=item.metadata["required"])
-           for _, item, hint in (declared(options) if options else ())}
+    for key in settings:
+        _add_flag(parser, key.split(".", 1)[1], *every[key], required=False)
+    own = []
+    for _, item, hint in declared(options) if options else ():
+        _add_flag(parser, item.name, item, hint, required=item.metadata["required"])
+        own.append(item.name)
     try:
         args = vars(parser.parse_args(argv))
     except SystemExit as stop:  # --help (0) or a bad invocation (2), already told
@@ -67,9 +70,8 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
     def main() -> None:
         if spark:
             check_spark()
-        loaded = load_settings(args.get("config"),
-                               overrides={key: args[dest] for key, dest in destinations.items()})
-        extra = (build(options, {name: args[dest] for name, dest in own.items() if args[dest] is not None},
+        loaded = load_settings(args.get("config"), overrides={key: args[key.split(".", 1)[1]] for key in settings})
+        extra = (build(options, {name: args[name] for name in own if args[name] is not None},
                        origin="flags"),) if options else ()
         body(loaded, *extra)
 
@@ -103,7 +105,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_flag(parser: argparse.ArgumentParser, name: str, item: dataclasses.Field, hint: Any, *,
-              required: bool) -> str:
+              required: bool) -> None:
     """Adds --name for a declared setting; the flag's value is None when it is not given."""
     declaration = item.metadata
     flag = "--" + name.replace("_", "-")
@@ -117,7 +119,6 @@ def _add_flag(parser: argparse.ArgumentParser, name: str, item: dataclasses.Fiel
     else:
         parser.add_argument(flag, type=next((k for k in kinds if k in (int, float)), str), required=required,
                             choices=declaration["allowed"] or None, help=help_text)
-    return name
 
 
 def _shown(default: Any) -> str:

@@ -85,7 +85,7 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
             return _decoded(data, options)
         finally:
             for warning in noted:
-                log.debug("camscore: Pillow: %s", warning.message)
+                log.debug("camscore: warned while decoding: %s", warning.message)
 
 
 def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:

@@ -213,6 +213,7 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
         score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
         outcomes = reconcile(spark, run, frames, started_at=started_at)
     frames.listed.unpersist()
+    frames.wanted.unpersist()
     seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
     summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
     if frames.total:
@@ -233,7 +234,8 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     wanted, already_scored, retried = listed, 0, 0
     if job.only_new and storage.exists(job.output, spark=spark):
         done = sinks.done_paths(spark, job.output, model_id=model_id).cache()
-        wanted = listed.join(done.where(~F.col("unread")).select("path"), "path", "left_anti")
+        # Cached: counting, fingerprinting and scoring it then read the output's history once.
+        wanted = listed.join(done.where(~F.col("unread")).select("path"), "path", "left_anti").cache()
         already_scored = listed.count() - wanted.count()
         retried = wanted.join(done.where(F.col("unread")), "path", "left_semi").count()
         done.unpersist()

@@ -106,9 +106,11 @@ class ObjectRead:
 
 
 class _GaveUp(Exception):
-    def __init__(self, message: str, retries: int):
+    """A read ended by its limits; ``attempts``: those of the request under way, not yet counted."""
+
+    def __init__(self, message: str, attempts: int):
         super().__init__(message)
-        self.retries = retries
+        self.attempts = attempts
 
 
 # What can break while an answer's body streams in, after botocore is done with the request.
@@ -142,7 +144,7 @@ def get_object(uri: str, settings: S3Settings) -> ObjectRead:
                                       used - 1, passing=True)
                 time.sleep(delay)
     except _GaveUp as exc:
-        return ObjectRead(None, str(exc), used + exc.retries, passing=True)
+        return ObjectRead(None, str(exc), used + exc.attempts - 1, passing=True)
     except (ClientError, BotoCoreError) as exc:
         response = getattr(exc, "response", {})
         retried = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
@@ -197,9 +199,9 @@ def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 
         return
     last = caught_exception or response[1].get("Error", {}).get("Code", response[0].status_code)
     if time.monotonic() + min(2 ** (attempts - 1), ExponentialBackoff._MAX_BACKOFF) > deadline:
-        raise _GaveUp(f"deadline: gave up after {attempts} attempts (s3.frame_deadline), last: {last}", attempts - 1)
+        raise _GaveUp(f"deadline: gave up after {attempts} attempts (s3.frame_deadline), last: {last}", attempts)
     if attempts >= left:
-        raise _GaveUp(f"gave up after {attempts} attempts (s3.max_attempts), last: {last}", attempts - 1)
+        raise _GaveUp(f"gave up after {attempts} attempts (s3.max_attempts), last: {last}", attempts)
 
 
 def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
