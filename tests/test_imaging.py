@@ -156,3 +156,22 @@ def test_decoding_a_batch_of_the_largest_pngs_stays_within_the_memory_budget(tmp
     assert kind == "decoded" and grown <= 256
     kind, grown = peak(128)
     assert kind == "too_large" and grown <= 16
+
+
+def test_a_damaged_tiff_gets_its_row_and_libtiffs_own_messages_become_debug_lines(capfd, caplog):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, "TIFF", compression="tiff_lzw")  # decoded by libtiff
+    tiff = bytearray(buffer.getvalue())
+    first_entry = struct.unpack_from("<I", tiff, 4)[0] + 2
+    strip_offsets = next(at for at in range(first_entry, len(tiff) - 12, 12)
+                         if struct.unpack_from("<H", tiff, at)[0] == 273)
+    struct.pack_into("<I", tiff, strip_offsets + 4, 64769)  # more strips than StripByteCounts has
+
+    caplog.set_level("DEBUG", logger="camscore")
+    try:
+        decode_frame(bytes(tiff), DecodeOptions())
+    except FrameError:
+        pass
+
+    assert capfd.readouterr().err == ""
+    assert any("StripOffsets" in record.getMessage() and record.levelname == "DEBUG" for record in caplog.records)

@@ -47,10 +47,16 @@ def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
 
 
 def test_partitions_come_in_a_multiple_of_the_cores_none_above_the_ceiling():
-    # 1000 files counted as 1 byte each, at most 128 a partition: 8 partitions fit 4 cores, 7 or 9 would not.
-    assert balanced_partitions([0] * 1000, open_cost=1, max_partition_bytes=128, cores=4) == 8
+    # 100 files counted as 10 bytes each, at most 128 a partition: 8 partitions fit 4 cores, 7 or 9 would not.
+    assert balanced_partitions([9] * 100, open_cost=1, max_partition_bytes=128, cores=4) == 8
     assert balanced_partitions([0] * 10, open_cost=10, max_partition_bytes=1000, cores=2) == 2
     assert balanced_partitions([], open_cost=10, max_partition_bytes=1000, cores=2) == 2
+
+
+def test_a_run_gives_each_core_a_few_tasks_of_16_frames_or_more_so_a_slow_frame_holds_back_few_others():
+    assert balanced_partitions([0] * 100, open_cost=1, max_partition_bytes=10**6, cores=2) == 6
+    assert balanced_partitions([0] * 10_000, open_cost=1, max_partition_bytes=10**6, cores=2) == 8
+    assert balanced_partitions([0] * 20, open_cost=1, max_partition_bytes=10**6, cores=2) == 2
 
 
 def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
@@ -62,7 +68,7 @@ def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
         sizes = sorted(row["count"] for row in source.rows().groupBy(F.spark_partition_id()).count().collect())
 
     assert len(sizes) % 2 == 0
-    assert sum(sizes) == 300 and sizes[-1] - sizes[0] <= 2
+    assert sum(sizes) == 300 and sizes[0] >= 0.85 * sizes[-1]
 
 
 def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):
@@ -133,11 +139,11 @@ def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):
         client.put_object(Bucket=bucket[5:], Key=f"many/{name}", Body=b"x")
 
     listed = list_frames(f"{bucket}/many", source=SourceSettings(), s3=s3_server.settings)
-    source = read_frames(spark, f"{bucket}/many", source=SourceSettings(frames_per_partition=300),
+    source = read_frames(spark, f"{bucket}/many", source=SourceSettings(frames_per_partition=100),
                          s3=s3_server.settings)
 
     assert sorted(item.uri for item in listed) == sorted(f"{bucket}/many/{name}" for name in names)
-    assert source.rows().rdd.getNumPartitions() == 4  # 2 a core, 253 keys or fewer each
+    assert source.rows().rdd.getNumPartitions() == 12  # 6 a core, 85 keys or fewer each
     assert source.rows().count() == 1010
 
 

@@ -10,19 +10,17 @@ Keras logs what TensorFlow's native code prints meanwhile: see require_keras.)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import re
-import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
+from camscore import native_stderr
 from camscore.errors import ModelError
 
 if TYPE_CHECKING:
@@ -98,7 +96,7 @@ def require_keras() -> ModuleType:
     # TensorFlow reads its log level once, when it loads: only warnings and errors.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        with _native_stderr_logged():
+        with native_stderr.logged(log, debug=_TENSORFLOW_LOADING):
             import keras
     except ImportError as exc:
         raise ModelError("Keras and TensorFlow are not installed here: they load weights where a model is made "
@@ -109,25 +107,6 @@ def require_keras() -> ModuleType:
 
 # What TensorFlow's C++ side prints as it loads, before its log level applies (absl is not set up yet).
 _TENSORFLOW_LOADING = re.compile(r"WARNING: All log messages before absl::InitializeLog|I\d{4} .*\] ")
-
-
-@contextlib.contextmanager
-def _native_stderr_logged() -> Iterator[None]:
-    """Takes what native code writes on stderr (file descriptor 2) during the block and logs it: TensorFlow's
-    loading chatter at DEBUG, anything else as a warning."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines():
-                if line.strip():
-                    (log.debug if _TENSORFLOW_LOADING.match(line) else log.warning)("camscore: %s", line)
 
 
 @dataclass(frozen=True)

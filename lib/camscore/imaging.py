@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+import contextlib
 import math
+import re
 import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from camscore import native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,9 @@ RESAMPLING = {
     "hamming": Image.Resampling.HAMMING,
 }
 
+
+_TIFF = (b"II*\x00", b"MM\x00*")
+_ANY_LINE = re.compile("")
 
 # What Pillow's decoders raise on malformed data (plugins go beyond OSError on some inputs).
 _DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError,
@@ -78,8 +85,10 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
     if not data:
         raise FrameError("empty", "zero bytes")
     # Pillow warns of damaged metadata in frames it decodes, and between its pixel limit and twice
-    # it (max_pixels decides here): a frame either decodes or gets its error, so they become DEBUG lines.
-    with warnings.catch_warnings(record=True) as noted:
+    # it (max_pixels decides here), and libtiff prints its own on stderr: a frame either decodes or
+    # gets its error, so they become DEBUG lines.
+    libtiff = native_stderr.logged(log, debug=_ANY_LINE) if data.startswith(_TIFF) else contextlib.nullcontext()
+    with libtiff, warnings.catch_warnings(record=True) as noted:
         warnings.simplefilter("always")
         try:
             return _decoded(data, options)

@@ -45,6 +45,8 @@ Fetch = Callable[[pd.DataFrame], pd.DataFrame]
 FETCHED_COLUMNS = ("content", "read_error", "read_retries", "read_passing")
 # The read error of a listed frame deleted before it was read.
 GONE = "FileNotFound: gone between listing and reading"
+TASKS_PER_CORE = 4
+FEWEST_FRAMES_PER_TASK = 16  # below it a task's fixed cost (its Arrow stream, its write) starts to show
 
 
 @dataclass(frozen=True)
@@ -197,12 +199,16 @@ def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_byt
     Left to itself it fills partitions up to max_partition_bytes and leaves one remainder, so
     the last wave of tasks can leave all cores but one idle for a whole task.
     """
-    return _partitions_for(sum(length + open_cost for length in lengths), most=max_partition_bytes, cores=cores)
+    return _partitions_for(sum(length + open_cost for length in lengths), most=max_partition_bytes, cores=cores,
+                           frames=len(lengths))
 
 
-def _partitions_for(amount: int, *, most: int, cores: int) -> int:
-    """The fewest partitions, in a multiple of ``cores``, that hold ``amount`` at ``most`` each."""
-    return cores * max(1, math.ceil(amount / (cores * most)))
+def _partitions_for(amount: int, *, most: int, cores: int, frames: int) -> int:
+    """Partitions, in a multiple of ``cores``, that hold ``amount`` at ``most`` each and give each core
+    TASKS_PER_CORE tasks while each holds FEWEST_FRAMES_PER_TASK of the ``frames`` or more: a frame
+    that retries then holds back its own task, not a core's whole share, and progress moves in small steps."""
+    needed = max(math.ceil(amount / most), min(cores * TASKS_PER_CORE, frames // FEWEST_FRAMES_PER_TASK))
+    return cores * max(1, math.ceil(needed / cores))
 
 
 def _scan_conf(spark: SparkSession, lengths: list[int]) -> dict[str, str]:
@@ -256,7 +262,8 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[sto
 def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings):
     objects = list_frames(uri, source=source, s3=s3)
     context = spark.sparkContext
-    partitions = _partitions_for(len(objects), most=source.frames_per_partition, cores=context.defaultParallelism)
+    partitions = _partitions_for(len(objects), most=source.frames_per_partition, cores=context.defaultParallelism,
+                                 frames=len(objects))
     rows = [(item.uri, item.last_modified, item.size) for item in objects]
     listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
 
@@ -267,7 +274,7 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
         # over the cores again, as the listing is.
         count = wanted.count()
         return wanted.select(*LISTING_COLUMNS.fieldNames()).repartition(
-            _partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism))
+            _partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism, frames=count))
 
     return listing, rows_of, functools.partial(fetch_batch, s3=s3), {}
 
