@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from camscore.config import SourceSettings
 from camscore.devtools import samples
 from camscore.devtools.processes import parse_stat
 from camscore.sources import fetch_batch
@@ -33,6 +34,11 @@ def through(proxy: FaultProxy, settings, **changes):
     return dataclasses.replace(settings, endpoint_url=proxy.endpoint_url, **changes)
 
 
+def fetch(uris: list[str], s3) -> pd.DataFrame:
+    """What a worker's fetch makes of a batch of listed objects (lengths as listed: small)."""
+    return fetch_batch(pd.DataFrame({"path": uris, "length": 0}), s3=s3, max_frame_mb=SourceSettings().max_frame_mb)
+
+
 def test_a_body_reset_mid_read_is_read_again_and_the_retry_counted(s3_server, bucket):
     frames = objects(bucket, 12)
     put_frames(f"{bucket}/in", frames, s3_server.settings)
@@ -42,8 +48,7 @@ def test_a_body_reset_mid_read_is_read_again_and_the_retry_counted(s3_server, bu
         return "reset" if method == "GET" and path.split("?")[0] in broken and seen == 0 else None
 
     with FaultProxy(s3_server.port, plan) as proxy:
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/{name}" for name in frames]}),
-                            s3=through(proxy, s3_server.settings))
+        batch = fetch([f"{bucket}/in/{name}" for name in frames], through(proxy, s3_server.settings))
 
     assert proxy.faults == {"reset": 4}
     assert list(batch["content"]) == list(frames.values())
@@ -58,8 +63,7 @@ def test_an_answer_that_stalls_past_the_read_timeout_is_asked_again(s3_server, b
         return "stall" if method == "GET" and seen == 0 else None
 
     with FaultProxy(s3_server.port, plan, stall_seconds=3) as proxy:
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
-                            s3=through(proxy, s3_server.settings, read_timeout=0.5))
+        batch = fetch([f"{bucket}/in/cam-1/a.jpg"], through(proxy, s3_server.settings, read_timeout=0.5))
 
     assert (batch["content"][0], batch["read_error"][0], batch["read_retries"][0]) == (b"abc", None, 1)
 
@@ -72,12 +76,12 @@ def test_an_object_that_always_answers_503_is_given_up_within_its_deadline(s3_se
 
     with FaultProxy(s3_server.port, plan) as proxy:
         started = time.monotonic()
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg", f"{bucket}/in/cam-1/b.jpg"]}),
-                            s3=through(proxy, s3_server.settings, frame_deadline=3.0))
+        batch = fetch([f"{bucket}/in/cam-1/a.jpg", f"{bucket}/in/cam-1/b.jpg"],
+                      through(proxy, s3_server.settings, frame_deadline=3.0))
         took = time.monotonic() - started
 
     assert took < 3.0 + 1.0
-    assert batch["content"][0] is None and batch["read_passing"][0]
+    assert batch["content"][0] is None and batch["read_error_kind"][0] == "read"
     assert batch["read_error"][0].startswith("deadline: gave up after ")
     assert batch["read_error"][0].endswith("last: SlowDown")
     assert batch["read_retries"][0] == proxy.faults["slowdown"] - 1 > 0
@@ -88,12 +92,11 @@ def test_max_attempts_counts_the_first_request(s3_server, bucket):
     put_frames(f"{bucket}/in", {"cam-1/a.jpg": b"abc"}, s3_server.settings)
 
     with FaultProxy(s3_server.port, lambda method, path, seen: "slowdown" if method == "GET" else None) as proxy:
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
-                            s3=through(proxy, s3_server.settings, max_attempts=3))
+        batch = fetch([f"{bucket}/in/cam-1/a.jpg"], through(proxy, s3_server.settings, max_attempts=3))
 
     assert proxy.faults == {"slowdown": 3}
     assert batch["read_error"][0] == "gave up after 3 attempts (s3.max_attempts), last: SlowDown"
-    assert (batch["read_retries"][0], batch["read_passing"][0]) == (2, True)
+    assert (batch["read_retries"][0], batch["read_error_kind"][0]) == (2, "read")
 
 
 def test_attempts_after_a_broken_body_come_out_of_the_same_budget(s3_server, bucket):
@@ -103,8 +106,7 @@ def test_attempts_after_a_broken_body_come_out_of_the_same_budget(s3_server, buc
         return ("reset" if seen == 0 else "slowdown") if method == "GET" else None
 
     with FaultProxy(s3_server.port, plan) as proxy:
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
-                            s3=through(proxy, s3_server.settings, max_attempts=4))
+        batch = fetch([f"{bucket}/in/cam-1/a.jpg"], through(proxy, s3_server.settings, max_attempts=4))
 
     assert proxy.faults == {"reset": 1, "slowdown": 3}
     assert batch["read_error"][0] == "gave up after 3 attempts (s3.max_attempts), last: SlowDown"
@@ -116,19 +118,19 @@ def test_a_body_that_trickles_in_is_given_up_at_the_deadline(s3_server, bucket):
 
     with FaultProxy(s3_server.port, lambda method, path, seen: "trickle" if method == "GET" else None) as proxy:
         started = time.monotonic()
-        batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/a.jpg"]}),
-                            s3=through(proxy, s3_server.settings, read_timeout=1.0, frame_deadline=2.0))
+        batch = fetch([f"{bucket}/in/cam-1/a.jpg"],
+                      through(proxy, s3_server.settings, read_timeout=1.0, frame_deadline=2.0))
 
     assert time.monotonic() - started < 2.0 + 1.0 + 1.0
     assert batch["read_error"][0] == "deadline: the body was still arriving at s3.frame_deadline"
-    assert batch["read_passing"][0]
+    assert batch["read_error_kind"][0] == "read"
 
 
 def test_a_missing_object_is_unreadable_not_worth_reading_again(s3_server, bucket):
-    batch = fetch_batch(pd.DataFrame({"path": [f"{bucket}/in/cam-1/none.jpg"]}), s3=s3_server.settings)
+    batch = fetch([f"{bucket}/in/cam-1/none.jpg"], s3_server.settings)
 
     assert batch["read_error"][0].startswith("NoSuchKey")
-    assert (batch["read_retries"][0], batch["read_passing"][0]) == (0, False)
+    assert (batch["read_retries"][0], batch["read_error_kind"][0]) == (0, "unreadable")
 
 
 def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gave_up(

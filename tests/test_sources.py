@@ -125,11 +125,35 @@ def test_fetching_ahead_fetches_the_next_batch_while_the_caller_holds_this_one()
             next_fetched.set()
         return batch.assign(content=[batch["path"][0].encode()])
 
-    batches = fetched_ahead(iter([pd.DataFrame({"path": [name]}) for name in "abc"]), fetch)
+    batches = fetched_ahead(iter([pd.DataFrame({"path": [name], "length": 1}) for name in "abc"]), fetch,
+                            max_batch_mb=1)
     first = next(batches)
 
     assert next_fetched.wait(timeout=10)
     assert [first["content"][0]] + [batch["content"][0] for batch in batches] == [b"a", b"b", b"c"]
+
+
+def test_a_worker_takes_a_batch_of_large_frames_in_parts_of_max_batch_mb_or_less():
+    mb = 2 ** 20
+    batch = pd.DataFrame({"path": list("abcdef"), "length": [mb, mb, 3 * mb, 1, 1, None]})
+
+    parts = fetched_ahead(iter([batch]), lambda part: part, max_batch_mb=2)
+
+    assert [list(part["path"]) for part in parts] == [["a", "b"], ["c"], ["d", "e", "f"]]
+
+
+@pytest.mark.parametrize("reader", ["binaryfile", "boto3"])
+def test_a_frame_listed_over_max_frame_mb_is_never_read_and_says_too_large(spark, s3_server, bucket, tmp_path,
+                                                                              reader):
+    location, s3 = (str(tmp_path), None) if reader == "binaryfile" else (f"{bucket}/in", s3_server.settings)
+    put_frames(location, {"cam/small.jpg": b"s", "cam/large.jpg": bytes(2 ** 20 + 1)}, s3)
+
+    source = read_frames(spark, location, source=SourceSettings(max_frame_mb=1), s3=s3_server.settings)
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in fetched(source)}
+
+    assert (rows["small.jpg"]["content"], rows["small.jpg"]["read_error_kind"]) == (b"s", None)
+    assert (rows["large.jpg"]["content"], rows["large.jpg"]["read_error_kind"]) == (None, "too_large")
+    assert rows["large.jpg"]["read_error"] == "1048577 bytes exceeds max_frame_mb 1"
 
 
 def test_listing_goes_past_one_page_of_1000_keys(spark, s3_server, bucket):

@@ -32,10 +32,10 @@ def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, 
         InputError: none of them reads and decodes.
     """
     chosen = wanted.orderBy(F.xxhash64("path"), "path").limit(count)
-    size, fetch = decode.size, source.fetch
+    size, fetch, max_batch_mb = decode.size, source.fetch, source.max_batch_mb
 
     def decoded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in fetched_ahead(batches, fetch):
+        for batch in fetched_ahead(batches, fetch, max_batch_mb=max_batch_mb):
             pixels = []
             for content, read_error in zip(batch["content"], batch["read_error"]):
                 try:

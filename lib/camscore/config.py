@@ -159,6 +159,10 @@ class SourceSettings:
         None, "Python regex with named groups camera_id and/or captured_at, searched in the frame's path; "
               "null: camera_id is the parent folder, captured_at the modification time", check=_path_regex)
     captured_at_format: str = setting("yyyyMMdd'T'HHmmss", "Spark datetime pattern of the captured_at group")
+    max_frame_mb: int = setting(64, "frames listed larger (MiB) are never read: their row has error kind too_large",
+                                check=positive)
+    max_batch_mb: int = setting(256, "the most bytes (MiB) of encoded frames a worker takes in one batch; a batch "
+                                     "of larger frames holds fewer", check=positive)
     frames_per_partition: int = setting(
         256, "the most keys the boto3 reader puts in one partition (partitions come in a multiple of the cores)",
         check=positive)

@@ -111,10 +111,10 @@ def _featurize_batch(batch: pd.DataFrame, featurizer: Featurizer, options: Decod
     """Features of the frames that decode, and one error (or None) per row."""
     started = time.thread_time()
     arrays, errors = [], []
-    for path, content, read_error, passing in zip(batch["path"], batch["content"], batch["read_error"],
-                                                  batch["read_passing"]):
+    for path, content, read_error, kind in zip(batch["path"], batch["content"], batch["read_error"],
+                                               batch["read_error_kind"]):
         if read_error is not None:
-            errors.append(FrameError("read" if passing else "unreadable", read_error))
+            errors.append(FrameError(kind, read_error))
             log.warning("camscore: frame %s not read: %s", path, read_error)
             continue
         try:
@@ -143,7 +143,7 @@ def _cpu_besides_fetching() -> float:
 
 
 def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch,
-                        meter: Accumulator | None,
+                        max_batch_mb: int, meter: Accumulator | None,
                         ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[FrameError | None]]]:
     """Each batch, its bytes fetched, with the features of its decodable frames and one error (or None) per row."""
     seconds: Counter = Counter()  # and READ_COUNTS
@@ -151,7 +151,7 @@ def _featurized_batches(batches: Iterator[pd.DataFrame], *, key: str, assets: Br
     featurizer, _ = _worker_models(key, assets)
     seconds["setup"] += time.process_time() - started
     decode = assets.value.decode
-    for batch in fetched_ahead(batches, fetch):
+    for batch in fetched_ahead(batches, fetch, max_batch_mb=max_batch_mb):
         for name in READ_COUNTS:
             seconds[name] += int(batch[name].sum())
         features, errors = _featurize_batch(batch, featurizer, decode, seconds)
@@ -182,7 +182,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
     Returns:
         DataFrame with the columns of SCORE_COLUMNS.
     """
-    frames, fetch = source.rows(wanted), source.fetch
+    frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold))
@@ -190,7 +190,8 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
     label_names = np.array(manifest.label_names, dtype=object)
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, meter=meter)
+        featurized = _featurized_batches(batches, key=key, assets=assets, fetch=fetch, max_batch_mb=max_batch_mb,
+                                         meter=meter)
         for batch, features, errors in featurized:
             started = _cpu_besides_fetching()
             _, classifier = _worker_models(key, assets)  # built by _featurized_batches, under its setup timer
@@ -222,13 +223,13 @@ def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, gr
     Returns:
         DataFrame with the columns of FEATURE_COLUMNS.
     """
-    frames, fetch = source.rows(wanted), source.fetch
+    frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
     key = uuid.uuid4().hex
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch, features, errors in _featurized_batches(batches, key=key, assets=assets, fetch=fetch,
-                                                           meter=meter):
+                                                           max_batch_mb=max_batch_mb, meter=meter):
             rows = iter(features)
             yield pd.DataFrame({
                 "path": batch["path"], "length": batch["length"], "modification_time": batch["modification_time"],

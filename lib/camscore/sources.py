@@ -16,7 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping
+from typing import Iterable, Callable, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
@@ -38,13 +38,15 @@ LISTING_COLUMNS = T.StructType([
 FRAME_COLUMNS = T.StructType(LISTING_COLUMNS.fields + [
     T.StructField("content", T.BinaryType(), True),
     T.StructField("read_error", T.StringType(), True),
+    T.StructField("read_error_kind", T.StringType(), True),
 ])
 
 
 Fetch = Callable[[pd.DataFrame], pd.DataFrame]
-FETCHED_COLUMNS = ("content", "read_error", "read_retries", "read_passing")
+FETCHED_COLUMNS = ("content", "read_error", "read_error_kind", "read_retries")
 # The read error of a listed frame deleted before it was read.
 GONE = "FileNotFound: gone between listing and reading"
+TOO_LARGE = "%d bytes exceeds max_frame_mb %d"  # of a frame listed larger, never read
 TASKS_PER_CORE = 4
 FEWEST_FRAMES_PER_TASK = 16  # below it a task's fixed cost (its Arrow stream, its write) starts to show
 
@@ -58,16 +60,20 @@ class FrameSource:
         listing: path, modification_time, length, camera_id and captured_at of every
             frame; reading it reads no frame.
         fetch: in a Python worker, a pandas batch of ``rows()`` with FETCHED_COLUMNS:
-            each frame's bytes (``content``) or why they could not be read (``read_error``),
-            the retries the read took and whether a failure was a passing one (read_passing).
+            each frame's bytes (``content``) or why they could not be read (``read_error``, and
+            ``read_error_kind``: ``read`` for a passing fault a later run tries again,
+            ``unreadable`` for a refusal, ``too_large`` for a frame over source.max_frame_mb,
+            which is never read), and the retries the read took.
         conf: Spark SQL properties the reads of these frames want while they run
-            (the partitioning of a file scan); see session.run_conf.
+            (the partitioning of a file scan, the bytes of an Arrow batch); see session.run_conf.
+        max_batch_mb: the most bytes of frames a worker takes in one batch (fetched_ahead).
     """
 
     uri: str
     listing: DataFrame
     fetch: Fetch
     conf: Mapping[str, str]
+    max_batch_mb: int
     _rows: Callable[[DataFrame | None], DataFrame]
 
     def rows(self, wanted: DataFrame | None = None) -> DataFrame:
@@ -98,16 +104,19 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
     else:
         storage.check_spark_location(spark, uri)
         listing, rows, fetch, conf = _read_with_binaryfile(spark, uri, source=source)
-    return FrameSource(uri, with_path_fields(listing, source=source), fetch, conf,
+    # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
+    conf = {**conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
+    return FrameSource(uri, with_path_fields(listing, source=source), fetch, conf, source.max_batch_mb,
                        lambda wanted=None: with_path_fields(rows(wanted), source=source))
 
 
-def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch) -> Iterator[pd.DataFrame]:
-    """Each batch with its bytes; fetches the next batch while the caller works on this one."""
+def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch, *, max_batch_mb: int) -> Iterator[pd.DataFrame]:
+    """Each batch with its bytes, cut where its frames' listed lengths reach ``max_batch_mb``; fetches
+    the next batch while the caller works on this one."""
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead")
     try:
         pending = None
-        for batch in batches:
+        for batch in within_bytes(batches, max_batch_mb * 2 ** 20):
             upcoming = ahead.submit(fetch, batch)
             if pending is not None:
                 yield pending.result()
@@ -117,6 +126,20 @@ def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch) -> Iterator[pd.
     finally:
         # A consumer that stops early (a limit, a failure downstream) does not wait for the next batch.
         ahead.shutdown(wait=False, cancel_futures=True)
+
+
+def within_bytes(batches: Iterable[pd.DataFrame], most: int) -> Iterator[pd.DataFrame]:
+    """The batches, each cut before the frame that would take its ``length`` sum past ``most``
+    (a frame larger than ``most`` alone)."""
+    for batch in batches:
+        start, total = 0, 0
+        for at, length in enumerate(batch["length"].fillna(0)):
+            if total + length > most and at > start:
+                yield batch.iloc[start:at]
+                start, total = at, 0
+            total += length
+        if start < len(batch):
+            yield batch.iloc[start:] if start else batch
 
 
 def extension_glob(extensions: tuple[str, ...]) -> str:
@@ -169,9 +192,18 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
                  .load(uri))
     except AnalysisException as exc:
         raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
-    frames = found.select("path", F.col("modificationTime").alias("modification_time"), "length", "content",
-                          F.lit(None).cast("string").alias("read_error"))
-    scanned = {row["path"]: row["length"] for row in frames.select("path", "length").collect()}
+    # binaryFile tests a file's length before it reads the file, so frames over max_frame_mb are never read.
+    max_bytes = source.max_frame_mb * 2 ** 20
+    listing_columns = ["path", F.col("modificationTime").alias("modification_time"), "length"]
+    listed = found.select(*listing_columns)
+    frames = (found.where(F.col("length") <= max_bytes)
+              .select(*listing_columns, "content", F.lit(None).cast("string").alias("read_error"),
+                      F.lit(None).cast("string").alias("read_error_kind"))
+              .unionByName(found.where(F.col("length") > max_bytes)
+                           .select(*listing_columns, F.lit(None).cast("binary").alias("content"),
+                                   F.format_string(TOO_LARGE, "length", F.lit(source.max_frame_mb)).alias("read_error"),
+                                   F.lit("too_large").alias("read_error_kind"))))
+    scanned = {row["path"]: row["length"] for row in listed.collect()}
     empty = _empty_files(spark, set(scanned), listed=found.inputFiles())
     if empty is not None:
         frames = frames.unionByName(empty)
@@ -188,7 +220,7 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
 
 
 def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch.assign(read_retries=0, read_passing=False)
+    return batch.assign(read_retries=0)
 
 
 def balanced_partitions(lengths: list[int], *, open_cost: int, max_partition_bytes: int, cores: int) -> int:
@@ -238,9 +270,9 @@ def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -
     for path in missing:
         status = storage.file_status(spark, path)
         if status is None:
-            rows.append((path, None, None, None, GONE))
+            rows.append((path, None, None, None, GONE, "unreadable"))
         elif status[0] == 0:
-            rows.append((path, status[1], 0, b"", None))
+            rows.append((path, status[1], 0, b"", None, None))
     return spark.createDataFrame(rows, FRAME_COLUMNS) if rows else None
 
 
@@ -276,15 +308,22 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
         return wanted.select(*LISTING_COLUMNS.fieldNames()).repartition(
             _partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism, frames=count))
 
-    return listing, rows_of, functools.partial(fetch_batch, s3=s3), {}
+    return listing, rows_of, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {}
 
 
-def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings) -> pd.DataFrame:
-    """The batch with the FETCHED_COLUMNS of the object at each ``path``, fetched in parallel."""
-    reads = list(_fetch_pool(s3.fetch_threads).map(functools.partial(_fetch, settings=s3), batch["path"]))
-    return batch.assign(content=[read.data for read in reads], read_error=[read.error for read in reads],
-                        read_retries=[read.retries for read in reads],
-                        read_passing=[read.passing for read in reads])
+def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings, max_frame_mb: int) -> pd.DataFrame:
+    """The batch with the FETCHED_COLUMNS of the object at each ``path``, fetched in parallel; an object
+    listed over ``max_frame_mb`` is not fetched."""
+    def read(path: str, length: int) -> tuple[storage.ObjectRead, str | None]:
+        if length > max_frame_mb * 2 ** 20:
+            return storage.ObjectRead(None, TOO_LARGE % (length, max_frame_mb)), "too_large"
+        got = _fetch(path, settings=s3)
+        return got, None if got.error is None else "read" if got.passing else "unreadable"
+
+    outcomes = list(_fetch_pool(s3.fetch_threads).map(read, batch["path"], batch["length"]))
+    return batch.assign(content=[got.data for got, _ in outcomes], read_error=[got.error for got, _ in outcomes],
+                        read_error_kind=[kind for _, kind in outcomes],
+                        read_retries=[got.retries for got, _ in outcomes])
 
 
 @functools.lru_cache(maxsize=1)
