@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = (calibration.of_folder(Path(options.calibration), decode=settings.featurizer.decode_options())
                   if options.calibration else None)
         manifest = import_booster(options.booster, options.out, layer=options.layer, weights=options.weights,
-                                  seed=options.seed, runtime=options.runtime, precision=options.precision,
+                                  seed=options.weights_seed, runtime=options.runtime, precision=options.precision,
                                   calibration=frames, label_names=label_names(options.labels),
                                   threshold=options.threshold,
                                   s3=settings.s3)

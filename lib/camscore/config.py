@@ -260,7 +260,8 @@ class ImportOptions:
     weights: str = setting(help="weights its features came from: imagenet, a weights file, an s3:// URI or none",
                            required=True)
     out: str = setting(help="model directory to write (local or s3://)", required=True)
-    seed: int = setting(0, "seed of the random weights when --weights none")
+    weights_seed: int = setting(0, "seed of the random weights when --weights none (featurizer.seed to train; "
+                                   "its --seed is the folds')")
     runtime: str = setting(IMPORT_RUNTIME, "runtime it is scored with by default (openvino: the model directory "
                                            "carries the converted featurizer, and scoring needs no TensorFlow)",
                            allowed=RUNTIMES)
