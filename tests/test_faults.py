@@ -4,8 +4,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +20,6 @@ from conftest import load_job, put_frames
 from faults import FaultProxy
 
 
-ROOT = Path(__file__).resolve().parents[1]
 score = load_job("score").main
 
 
@@ -181,7 +178,7 @@ def python_workers() -> list[int]:
             if b"pyspark.daemon" in command and b"pyspark.daemon" in commands.get(parent, (0, b""))[1]]
 
 
-def test_a_python_worker_killed_mid_job_costs_a_retried_task_not_a_frame(spark, model_dir, tmp_path):
+def test_a_python_worker_killed_mid_job_costs_a_retried_task_not_a_frame(spark, openvino_model_dir, tmp_path):
     frames = {f"cam-1/20261120T08{i // 60:02d}{i % 60:02d}.jpg": samples.frame_jpeg(samples.KINDS[i % 2], seed=i)
               for i in range(96)}
     put_frames(str(tmp_path / "in"), frames, None)
@@ -200,35 +197,11 @@ def test_a_python_worker_killed_mid_job_costs_a_retried_task_not_a_frame(spark, 
     killer = threading.Thread(target=kill_one_worker_once_it_works)
     killer.start()
     output = str(tmp_path / "scores")
-    code = score(["--input", str(tmp_path / "in"), "--model", model_dir, "--output", output, "--batch-size", "8"])
+    code = score(["--input", str(tmp_path / "in"), "--model", openvino_model_dir, "--output", output,
+                  "--batch-size", "8"])
     killer.join()
 
     rows = spark.read.parquet(output).select("path", "error_kind").collect()
     assert code == 0 and killed
     assert sorted(row["path"] for row in rows) == sorted(f"file:{tmp_path}/in/{name}" for name in frames)
     assert [row["error_kind"] for row in rows] == [None] * 96
-
-
-@pytest.mark.slow  # its job runs Spark in a process of its own
-def test_planted_credentials_appear_nowhere_the_job_writes(s3_server, bucket, openvino_model_dir, write_config,
-                                                            tmp_path):
-    put_frames(f"{bucket}/in", {"cam-1/20261120T080000.jpg": samples.frame_jpeg("car", seed=1),
-                                "cam-1/20261120T090000.jpg": b"broken"}, s3_server.settings)
-    key, secret = "AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE"
-    events, output = tmp_path / "events", tmp_path / "scores"
-    events.mkdir()
-    config = write_config({"s3": dataclasses.asdict(s3_server.settings), "spark": {"conf": {
-        "spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file:{events}"}}})
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "jobs" / "score.py"), "--master", "local[2]", "--input", f"{bucket}/in",
-         "--model", openvino_model_dir, "--output", str(output), "--config", config],
-        env=env, capture_output=True, timeout=300)
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    written = [path for folder in (output, events) for path in folder.rglob("*") if path.is_file()]
-    assert any(path.name == "_summary.json" for path in written) and len(list(events.iterdir())) == 1
-    for planted in (key, secret):
-        found = [str(path) for path in written if planted.encode() in path.read_bytes()]
-        assert (planted.encode() in done.stdout, planted.encode() in done.stderr, found) == (False, False, [])
