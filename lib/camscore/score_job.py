@@ -172,6 +172,7 @@ class ListedFrames:
     already_scored: int
     retried: int
     batch_id: str
+    dates: list[str]  # the date= partitions the wanted frames' rows go to
     seconds: float
 
     @property
@@ -233,16 +234,17 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     listed = source.listing.cache()
     wanted, already_scored, retried = listed, 0, 0
     if job.only_new and storage.exists(job.output, spark=spark):
-        done = sinks.done_paths(spark, job.output, model_id=model_id).cache()
-        # Cached: counting, fingerprinting and scoring it then read the output's history once.
+        # Only the days the listed frames fall on are read: the cost follows the frames, not the output's history.
+        done = sinks.done_paths(spark, job.output, model_id=model_id, dates=sinks.partition_dates(listed)).cache()
+        # Cached: counting, fingerprinting and scoring it then read those days once.
         wanted = listed.join(done.where(~F.col("unread")).select("path"), "path", "left_anti").cache()
         already_scored = listed.count() - wanted.count()
         retried = wanted.join(done.where(F.col("unread")), "path", "left_semi").count()
         done.unpersist()
-    total, batch_id = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
+    total, batch_id, dates = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
     log.info("camscore: %d frames to score under %s (%d already scored, %d read again); model %s", total,
              job.input, already_scored, retried, model_id)
-    return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id,
+    return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id, dates,
                         time.perf_counter() - mark)
 
 
@@ -266,12 +268,12 @@ def reconcile(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *,
     if not frames.total:
         return {}
     output = run.settings.score.output
-    outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id)
+    outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
     # Rows short of the listing: frames deleted after listing, which the scan skipped.
     if sum(outcomes.values()) < frames.total and write_unread(
             spark, frames.wanted, output, model_id=run.model.manifest.model_id, batch_id=frames.batch_id,
-            scored_at=started_at):
-        outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id)
+            dates=frames.dates, scored_at=started_at):
+        outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
     if sum(outcomes.values()) != frames.total:
         log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
                   frames.total, sum(outcomes.values()), frames.batch_id)
@@ -296,10 +298,10 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
 
 
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
-                 scored_at: dt.datetime) -> int:
+                 dates: list[str], scored_at: dt.datetime) -> int:
     """Appends an ``unreadable`` row (sources.GONE) for each listed frame the scan no longer found (deleted after
     listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
-    written = sinks.batch_rows(spark, output, batch_id=batch_id).select("path")
+    written = sinks.batch_rows(spark, output, batch_id=batch_id, dates=dates).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
     count = unread.count()
     if count:
@@ -313,14 +315,16 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
     return count
 
 
-def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSettings) -> tuple[int, str]:
-    """Frame count and a batch id that is the same whenever the same frames meet the same model and
-    the same reading of their paths (which decides their dates)."""
+def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSettings
+                 ) -> tuple[int, str, list[str]]:
+    """Frame count, a batch id that is the same whenever the same frames meet the same model and the same
+    reading of their paths (which decides their dates), and the date partitions their rows go to; one Spark job."""
     digest = F.xxhash64("path", "length", "modification_time")
-    row = listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x")).first()
+    row = listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x"),
+                      F.collect_set(sinks.date_folder()).alias("dates")).first()
     text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
     # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
-    return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16], sorted(row["dates"])
 
 
 class Progress:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -34,25 +34,46 @@ def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> Non
         writer.mode("overwrite").option("partitionOverwriteMode", "dynamic").parquet(output)
 
 
-def batch_rows(spark: SparkSession, output: str, *, batch_id: str) -> DataFrame:
-    """The rows of one batch in the output; none when no row has been written (an empty folder too).
-
-    Read with the output's schema, so files written before a column existed (``error_kind``) read as null.
-    """
-    return spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("batch") == batch_id)
+NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # Spark's folder for a null partition value
 
 
-def count_outcomes(spark: SparkSession, output: str, *, batch_id: str) -> dict[str, int]:
+def date_folder() -> Column:
+    """The ``date=`` partition value of a frame's row (scoring.with_output_columns dates it by captured_at)."""
+    return F.coalesce(F.to_date("captured_at").cast("string"), F.lit(NO_DATE))
+
+
+def partition_dates(frames: DataFrame) -> list[str]:
+    """The ``date=`` partition values the rows of these frames are written to."""
+    return sorted(row[0] for row in frames.select(date_folder()).distinct().collect())
+
+
+def _rows_under(spark: SparkSession, output: str, folders: list[str]) -> DataFrame:
+    """The output's rows in these partition folders (those that exist), read with the output's schema, so
+    files written before a column existed (``error_kind``) read as null. No other folder is listed or read:
+    the cost follows the folders, not the output's history."""
+    base = output.rstrip("/")
+    found = [f"{base}/{folder}" for folder in folders if storage.exists(f"{base}/{folder}", spark=spark)]
+    if not found:
+        return spark.createDataFrame([], OUTPUT_SCHEMA)
+    return spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*found)
+
+
+def batch_rows(spark: SparkSession, output: str, *, batch_id: str, dates: list[str]) -> DataFrame:
+    """The rows of one batch in the output, whose frames fall on ``dates``; none when no row has been written."""
+    return _rows_under(spark, output, [f"date={date}/batch={batch_id}" for date in dates])
+
+
+def count_outcomes(spark: SparkSession, output: str, *, batch_id: str, dates: list[str]) -> dict[str, int]:
     """Rows of one batch in the output by outcome: ``scored`` or the error kind."""
-    rows = batch_rows(spark, output, batch_id=batch_id)
+    rows = batch_rows(spark, output, batch_id=batch_id, dates=dates)
     kind = F.coalesce(F.col("error_kind"), F.lit("scored"))
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
 
-def done_paths(spark: SparkSession, output: str, *, model_id: str) -> DataFrame:
-    """Paths that have a row by this model in the output, and whether every such row is a ``read``
+def done_paths(spark: SparkSession, output: str, *, model_id: str, dates: list[str]) -> DataFrame:
+    """Paths on ``dates`` that have a row by this model in the output, and whether every such row is a ``read``
     error (``unread``: a passing fault kept the frame from being read, and a later run should try again)."""
-    rows = spark.read.schema(OUTPUT_SCHEMA).parquet(output).where(F.col("model_id") == model_id)
+    rows = _rows_under(spark, output, [f"date={date}" for date in dates]).where(F.col("model_id") == model_id)
     # Outputs before 0.2.0 have no error_kind; their error began with the kind.
     unread = F.coalesce(F.col("error_kind") == "read", F.col("error").startswith("read:"), F.lit(False))
     return rows.groupBy("path").agg(F.min(unread).alias("unread"))
