@@ -84,6 +84,12 @@ class StandaloneCluster:
         raise TimeoutError(f"{self.workers} workers did not register with {self.master_url} in {timeout} s; "
                            f"see {self.root}/*.log")
 
+    def python_workers(self) -> list[tuple[int, Path, str]]:
+        """PySpark worker processes of this cluster's executors running now: pid, working directory (in an
+        executor's folder), and the first argument (the interpreter)."""
+        work = (self.root / "work").resolve()
+        return [worker for worker in _python_workers() if worker[1].is_relative_to(work)]
+
     def executor_jvms(self) -> list[int]:
         """Process ids of the executor JVMs running now."""
         return [pid for pid, argv in _processes() if "org.apache.spark.executor.CoarseGrainedExecutorBackend" in argv]
@@ -100,8 +106,7 @@ def _processes() -> list[tuple[int, list[str]]]:
     return found
 
 
-def python_workers() -> list[tuple[int, Path, str]]:
-    """PySpark worker processes running now: pid, working directory, and the first argument (the interpreter)."""
+def _python_workers() -> list[tuple[int, Path, str]]:
     found = []
     for pid, argv in _processes():
         if "pyspark.daemon" in argv or "pyspark.worker" in argv:

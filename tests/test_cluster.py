@@ -14,7 +14,7 @@ import pytest
 
 from camscore.devtools import samples
 
-from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of, python_workers
+from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
 from conftest import put_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
              str(ROOT / "jobs" / "score.py"), "--input", f"{bucket}/in", "--model", openvino_model_dir,
              "--output", str(output), "--config", config],
             env=env, stdout=out, stderr=err)
-        scoring = _first_worker_scoring(submit, tmp_path / "stderr")
+        scoring = _first_worker_scoring(cluster, submit, tmp_path / "stderr")
         shipped = {path.name for path in (scoring[1] / "environment/lib/python3.11/site-packages").iterdir()}
         os.kill(_executor_of(scoring[0], cluster.executor_jvms()), signal.SIGKILL)
         submit.wait(timeout=300)
@@ -89,12 +89,13 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
         assert (planted.encode() in stdout, planted.encode() in stderr, found) == (False, False, [])
 
 
-def _first_worker_scoring(submit: subprocess.Popen, stderr: Path) -> tuple[int, Path, str, list[str]]:
-    """The first Python worker seen with OpenVINO loaded (so scoring a task): pid, working directory,
-    interpreter, and the OpenVINO files it mapped."""
+def _first_worker_scoring(cluster: StandaloneCluster, submit: subprocess.Popen, stderr: Path
+                          ) -> tuple[int, Path, str, list[str]]:
+    """The first Python worker of the cluster seen with OpenVINO loaded (so scoring a task): pid, working
+    directory, interpreter, and the OpenVINO files it mapped."""
     deadline = time.monotonic() + 240
     while submit.poll() is None and time.monotonic() < deadline:
-        for pid, cwd, interpreter in python_workers():
+        for pid, cwd, interpreter in cluster.python_workers():
             openvino = sorted(path for path in mapped_files(pid) if "/site-packages/openvino/" in path)
             if openvino:
                 return pid, cwd, interpreter, openvino

@@ -16,6 +16,7 @@ from camscore import calibration
 from camscore.classifier import Classifier
 from camscore.devtools import samples
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.lease import held
 from camscore.model_dir import import_booster, load_model
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job, put_frames
@@ -268,6 +269,22 @@ def test_help_explains_every_option(capsys):
     for option in ("--input", "--model", "--output", "--config", "--master", "--batch-size", "--layer",
                    "--weights", "--allow-weights-mismatch"):
         assert option in text
+
+
+def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and_reads_nothing(
+        spark, s3_server, bucket, openvino_model_dir, config, tmp_path, capsys):
+    put_frames(f"{bucket}/in", good_frames("20261124", 1, seed=700), s3_server.settings)
+    output = str(tmp_path / "out")
+
+    with held(output, minutes=5) as first:
+        code = score(["--input", f"{bucket}/in", "--model", openvino_model_dir, "--output", output,
+                      "--config", config])
+
+    assert code == 75
+    assert [line for line in capsys.readouterr().err.splitlines() if "camscore" in line] == [
+        f"camscore: error: the output is held by {first.describe()}: one run at a time per output; this one stops "
+        "without scoring (a scheduler tries again at its next tick)"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["_lease.json.lock"]
 
 
 def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server, bucket, model_dir, config, tmp_path):

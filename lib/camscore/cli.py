@@ -21,14 +21,15 @@ SPARK_VERSIONS = ((4, 0), (5, 0))
 
 
 def run_main(body: Callable[[], None]) -> int:
-    """Runs a job body; a CamscoreError becomes one line on stderr and exit code 2."""
+    """Runs a job body; a CamscoreError becomes one line on stderr and exit code 2 (or the error's own
+    ``exit_code``: 75 when another run holds the output)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("camscore").setLevel(logging.INFO)
     try:
         body()
     except CamscoreError as exc:
         print(f"camscore: error: {exc}", file=sys.stderr)
-        return USER_ERROR
+        return getattr(exc, "exit_code", USER_ERROR)
     return 0
 
 

@@ -59,6 +59,11 @@ def positive(value: int) -> None:
         raise ValueError("must be a positive integer")
 
 
+def _positive_minutes(value: float) -> None:
+    if value <= 0:
+        raise ValueError("must be a positive number of minutes")
+
+
 def _positive_seconds(value: float) -> None:
     if value <= 0:
         raise ValueError("must be a positive number of seconds")
@@ -205,6 +210,9 @@ class ScoreSettings:
                                                   "was trained on")
     only_new: bool = setting(False, "skip frames that already have a row by this model in the output "
                                     "(for schedulers re-reading a growing prefix)")
+    lease_minutes: float = setting(30.0, "a run holds the output's lease (_lease.json) and renews it every third of "
+                                         "this; another run meanwhile stops with exit code 75; a lease not renewed "
+                                         "this long (its run died) is taken over", check=_positive_minutes)
 
 
 @dataclass(frozen=True, kw_only=True)

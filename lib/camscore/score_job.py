@@ -15,7 +15,7 @@ from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import sinks, sources, storage
+from camscore import lease, sinks, sources, storage
 from camscore.classifier import Model
 from camscore.config import Settings, SourceSettings
 from camscore.conversion import make_graph
@@ -208,11 +208,15 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
         The run summary, also written as ``_summary.json`` in the output folder.
     """
     started_at = dt.datetime.now(dt.timezone.utc)
-    frames = list_frames(spark, run)
-    meter = worker_meter(spark)
-    with run_conf(spark, {**arrow_batch_conf(run.settings.featurizer.batch_size), **frames.source.conf}):
-        score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
-        outcomes = reconcile(spark, run, frames, started_at=started_at)
+    settings = run.settings
+    storage.check_writable(settings.score.output, spark=spark)
+    with lease.held(settings.score.output, minutes=settings.score.lease_minutes, s3=settings.s3, spark=spark,
+                    local=storage.is_local_to(settings.score.output, settings.spark)):
+        frames = list_frames(spark, run)
+        meter = worker_meter(spark)
+        with run_conf(spark, {**arrow_batch_conf(settings.featurizer.batch_size), **frames.source.conf}):
+            score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
+            outcomes = reconcile(spark, run, frames, started_at=started_at)
     frames.listed.unpersist()
     frames.wanted.unpersist()
     seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
@@ -227,7 +231,6 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     """The frames under score.input, less those the output already has by this model with --only-new."""
     mark = time.perf_counter()
     job, model_id = run.settings.score, run.model.manifest.model_id
-    storage.check_writable(job.output, spark=spark)
     source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.

@@ -231,7 +231,7 @@ def write_bytes(uri: str, data: bytes, settings: S3Settings | None = None, *,
     given (the location as Spark sees it: any scheme it serves, a bare path on its default
     filesystem), else an s3:// object through boto3 or a local file (parent folders created)."""
     if spark is not None:
-        path, filesystem = _hadoop(spark, uri)
+        path, filesystem = hadoop_fs(spark, uri)
         stream = filesystem.create(path, True)
         try:
             stream.write(bytearray(data))
@@ -250,7 +250,7 @@ def write_bytes(uri: str, data: bytes, settings: S3Settings | None = None, *,
 def exists(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> bool:
     """Whether anything is at ``uri`` (a file, a folder, an object or a prefix), seen as write_bytes sees it."""
     if spark is not None:
-        path, filesystem = _hadoop(spark, uri)
+        path, filesystem = hadoop_fs(spark, uri)
         return bool(filesystem.exists(path))
     if is_s3(uri):
         location = S3Uri.parse(uri)
@@ -262,7 +262,7 @@ def exists(uri: str, settings: S3Settings | None = None, *, spark: SparkSession 
 
 def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None:
     """Length and modification time of a file through Spark's filesystems; None when it is gone."""
-    path, filesystem = _hadoop(spark, uri)
+    path, filesystem = hadoop_fs(spark, uri)
     try:
         status = filesystem.getFileStatus(path)
     except Py4JJavaError as exc:
@@ -287,10 +287,11 @@ def check_spark_location(spark: SparkSession, uri: str) -> None:
     Raises:
         ConfigError: naming the schemes that do.
     """
-    _hadoop(spark, uri)
+    hadoop_fs(spark, uri)
 
 
-def _hadoop(spark: SparkSession, uri: str):
+def hadoop_fs(spark: SparkSession, uri: str):
+    """The Hadoop Path of ``uri`` and the FileSystem that serves it (ConfigError when none does)."""
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     try:
@@ -315,7 +316,7 @@ def check_writable(uri: str, settings: S3Settings | None = None, *, spark: Spark
         ConfigError: with the location and why.
     """
     if spark is not None:
-        path, filesystem = _hadoop(spark, uri)
+        path, filesystem = hadoop_fs(spark, uri)
         try:
             if filesystem.exists(path) and not filesystem.getFileStatus(path).isDirectory():
                 raise ConfigError(f"cannot write to {uri}: it is a file, not a folder")

@@ -1,0 +1,76 @@
+"""What --only-new costs as the output's history grows (by hand, not in CI).
+
+    python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
+
+Scores ``--new`` frames from the embedded S3 server with --only-new twice, into an empty output
+and into one holding ``days`` x ``rows-per-day`` earlier rows of the same model, and prints both
+runs' seconds from their summaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from camscore import storage
+from camscore.config import load_settings
+from camscore.devtools import samples
+from camscore.model_dir import import_booster, load_model
+from camscore.score_job import prepare_score, run_score
+from camscore.scoring import with_output_columns
+from camscore.session import spark_session
+from camscore.sinks import write_scores
+
+ORIGINAL_BOOSTER = Path(__file__).resolve().parents[4] / "shared" / "seed" / "lightgbm_classifier.model"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--rows-per-day", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=20)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="camscore-history-"))
+    with samples.EmbeddedS3() as server:
+        model = str(work / "model")
+        import_booster(str(ORIGINAL_BOOSTER), model, layer="predictions", weights="none")
+        model_id = load_model(model).manifest.model_id
+        bucket = server.create_bucket("history")
+        today = dt.datetime(2026, 11, 26, 8, tzinfo=dt.timezone.utc)
+        for i in range(args.new):
+            data = samples.frame_jpeg(samples.KINDS[i % 2], seed=i)
+            moment = today + dt.timedelta(minutes=i)
+            storage.write_bytes(f"{bucket}/in/cam-1/{moment:%Y%m%dT%H%M%S}.jpg", data, server.settings)
+        settings = load_settings(None, overrides={
+            "score.input": f"{bucket}/in", "score.model": model, "score.only_new": True,
+            "source.path_regex": r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})\.jpg$",
+            "spark.master": "local[2]"})
+        settings = dataclasses.replace(settings, s3=server.settings)
+        spark = spark_session(settings.spark)
+        outputs = {"empty": str(work / "empty"), "history": str(work / "history")}
+        started = time.perf_counter()
+        history = (spark.range(args.days * args.rows_per_day)
+                   .select(F.format_string("s3://old/cam-%d/%d.jpg", F.col("id") % 50, F.col("id")).alias("path"),
+                           (F.col("id") % 50).cast("string").alias("camera_id"),
+                           (F.lit(today.timestamp()) - F.lit(86400) * (1 + F.col("id") % args.days)
+                            ).cast("timestamp").alias("captured_at"),
+                           F.lit(0.5).alias("probability"), F.lit(1).alias("label"), F.lit("car").alias("label_name"),
+                           F.lit(None).cast("string").alias("error_kind"), F.lit(None).cast("string").alias("error")))
+        write_scores(with_output_columns(history, model_id=model_id, batch_id="bhistory", scored_at=today),
+                     outputs["history"])
+        print(f"history: {args.days * args.rows_per_day:,} rows on {args.days} days in "
+              f"{time.perf_counter() - started:.1f} s")
+        for name, output in outputs.items():
+            run = prepare_score(dataclasses.replace(settings, score=dataclasses.replace(settings.score, output=output)))
+            summary = run_score(spark, run)
+            print(f"{name}: {summary.frames_read} new frames scored; seconds {summary.seconds}")
+
+
+if __name__ == "__main__":
+    main()

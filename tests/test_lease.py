@@ -1,0 +1,54 @@
+import json
+import os
+import time
+
+import pytest
+
+from camscore.lease import LEASE_FILE, LeaseHeld, held
+from camscore import storage
+
+
+def test_a_second_run_on_a_held_output_refuses_naming_the_holder_until_it_is_given_back(tmp_path):
+    output = str(tmp_path / "scores")
+
+    with held(output, minutes=5) as first:
+        with pytest.raises(LeaseHeld, match=rf"held by run {first.run} \(pid {os.getpid()} on .*until .*Z"):
+            with held(output, minutes=5):
+                pass
+
+    with held(output, minutes=5):
+        assert (tmp_path / "scores" / LEASE_FILE).exists()
+    assert not (tmp_path / "scores" / LEASE_FILE).exists()
+
+
+def test_a_lease_left_by_a_run_that_died_is_taken_over_once_stale(tmp_path, caplog):
+    (tmp_path / LEASE_FILE).write_text(json.dumps(
+        {"run": "dead", "host": "node-7", "pid": 1, "since": time.time() - 3600, "until": time.time() - 60}))
+
+    with held(str(tmp_path), minutes=5) as taken:
+        assert json.loads((tmp_path / LEASE_FILE).read_text())["run"] == taken.run
+
+    assert "took over a stale lease of run dead (pid 1 on node-7)" in caplog.text
+
+
+def test_a_live_run_renews_its_lease_so_it_never_goes_stale(tmp_path):
+    with held(str(tmp_path), minutes=0.01) as first:  # 0.6 s, renewed every 0.2 s
+        time.sleep(1.0)
+        with pytest.raises(LeaseHeld, match=first.run):
+            with held(str(tmp_path), minutes=0.01):
+                pass
+
+
+def test_on_s3_the_lease_is_a_conditional_put_and_a_stale_one_a_conditional_replace(s3_server, bucket):
+    output = f"{bucket}/scores"
+
+    with held(output, minutes=5, s3=s3_server.settings) as first:
+        with pytest.raises(LeaseHeld, match=first.run):
+            with held(output, minutes=5, s3=s3_server.settings):
+                pass
+    assert not storage.exists(f"{output}/{LEASE_FILE}", s3_server.settings)
+
+    storage.write_bytes(f"{output}/{LEASE_FILE}", json.dumps(
+        {"run": "dead", "host": "node-7", "pid": 1, "since": 0, "until": time.time() - 60}).encode(), s3_server.settings)
+    with held(output, minutes=5, s3=s3_server.settings) as taken:
+        assert json.loads(storage.read_bytes(f"{output}/{LEASE_FILE}", s3_server.settings))["run"] == taken.run
