@@ -2,9 +2,9 @@
 
     python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
 
-Scores ``--new`` frames from the embedded S3 server with --only-new twice, into an empty output
-and into one holding ``days`` x ``rows-per-day`` earlier rows of the same model, and prints both
-runs' seconds from their summaries.
+Scores ``--new`` frames from the embedded S3 server with --only-new into an empty output and into
+one holding ``days`` x ``rows-per-day`` earlier rows of the same model, in turn, ``--rounds`` times
+(the first run of a process also warms its Python workers), and prints each run's seconds.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rows-per-day", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="camscore-history-"))
     with samples.EmbeddedS3() as server:
@@ -53,7 +54,6 @@ def main(argv: list[str] | None = None) -> None:
             "spark.master": "local[2]"})
         settings = dataclasses.replace(settings, s3=server.settings)
         spark = spark_session(settings.spark)
-        outputs = {"empty": str(work / "empty"), "history": str(work / "history")}
         started = time.perf_counter()
         history = (spark.range(args.days * args.rows_per_day)
                    .select(F.format_string("s3://old/cam-%d/%d.jpg", F.col("id") % 50, F.col("id")).alias("path"),
@@ -62,14 +62,18 @@ def main(argv: list[str] | None = None) -> None:
                             ).cast("timestamp").alias("captured_at"),
                            F.lit(0.5).alias("probability"), F.lit(1).alias("label"), F.lit("car").alias("label_name"),
                            F.lit(None).cast("string").alias("error_kind"), F.lit(None).cast("string").alias("error")))
-        write_scores(with_output_columns(history, model_id=model_id, batch_id="bhistory", scored_at=today),
-                     outputs["history"])
-        print(f"history: {args.days * args.rows_per_day:,} rows on {args.days} days in "
-              f"{time.perf_counter() - started:.1f} s")
-        for name, output in outputs.items():
-            run = prepare_score(dataclasses.replace(settings, score=dataclasses.replace(settings.score, output=output)))
-            summary = run_score(spark, run)
-            print(f"{name}: {summary.frames_read} new frames scored; seconds {summary.seconds}")
+        for round_ in range(args.rounds):
+            write_scores(with_output_columns(history, model_id=model_id, batch_id="bhistory", scored_at=today),
+                         str(work / f"history-{round_}"))
+        print(f"history: {args.days * args.rows_per_day:,} rows on {args.days} days, written {args.rounds} times "
+              f"in {time.perf_counter() - started:.1f} s")
+        for round_ in range(args.rounds):
+            for name in ("empty", "history"):
+                output = str(work / f"{name}-{round_}")
+                run = prepare_score(dataclasses.replace(settings, score=dataclasses.replace(settings.score,
+                                                                                             output=output)))
+                summary = run_score(spark, run)
+                print(f"{name}: {summary.frames_read} new frames scored; seconds {summary.seconds}")
 
 
 if __name__ == "__main__":
