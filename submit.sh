@@ -82,12 +82,22 @@ case "$command" in
     # Scoring needs no TensorFlow; the training job (and Keras scoring) does. Neither takes pyspark:
     # spark-submit runs the cluster's.
     package="$root" archive="$root/dist/camscore-env.tar.gz" pack_args=()
+    # Never imported on a node: test suites, pip and setuptools. Scoring reads the model directory's
+    # OpenVINO IR on the CPU: no GPU or NPU plugin, no frontend but IR's (training converts from Keras).
+    lean=(--exclude '*/tests/*' --exclude 'lib/python*/site-packages/pip/*'
+          --exclude 'lib/python*/site-packages/pip-*' --exclude 'lib/python*/site-packages/setuptools/*'
+          --exclude 'lib/python*/site-packages/setuptools-*' --exclude 'bin/pip*')
+    cpu_ir_only=(--exclude '*/openvino/libs/cache.json')
+    for file in intel_gpu_plugin intel_npu_plugin tensorflow_frontend tensorflow_lite_frontend onnx_frontend \
+                paddle_frontend pytorch_frontend jax_frontend gguf_frontend; do
+      cpu_ir_only+=(--exclude "*/openvino/libs/libopenvino_$file.so*")
+    done
     while [ $# -gt 0 ]; do
       case "$1" in
         --for)
           case "${2:-}" in
             score) ;;
-            train) package="$root[train]" archive="$root/dist/camscore-train-env.tar.gz" ;;
+            train) package="$root[train]" archive="$root/dist/camscore-train-env.tar.gz" cpu_ir_only=() ;;
             *) echo "camscore: pack --for takes score or train" >&2; exit 2 ;;
           esac
           shift 2 ;;
@@ -107,7 +117,9 @@ case "$command" in
     "$build/bin/python" -m pip install --quiet --upgrade pip
     "$build/bin/python" -m pip install --quiet "$package" "venv-pack==0.2.0"
     mkdir -p "$(dirname "$archive")"
-    exec "$build/bin/venv-pack" --quiet --prefix "$build" --output "$archive" --force ${pack_args[@]+"${pack_args[@]}"} ;;
+    exec "$build/bin/venv-pack" --quiet --prefix "$build" --output "$archive" --force "${lean[@]}" \
+      ${cpu_ir_only[@]+"${cpu_ir_only[@]}"} \
+      ${pack_args[@]+"${pack_args[@]}"} ;;
   ""|-h|--help|help)
     usage ;;
   *)

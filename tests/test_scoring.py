@@ -9,7 +9,7 @@ from camscore.model_dir import load_model
 from camscore.score_job import write_unread
 from camscore.scoring import arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.session import run_conf
-from camscore.sinks import write_scores
+from camscore.sinks import partition_dates, write_scores
 from camscore.sources import GONE, read_frames
 
 from conftest import put_frames
@@ -52,7 +52,8 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     started = dt.datetime(2026, 11, 26, 9, 30)
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
-    assert write_unread(spark, listing, output, model_id="m", batch_id="b1", scored_at=started) == 1
+    assert write_unread(spark, listing, output, model_id="m", batch_id="b1", dates=partition_dates(listing),
+                        scored_at=started) == 1
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
