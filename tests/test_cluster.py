@@ -19,6 +19,26 @@ from conftest import put_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+# In the driver and every Python worker: notes the process, and refuses (and notes) any import of TensorFlow,
+# Keras or camscore's devtools, which scoring a model directory never needs.
+BLOCKER = '''
+import os, sys
+
+with open(os.environ["CAMSCORE_TEST_PROCESSES"], "a") as started:
+    started.write(f"{os.getpid()}\\n")
+
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name.startswith("camscore.devtools"):
+            with open(os.environ["CAMSCORE_TEST_IMPORTS"], "a") as tried:
+                tried.write(f"{os.getpid()} {name}\\n")
+            raise ImportError(f"{name} is blocked by the test")
+        return None
+
+
+sys.meta_path.insert(0, NoTensorFlow())
+'''
 
 
 def pack(archive: Path) -> Path:
@@ -38,6 +58,11 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     key, secret = "AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
+    processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"
+    watched = {"PYTHONPATH": str(tmp_path / "blocker"), "CAMSCORE_TEST_PROCESSES": str(processes),
+               "CAMSCORE_TEST_IMPORTS": str(imports)}
     events, output = tmp_path / "events", tmp_path / "scores"
     events.mkdir()
     config = write_config({"s3": dataclasses.asdict(s3_server.settings), "spark": {"conf": {
@@ -53,9 +78,10 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
              "--archives", f"{archive}#environment",
              "--conf", "spark.pyspark.python=./environment/bin/python",
              "--conf", f"spark.pyspark.driver.python={sys.executable}",
+             *[f"--conf=spark.executorEnv.{name}={value}" for name, value in watched.items()],
              str(ROOT / "jobs" / "score.py"), "--input", f"{bucket}/in", "--model", openvino_model_dir,
              "--output", str(output), "--config", config],
-            env=env, stdout=out, stderr=err)
+            env={**env, **watched}, stdout=out, stderr=err)
         scoring = _first_worker_scoring(cluster, submit, tmp_path / "stderr")
         shipped = {path.name for path in (scoring[1] / "environment/lib/python3.11/site-packages").iterdir()}
         os.kill(_executor_of(scoring[0], cluster.executor_jvms()), signal.SIGKILL)
@@ -72,8 +98,11 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
     assert interpreter == "./environment/bin/python"
     assert openvino and all(path.startswith(str(cwd / "environment") + "/") for path in openvino)
     assert not any(path.startswith(sys.prefix) for path in openvino)
-    # Lean: the cluster's Spark, no TensorFlow (the model directory carries its converted featurizer: no weights).
+    # Lean: the cluster's Spark, no TensorFlow (the model directory carries its converted featurizer: no weights),
+    # and neither the driver nor any worker tried to import it.
     assert {"openvino", "lightgbm", "camscore"} <= shipped and not {"pyspark", "tensorflow", "keras"} & shipped
+    assert not imports.exists(), imports.read_text()
+    assert len(set(processes.read_text().split())) >= 3  # the driver, and workers of both executors
     # The executor died with a scoring task on it, and that task ran again elsewhere.
     ended = [json.loads(line) for log in events.iterdir() for line in log.read_text().splitlines()]
     reasons = [event["Task End Reason"]["Reason"] for event in ended if event["Event"] == "SparkListenerTaskEnd"]

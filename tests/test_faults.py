@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from camscore.config import SourceSettings
 from camscore.devtools import samples

@@ -1,14 +1,10 @@
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import types as T
 
@@ -302,51 +298,6 @@ def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server,
     assert sorted(paths) == sorted(f"{bucket}/in/{name}" for name in names)
     summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
     assert (summary["frames_read"], summary["frames_already_scored"]) == (1, 2)
-
-
-BLOCKER = '''
-import os, sys
-
-with open(os.environ["CAMSCORE_TEST_PROCESSES"], "a") as started:
-    started.write(f"{os.getpid()}\\n")
-
-
-class NoTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name.startswith("camscore.devtools"):
-            with open(os.environ["CAMSCORE_TEST_IMPORTS"], "a") as tried:
-                tried.write(f"{os.getpid()} {name}\\n")
-            raise ImportError(f"{name} is blocked by the test")
-        return None
-
-
-sys.meta_path.insert(0, NoTensorFlow())
-'''
-
-
-# One precision: int8 and bf16 run the same OpenVINO path in a fresh process (int8's scores are checked above).
-@pytest.mark.slow  # its job runs Spark in a process of its own
-def test_scoring_with_an_openvino_model_never_imports_tensorflow_nor_devtools(original_model, seed_cars, tmp_path):
-    model = original_model
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(BLOCKER)
-    processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"
-    env = {**os.environ, "PYTHONPATH": str(blocker), "CAMSCORE_TEST_PROCESSES": str(processes),
-           "CAMSCORE_TEST_IMPORTS": str(imports)}
-    output = tmp_path / "out"
-
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parents[1] / "jobs" / "score.py"), "--master", "local[2]",
-         "--input", seed_cars, "--model", model, "--output", str(output)],
-        env=env, capture_output=True, text=True, timeout=300)
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert not imports.exists(), imports.read_text()
-    # The blocker ran in the driver and in Spark's Python workers.
-    assert len(set(processes.read_text().split())) >= 2
-    table = pq.read_table(output, columns=["path", "probability"]).to_pylist()
-    assert len(table) == len(SEED_CARS) and all(row["probability"] >= 0.95 for row in table)
 
 
 def test_an_output_written_before_error_kind_existed_takes_new_runs(spark, model_dir, tmp_path):
