@@ -17,10 +17,10 @@ def test_a_local_master_retries_failed_tasks_as_a_cluster_does():
 
 
 def test_the_spark_version_found_must_be_one_camscore_runs_on():
-    check_spark_version("4.3.0")
-    check_spark_version("4.0.1")
+    for supported in ("3.5.0", "3.5.9", "4.0.1", "4.3.0"):
+        check_spark_version(supported)
     for unsupported in ("3.4.1", "5.0.0"):
-        with pytest.raises(ConfigError, match=rf"^camscore runs on Spark 4.x, not Spark {unsupported}: use a cluster"):
+        with pytest.raises(ConfigError, match=rf"^camscore runs on Spark 3.5 and 4.x, not Spark {unsupported}: use a"):
             check_spark_version(unsupported)
 
 

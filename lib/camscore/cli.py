@@ -17,7 +17,7 @@ from camscore.errors import CamscoreError, ConfigError
 
 USER_ERROR = 2
 # The Spark versions camscore's Spark-facing code is tested on: [first, past the last).
-SPARK_VERSIONS = ((4, 0), (5, 0))
+SPARK_VERSIONS = ((3, 5), (5, 0))
 
 
 def run_main(body: Callable[[], None]) -> int:
@@ -94,8 +94,9 @@ def check_spark_version(version: str) -> None:
     found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
     first, past = SPARK_VERSIONS
     if not first <= found < past:
-        raise ConfigError(f"camscore runs on Spark {first[0]}.x, not Spark {version}: use a cluster image with "
-                          f"Spark {first[0]}, or submit with the camscore[spark] environment's spark-submit")
+        raise ConfigError(f"camscore runs on Spark {first[0]}.{first[1]} and {past[0] - 1}.x, not Spark {version}: "
+                          f"use a cluster image with one of them, or submit with the camscore[spark] environment's "
+                          f"spark-submit")
 
 
 class _Parser(argparse.ArgumentParser):
