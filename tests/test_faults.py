@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from camscore.config import SourceSettings
 from camscore.devtools import samples
@@ -129,6 +130,7 @@ def test_a_missing_object_is_unreadable_not_worth_reading_again(s3_server, bucke
     assert (batch["read_retries"][0], batch["read_error_kind"][0]) == (0, "unreadable")
 
 
+@pytest.mark.spark35
 def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gave_up(
         spark, s3_server, bucket, openvino_model_dir, write_config, tmp_path):
     frames = {f"cam-1/20261120T08{i:02d}00.jpg": samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i in range(20)}

@@ -44,6 +44,7 @@ def bad_frames(day: str) -> dict[str, bytes]:
     return {f"cam-09/{day}T23000{i}-{kind}.jpg": data for i, (kind, data) in enumerate(samples.bad_frames().items())}
 
 
+@pytest.mark.spark35
 def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
         spark, s3_server, bucket, model_dir, config, tmp_path):
     good = good_frames("20261120", 6, seed=100)
@@ -119,6 +120,7 @@ def test_a_run_over_new_frames_of_the_same_day_keeps_earlier_rows(
     assert {row["date"] for row in rows} == {dt.date(2026, 11, 22)}
 
 
+@pytest.mark.spark35
 def test_local_folders_are_scored_through_binaryfile(spark, model_dir, tmp_path):
     frames = tmp_path / "frames"
     put_frames(str(frames), {"gate/a.JPG": samples.frame_jpeg("car", seed=1), "gate/b.jpg": b""}, None)
@@ -267,6 +269,7 @@ def test_help_explains_every_option(capsys):
         assert option in text
 
 
+@pytest.mark.spark35
 def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and_reads_nothing(
         spark, s3_server, bucket, openvino_model_dir, config, tmp_path, capsys):
     put_frames(f"{bucket}/in", good_frames("20261124", 1, seed=700), s3_server.settings)
@@ -283,6 +286,7 @@ def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["_lease.json.lock"]
 
 
+@pytest.mark.spark35
 def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server, bucket, model_dir, config, tmp_path):
     frames = good_frames("20261124", 3, seed=600)
     names = sorted(frames)

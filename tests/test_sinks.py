@@ -1,8 +1,12 @@
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from camscore.scoring import SCORE_COLUMNS, with_output_columns
 from camscore.sinks import batch_rows, done_paths, partition_dates, write_scores
+
+pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
 
 SCORED_AT = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)
 

@@ -14,6 +14,8 @@ from camscore.sources import (FrameSource, balanced_partitions, extension_glob, 
 
 from conftest import put_frames
 
+pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
+
 
 def fetched(source: FrameSource) -> list[dict]:
     """Every frame of a source with its bytes, read as the workers read them: its rows, then its fetch."""
