@@ -76,11 +76,17 @@ def test_a_path_regex_must_name_its_groups(write_config):
         load_settings(path)
 
 
-def test_the_shipped_cluster_config_loads():
-    settings = load_settings(CONF / "cluster.yaml")
+@pytest.mark.parametrize("platform, endpoint, reader, s3a", [
+    ("yandex-data-proc", "https://storage.yandexcloud.net", "auto",
+     {"spark.hadoop.fs.s3a.endpoint": "storage.yandexcloud.net", "spark.hadoop.fs.s3a.path.style.access": "true"}),
+    ("emr", None, "auto", {}),
+    ("dataproc", None, "binaryfile", {}),
+])
+def test_each_platforms_config_loads_and_leaves_the_master_to_spark_submit(platform, endpoint, reader, s3a):
+    settings = load_settings(CONF / f"{platform}.yaml")
 
     assert settings.spark.master is None
-    assert settings.s3.endpoint_url == "https://storage.yandexcloud.net"
+    assert (settings.s3.endpoint_url, settings.source.reader, settings.spark.conf) == (endpoint, reader, s3a)
 
 
 def test_labels_are_parsed_once_into_names_and_values():
