@@ -1,7 +1,11 @@
+import dataclasses
+
 import pytest
 
 from camscore import storage
 from camscore.errors import ConfigError
+
+from faults import FaultProxy
 
 
 def test_without_spark_a_path_is_a_local_file_and_other_schemes_are_refused(tmp_path):
@@ -42,3 +46,19 @@ def test_spark_is_local_to_a_bare_path_only_where_it_runs_locally_on_its_default
     assert not storage.is_local_to("/data/scores", SparkSettings(
         master="local[2]", conf={"spark.hadoop.fs.defaultFS": "hdfs://nn:8020"}))
     assert not storage.is_local_to("s3a://b/scores", SparkSettings(master="local[2]"))
+
+
+def test_listing_folder_by_folder_in_parallel_finds_what_one_listing_finds(s3_server, bucket):
+    keys = ["in/top.jpg", "in/cam-1/a.jpg", "in/cam-1/2026/b.jpg", "in/cam-2/2026/11/c.jpg", "in/cam-3/d.jpg",
+            "inbox/x.jpg"]
+    for key in keys:
+        storage.write_bytes(f"{bucket}/{key}", b"x", s3_server.settings)
+
+    def listed(depth: int, settings=s3_server.settings) -> list[str]:
+        return sorted(item.uri for item in storage.list_objects(f"{bucket}/in", settings, depth=depth, threads=4))
+
+    with FaultProxy(s3_server.port, lambda method, path, seen: None) as proxy:
+        by_camera = listed(1, dataclasses.replace(s3_server.settings, endpoint_url=proxy.endpoint_url))
+
+    assert by_camera == listed(0) == listed(2) == listed(3) == [f"{bucket}/{key}" for key in sorted(keys[:5])]
+    assert proxy.requests == 1 + 3  # the folders of in/, then each camera's keys

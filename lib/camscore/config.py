@@ -59,6 +59,11 @@ def positive(value: int) -> None:
         raise ValueError("must be a positive integer")
 
 
+def _not_negative(value: int) -> None:
+    if value < 0:
+        raise ValueError("must be 0 or more")
+
+
 def _positive_minutes(value: float) -> None:
     if value <= 0:
         raise ValueError("must be a positive number of minutes")
@@ -150,6 +155,8 @@ class S3Settings:
     frame_deadline: float = setting(20.0, "seconds one frame's fetch may take, retries included; then its row "
                                           "gets a read error and the batch goes on", check=_positive_seconds)
     fetch_threads: int = setting(8, "concurrent GETs per Python worker when reading frames", check=positive)
+    list_threads: int = setting(16, "concurrent listings on the driver, one folder each (see source.list_depth)",
+                                check=positive)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +171,9 @@ class SourceSettings:
         None, "Python regex with named groups camera_id and/or captured_at, searched in the frame's path; "
               "null: camera_id is the parent folder, captured_at the modification time", check=_path_regex)
     captured_at_format: str = setting("yyyyMMdd'T'HHmmss", "Spark datetime pattern of the captured_at group")
+    list_depth: int = setting(1, "folder levels under an s3:// input found first, so that each folder is listed "
+                                 "on its own thread (1: a folder per camera; 2: per camera and day; 0: one listing)",
+                              check=_not_negative)
     max_frame_mb: int = setting(64, "frames listed larger (MiB) are never read: their row has error kind too_large",
                                 check=positive)
     max_batch_mb: int = setting(256, "the most bytes (MiB) of encoded frames a worker takes in one batch; a batch "

@@ -286,7 +286,8 @@ def hadoop_path(uri: str) -> str:
 def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:
     """Every frame under an s3:// prefix (all pages), filtered by extension."""
     try:
-        return [item for item in storage.list_objects(uri, s3) if has_extension(item.uri, source.extensions)]
+        listed = storage.list_objects(uri, s3, depth=source.list_depth, threads=s3.list_threads)
+        return [item for item in listed if has_extension(item.uri, source.extensions)]
     except (ClientError, BotoCoreError) as exc:
         raise InputError(f"cannot list {uri}: {exc}") from exc
 

@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -204,17 +205,42 @@ def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 
         raise _GaveUp(f"gave up after {attempts} attempts (s3.max_attempts), last: {last}", attempts)
 
 
-def list_objects(uri: str, settings: S3Settings) -> Iterator[S3Object]:
+def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int = 1) -> Iterator[S3Object]:
     """Every object under an s3:// prefix, page by page (any number of keys).
 
     The prefix is a folder, as a Hadoop path is: ``s3://b/in`` lists ``in/...``, not ``inbox/...``.
+    With ``depth`` > 0 its folders down to that depth are found first (a listing with a delimiter
+    per folder), then each folder's keys are listed on ``threads`` threads at once: one folder per
+    camera (depth 1) or per camera and day, so the listing's time falls with the threads.
     """
     location = S3Uri.parse(uri)
     prefix = location.key if not location.key or location.key.endswith("/") else location.key + "/"
-    paginator = client(settings).get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=location.bucket, Prefix=prefix):
+    listing = client(settings)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="camscore-list") as pool:
+        folders = [prefix]
+        for _ in range(depth):
+            levels = list(pool.map(lambda folder: _one_level(listing, location.bucket, folder), folders))
+            folders = [folder for level_folders, _ in levels for folder in level_folders]
+            for _, found in levels:
+                yield from found
+        for found in pool.map(lambda folder: list(_keys(listing, location.bucket, folder)), folders):
+            yield from found
+
+
+def _one_level(listing: BaseClient, bucket: str, prefix: str) -> tuple[list[str], list[S3Object]]:
+    """The folders right under ``prefix`` and the objects directly in it."""
+    folders, found = [], []
+    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        folders += [entry["Prefix"] for entry in page.get("CommonPrefixes", [])]
+        found += [S3Object(f"s3://{bucket}/{item['Key']}", item["Size"], item["LastModified"])
+                  for item in page.get("Contents", [])]
+    return folders, found
+
+
+def _keys(listing: BaseClient, bucket: str, prefix: str) -> Iterator[S3Object]:
+    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            yield S3Object(f"s3://{location.bucket}/{item['Key']}", item["Size"], item["LastModified"])
+            yield S3Object(f"s3://{bucket}/{item['Key']}", item["Size"], item["LastModified"])
 
 
 def read_bytes(uri: str, settings: S3Settings) -> bytes:
