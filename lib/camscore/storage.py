@@ -298,6 +298,32 @@ def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None
     return status.getLen(), dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
 
 
+def folders(spark: SparkSession, uri: str) -> list[str]:
+    """The names of the folders right in ``uri``, through Spark's filesystems."""
+    path, filesystem = hadoop_fs(spark, uri)
+    return [status.getPath().getName() for status in filesystem.listStatus(path) if status.isDirectory()]
+
+
+def size(spark: SparkSession, uri: str) -> int:
+    """The bytes of every file under ``uri``, through Spark's filesystems."""
+    path, filesystem = hadoop_fs(spark, uri)
+    return filesystem.getContentSummary(path).getLength()
+
+
+def delete(spark: SparkSession, uri: str) -> None:
+    """Deletes ``uri`` and everything under it, if it is there, through Spark's filesystems."""
+    path, filesystem = hadoop_fs(spark, uri)
+    filesystem.delete(path, True)
+
+
+def rename(spark: SparkSession, source: str, target: str) -> None:
+    """Moves ``source`` to ``target`` (which must not exist), through Spark's filesystems: one atomic step
+    on HDFS and local disks, a copy and a delete on object stores."""
+    path, filesystem = hadoop_fs(spark, source)
+    if not filesystem.rename(path, hadoop_fs(spark, target)[0]):
+        raise OSError(f"could not move {source} to {target}")
+
+
 def is_local_to(uri: str, spark_settings: SparkSettings) -> bool:
     """Whether Spark will see ``uri`` on the local filesystem: a file: URI, or a bare path when Spark
     runs locally on its default filesystem."""

@@ -1,0 +1,83 @@
+"""A day's run partitions rewritten into one: few files for analysts, every row kept.
+
+Each scoring run writes its own ``date=D/batch=B`` folders, so a day scored every five minutes
+is hundreds of small folders. Compaction reads them all, writes their rows once into a hidden
+folder (``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks
+that it holds every row, moves it into place as one new batch (a rename), and only then deletes
+the batches it read. Between the rename and the last delete, a reader can see a frame twice;
+no moment misses one. The run holds the output's lease, so no scoring run writes meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from camscore import lease, storage
+from camscore.config import Settings
+from camscore.errors import InputError
+from camscore.sinks import OUTPUT_ORDER, OUTPUT_SCHEMA, PARTITION_COLUMNS
+
+STAGING = "_compacting"
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """What compacting a day did; ``overlap_seconds``: how long readers could see rows twice."""
+
+    date: str
+    batches_read: int
+    rows: int
+    files: int
+    batch: str | None
+    overlap_seconds: float
+
+    def format(self) -> str:
+        if self.batch is None:
+            return f"date {self.date}: {self.batches_read} batch, nothing to compact"
+        return (f"date {self.date}: {self.rows} rows of {self.batches_read} batches now in batch {self.batch}, "
+                f"{self.files} files; readers could see rows twice for {self.overlap_seconds * 1000:.0f} ms")
+
+
+def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: str, file_mb: int) -> Compacted:
+    """Rewrites the ``date=`` partition's batches into one batch of files of about ``file_mb``.
+
+    Raises:
+        InputError: the output has no such date.
+        lease.LeaseHeld: a scoring run (or another compaction) holds the output.
+    """
+    base = output.rstrip("/")
+    day = f"{base}/date={date}"
+    with lease.held(base, minutes=settings.score.lease_minutes, s3=settings.s3, spark=spark,
+                    local=storage.is_local_to(base, settings.spark)):
+        if not storage.exists(day, spark=spark):
+            raise InputError(f"{day} does not exist: nothing to compact")
+        batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch="))
+        if len(batches) < 2:
+            return Compacted(date, len(batches), 0, 0, None, 0.0)
+        rows = spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*[f"{day}/{b}" for b in batches])
+        count = rows.count()
+        size = sum(storage.size(spark, f"{day}/{b}") for b in batches)
+        files = max(1, math.ceil(size / (file_mb * 2 ** 20)))
+        batch = "c" + hashlib.sha256(",".join(batches).encode()).hexdigest()[:16]
+        staging = f"{base}/{STAGING}/{batch}"
+        storage.delete(spark, staging)  # what an earlier compaction that died left
+        (rows.select(*[c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS])
+         .repartition(files).sortWithinPartitions("camera_id", "captured_at", "path")
+         .write.parquet(staging))
+        storage.delete(spark, f"{staging}/_SUCCESS")
+        written = spark.read.parquet(staging).count()
+        if written != count:
+            storage.delete(spark, staging)
+            raise RuntimeError(f"compacting {day}: wrote {written} rows of {count}; nothing changed")
+        started = time.perf_counter()
+        storage.rename(spark, staging, f"{day}/batch={batch}")
+        for name in batches:
+            storage.delete(spark, f"{day}/{name}")
+        overlap = time.perf_counter() - started
+        storage.delete(spark, f"{base}/{STAGING}")
+    return Compacted(date, len(batches), count, files, batch, overlap)
