@@ -3,7 +3,7 @@
 Each scoring run writes its own ``date=D/batch=B`` folders, so a day scored every five minutes
 is hundreds of small folders. Compaction reads them all, writes their rows once into a hidden
 folder (``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks
-that it holds every row, moves it into place as one new batch (a rename), and only then deletes
+that it holds every row (their count and the sum of their hashes), moves it into place as one new batch (a rename), and only then deletes
 the batches it read. Between the rename and the last delete, a reader can see a frame twice;
 no moment misses one. The run holds the output's lease, so no scoring run writes meanwhile.
 """
@@ -15,7 +15,8 @@ import math
 import time
 from dataclasses import dataclass
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from camscore import lease, storage
 from camscore.config import Settings
@@ -60,20 +61,22 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
         if len(batches) < 2:
             return Compacted(date, len(batches), 0, 0, None, 0.0)
         rows = spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*[f"{day}/{b}" for b in batches])
-        count = rows.count()
+        columns = [c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS]
+        count, digest = _count_and_digest(rows, columns)
         size = sum(storage.size(spark, f"{day}/{b}") for b in batches)
         files = max(1, math.ceil(size / (file_mb * 2 ** 20)))
         batch = "c" + hashlib.sha256(",".join(batches).encode()).hexdigest()[:16]
         staging = f"{base}/{STAGING}/{batch}"
         storage.delete(spark, staging)  # what an earlier compaction that died left
-        (rows.select(*[c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS])
+        (rows.select(*columns)
          .repartition(files).sortWithinPartitions("camera_id", "captured_at", "path")
          .write.parquet(staging))
         storage.delete(spark, f"{staging}/_SUCCESS")
-        written = spark.read.parquet(staging).count()
-        if written != count:
+        written = _count_and_digest(spark.read.parquet(staging), columns)
+        if written != (count, digest):
             storage.delete(spark, staging)
-            raise RuntimeError(f"compacting {day}: wrote {written} rows of {count}; nothing changed")
+            raise RuntimeError(f"compacting {day}: the rows written ({written[0]}) are not the {count} read; "
+                               f"nothing changed")
         started = time.perf_counter()
         storage.rename(spark, staging, f"{day}/batch={batch}")
         for name in batches:
@@ -81,3 +84,9 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
         overlap = time.perf_counter() - started
         storage.delete(spark, f"{base}/{STAGING}")
     return Compacted(date, len(batches), count, files, batch, overlap)
+
+
+def _count_and_digest(rows: DataFrame, columns: list[str]) -> tuple[int, int]:
+    """How many rows, and a sum of their hashes: equal for the same rows in any order and any files."""
+    row = rows.agg(F.count(F.lit(1)), F.sum(F.xxhash64(*columns).cast("decimal(38,0)"))).first()
+    return row[0], int(row[1] or 0)
