@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from camscore.lease import LEASE_FILE, LeaseHeld, held
 from camscore import storage
+from camscore.lease import LEASE_FILE, LeaseHeld, held
 
 
 def test_a_second_run_on_a_held_output_refuses_naming_the_holder_until_it_is_given_back(tmp_path):
@@ -48,7 +48,22 @@ def test_on_s3_the_lease_is_a_conditional_put_and_a_stale_one_a_conditional_repl
                 pass
     assert not storage.exists(f"{output}/{LEASE_FILE}", s3_server.settings)
 
-    storage.write_bytes(f"{output}/{LEASE_FILE}", json.dumps(
-        {"run": "dead", "host": "node-7", "pid": 1, "since": 0, "until": time.time() - 60}).encode(), s3_server.settings)
+    stale = {"run": "dead", "host": "node-7", "pid": 1, "since": 0, "until": time.time() - 60}
+    storage.write_bytes(f"{output}/{LEASE_FILE}", json.dumps(stale).encode(), s3_server.settings)
     with held(output, minutes=5, s3=s3_server.settings) as taken:
         assert json.loads(storage.read_bytes(f"{output}/{LEASE_FILE}", s3_server.settings))["run"] == taken.run
+
+
+def test_on_a_hadoop_filesystem_the_lease_is_a_file_created_if_absent(spark, tmp_path):
+    output = f"file:{tmp_path}/scores"
+
+    with held(output, minutes=5, spark=spark, local=False) as first:
+        with pytest.raises(LeaseHeld, match=first.run):
+            with held(output, minutes=5, spark=spark, local=False):
+                pass
+    assert not (tmp_path / "scores" / LEASE_FILE).exists()
+
+    (tmp_path / "scores" / LEASE_FILE).write_text(json.dumps(
+        {"run": "dead", "host": "node-7", "pid": 1, "since": 0, "until": time.time() - 60}))
+    with held(output, minutes=5, spark=spark, local=False) as taken:
+        assert json.loads((tmp_path / "scores" / LEASE_FILE).read_text())["run"] == taken.run

@@ -3,9 +3,10 @@
 Each scoring run writes its own ``date=D/batch=B`` folders, so a day scored every five minutes
 is hundreds of small folders. Compaction reads them all, writes their rows once into a hidden
 folder (``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks
-that it holds every row (their count and the sum of their hashes), moves it into place as one new batch (a rename), and only then deletes
-the batches it read. Between the rename and the last delete, a reader can see a frame twice;
-no moment misses one. The run holds the output's lease, so no scoring run writes meanwhile.
+that it holds every row (their count and the sum of their hashes), moves it into place as one new
+batch (a rename), and only then deletes the batches it read. Between the rename and the last
+delete, a reader can see a frame twice; no moment misses one. The run holds the output's lease,
+so no scoring run writes meanwhile.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Iterator
 @contextlib.contextmanager
 def logged(log: logging.Logger, *, debug: re.Pattern[str]) -> Iterator[None]:
     """Takes what native code writes on stderr (file descriptor 2) during the block and logs it, a line
-    repeated in a row once: lines that ``debug`` matches at DEBUG, anything else as a warning. Python-level writes to sys.stderr
-    made by other threads meanwhile are logged the same way, not lost."""
+    repeated in a row once: lines that ``debug`` matches at DEBUG, anything else as a warning.
+    Python-level writes to sys.stderr made by other threads meanwhile are logged the same way, not lost."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

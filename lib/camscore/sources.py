@@ -16,7 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Callable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
@@ -116,7 +116,7 @@ def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch, *, max_batch_mb
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camscore-fetch-ahead")
     try:
         pending = None
-        for batch in within_bytes(batches, max_batch_mb * 2 ** 20):
+        for batch in _within_bytes(batches, max_batch_mb * 2 ** 20):
             upcoming = ahead.submit(fetch, batch)
             if pending is not None:
                 yield pending.result()
@@ -128,7 +128,7 @@ def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch, *, max_batch_mb
         ahead.shutdown(wait=False, cancel_futures=True)
 
 
-def within_bytes(batches: Iterable[pd.DataFrame], most: int) -> Iterator[pd.DataFrame]:
+def _within_bytes(batches: Iterable[pd.DataFrame], most: int) -> Iterator[pd.DataFrame]:
     """The batches, each cut before the frame that would take its ``length`` sum past ``most``
     (a frame larger than ``most`` alone)."""
     for batch in batches:
@@ -201,8 +201,8 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
                       F.lit(None).cast("string").alias("read_error_kind"))
               .unionByName(found.where(F.col("length") > max_bytes)
                            .select(*listing_columns, F.lit(None).cast("binary").alias("content"),
-                                   F.format_string(TOO_LARGE, "length", F.lit(source.max_frame_mb)).alias("read_error"),
-                                   F.lit("too_large").alias("read_error_kind"))))
+                                   F.format_string(TOO_LARGE, "length", F.lit(source.max_frame_mb))
+                                   .alias("read_error"), F.lit("too_large").alias("read_error_kind"))))
     scanned = {row["path"]: row["length"] for row in listed.collect()}
     empty = _empty_files(spark, set(scanned), listed=found.inputFiles())
     if empty is not None:

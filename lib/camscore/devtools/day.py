@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     for run in range(args.runs):
         at = day + dt.timedelta(minutes=5 * run)
         rows = (spark.range(args.frames_per_run, numPartitions=1)
-                .select(F.format_string(f"s3://frames/cam-%d/{run}-%d.jpg", F.col("id") % 20, F.col("id")).alias("path"),
+                .select(F.format_string(f"s3://frames/cam-%d/{run}-%d.jpg", F.col("id") % 20, F.col("id"))
+                        .alias("path"),
                         (F.col("id") % 20).cast("string").alias("camera_id"),
                         F.lit(at).cast("timestamp").alias("captured_at"), F.rand(run).alias("probability"),
                         F.lit(1).alias("label"), F.lit("car").alias("label_name"),
