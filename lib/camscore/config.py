@@ -309,6 +309,16 @@ class CompactOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """What report takes besides the config file."""
+
+    output: str = setting(help="the scoring job's Parquet output folder", required=True)
+    date: str | None = setting(None, "one day, as its folder names it: 2026-11-20; default: every day",
+                               check=_iso_date)
+    to: str | None = setting(None, "where the report goes; default: the output's _reports/<date or all>")
+
+
+@dataclass(frozen=True, kw_only=True)
 class DemoOptions:
     """What the demo takes besides the config file."""
 

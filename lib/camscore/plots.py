@@ -1,4 +1,4 @@
-"""Figures of a cross-validation: normalised confusion matrix and ROC curves, as PNG bytes."""
+"""Figures as PNG bytes: a cross-validation's normalised confusion matrix and ROC curves, a report's camera hours."""
 
 from __future__ import annotations
 
@@ -45,6 +45,22 @@ def roc_png(results: Sequence[FoldResult], labels: np.ndarray) -> bytes:
     axes.set_ylabel("true positive rate")
     axes.set_title("ROC per fold")
     axes.legend(loc="lower right")
+    return _png(figure)
+
+
+def camera_hours_png(rows) -> bytes:
+    """Frames per hour and the share labelled 1 (car) per hour, a line per camera (rows of report.camera_hours)."""
+    figure, (frames, share) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for camera, hours in rows.groupby("camera_id", dropna=False):
+        frames.plot(hours["hour"], hours["frames"], marker=".", label=str(camera))
+        share.plot(hours["hour"], hours["car_share"], marker=".", label=str(camera))
+    frames.set_ylabel("frames")
+    frames.set_title("Frames and car share per camera and hour (UTC)")
+    share.set_ylabel("share labelled 1 (car)")
+    share.set_ylim(0, 1)
+    share.set_xlabel("hour of captured_at")
+    frames.legend(loc="upper left", fontsize="small")
+    figure.autofmt_xdate()
     return _png(figure)
 
 

@@ -1,0 +1,22 @@
+"""Per camera and hour of the scoring job's output: frames, car share and errors, as Parquet and a PNG chart."""
+
+import sys
+
+from camscore.cli import run_job
+from camscore.config import ReportOptions
+
+FLAGS = ("spark.master",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body(settings, options: ReportOptions) -> None:
+        from camscore.report import write_report
+        from camscore.session import spark_session
+
+        print(write_report(spark_session(settings.spark), options.output, date=options.date, to=options.to).format())
+
+    return run_job(argv, __doc__, prog="report", settings=FLAGS, options=ReportOptions, body=body, spark=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
