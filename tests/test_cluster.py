@@ -53,7 +53,7 @@ def pack(archive: Path) -> Path:
 def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_executor_and_leaks_no_key(
         s3_server, bucket, openvino_model_dir, write_config, tmp_path):
     distinct = [samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i in range(8)]
-    frames = {f"cam-{i % 3}/20261120T08{i // 60:02d}{i % 60:02d}.jpg": distinct[i % 8] for i in range(118)}
+    frames = {f"cam-{i % 3}/20261120T08{i // 60:02d}{i % 60:02d}.jpg": distinct[i % 8] for i in range(78)}
     frames.update({"cam-0/20261120T090000.jpg": b"broken", "cam-1/20261120T090000.jpg": b""})
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     key, secret = "AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE"

@@ -14,8 +14,6 @@ from camscore.sources import (FrameSource, balanced_partitions, extension_glob, 
 
 from conftest import put_frames
 
-pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
-
 
 def fetched(source: FrameSource) -> list[dict]:
     """Every frame of a source with its bytes, read as the workers read them: its rows, then its fetch."""
@@ -35,6 +33,7 @@ def test_the_extension_glob_ignores_letter_case():
     assert extension_glob(("jpg", "png")) == "*.{[jJ][pP][gG],[pP][nN][gG]}"
 
 
+@pytest.mark.spark35
 def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
     put_frames(str(tmp_path), FRAMES, None)
 
@@ -61,6 +60,7 @@ def test_a_run_gives_each_core_a_few_tasks_of_16_frames_or_more_so_a_slow_frame_
     assert balanced_partitions([0] * 20, open_cost=1, max_partition_bytes=10**6, cores=2) == 2
 
 
+@pytest.mark.spark35
 def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
     # At 1 MB of open cost a file, Spark alone would pack 127 + 127 + 46 frames: the last task runs alone.
     put_frames(str(tmp_path), {f"cam/{i:03d}.jpg": bytes(1000 + 500 * (i % 7)) for i in range(300)}, None)
@@ -73,6 +73,7 @@ def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
     assert sum(sizes) == 300 and sizes[0] >= 0.85 * sizes[-1]
 
 
+@pytest.mark.spark35
 def test_boto3_reads_the_same_frames_with_true_uris(spark, s3_server, bucket):
     put_frames(f"{bucket}/in", FRAMES, s3_server.settings)
 
@@ -94,6 +95,7 @@ def test_by_default_camera_is_the_parent_folder_and_time_the_modification_time(s
     assert row["captured_at"] == row["modification_time"]
 
 
+@pytest.mark.spark35
 def test_a_path_regex_gives_camera_and_capture_time(spark, s3_server, bucket):
     put_frames(f"{bucket}/in", {"site/cam_3/20261120T081530-1.jpg": b"1", "site/cam_4/no-time.jpg": b"2"},
                s3_server.settings)
@@ -144,6 +146,7 @@ def test_a_worker_takes_a_batch_of_large_frames_in_parts_of_max_batch_mb_or_less
     assert [list(part["path"]) for part in parts] == [["a", "b"], ["c"], ["d", "e", "f"]]
 
 
+@pytest.mark.spark35
 @pytest.mark.parametrize("reader", ["binaryfile", "boto3"])
 def test_a_frame_listed_over_max_frame_mb_is_never_read_and_says_too_large(spark, s3_server, bucket, tmp_path,
                                                                               reader):
@@ -185,6 +188,7 @@ def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_se
     assert rows["b.jpg"]["read_error"].startswith("NoSuchKey")
 
 
+@pytest.mark.spark35
 def test_zero_byte_files_are_frames_too(spark, tmp_path):
     put_frames(str(tmp_path), {"cam a/empty+1.jpg": b"", "cam a/full.jpg": b"x"}, None)
 
@@ -239,6 +243,7 @@ def test_the_binaryfile_reader_forced_on_a_folder_reads_it_as_auto_does(spark, t
     assert [(row["path"], row["content"]) for row in rows] == [(f"file:{tmp_path}/cam/a.jpg", b"1")]
 
 
+@pytest.mark.spark35
 def test_a_subset_of_boto3_frames_is_spread_over_the_cores_as_all_of_them_are(spark, s3_server, bucket):
     put_frames(f"{bucket}/in", {f"cam-1/{i:03d}.jpg": b"x" for i in range(40)}, s3_server.settings)
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
