@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,13 +35,15 @@ class StandaloneCluster:
         self.root = root
         self.workers, self.cores, self.memory = workers, cores, memory
         self.env = {**(env or os.environ), "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-                    "SPARK_LOG_DIR": str(root / "logs"), "SPARK_WORKER_DIR": str(root / "work")}
+                    "SPARK_LOG_DIR": str(root / "logs"), "SPARK_WORKER_DIR": str(root / "work"),
+                    "SPARK_LOCAL_DIRS": str(root / "local")}
         self.port, self.ui_port = free_port(), free_port()
         self.master_url = f"spark://127.0.0.1:{self.port}"
         self._processes: list[subprocess.Popen] = []
 
     def __enter__(self) -> "StandaloneCluster":
         (self.root / "work").mkdir(parents=True, exist_ok=True)
+        (self.root / "local").mkdir(exist_ok=True)
         try:
             self._start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                         "--port", str(self.port), "--webui-port", str(self.ui_port))
@@ -63,6 +66,12 @@ class StandaloneCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        # The executors' copies of the archive, packed and unpacked (hundreds of MB each); the logs stay.
+        shutil.rmtree(self.root / "local", ignore_errors=True)
+        for unpacked in (self.root / "work").glob("*/*/environment"):
+            shutil.rmtree(unpacked, ignore_errors=True)
+        for copied in (self.root / "work").glob("*/*/*.tar.gz"):
+            copied.unlink()
 
     def _start(self, name: str, main_class: str, *args: str) -> None:
         log = open(self.root / f"{name}.log", "wb")
@@ -83,6 +92,12 @@ class StandaloneCluster:
             time.sleep(0.3)
         raise TimeoutError(f"{self.workers} workers did not register with {self.master_url} in {timeout} s; "
                            f"see {self.root}/*.log")
+
+    @property
+    def scratch(self) -> Path:
+        """Where executors keep their scratch (SPARK_LOCAL_DIRS); point their java.io.tmpdir here too, or an
+        executor killed mid-job leaves its copy of the archive in /tmp."""
+        return self.root / "local"
 
     def python_workers(self) -> list[tuple[int, Path, str]]:
         """PySpark worker processes of this cluster's executors running now: pid, working directory (in an

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
     (tmp_path / "blocker").mkdir()
     (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
     processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"
+    (tmp_path / "driver").mkdir()
     watched = {"PYTHONPATH": str(tmp_path / "blocker"), "CAMSCORE_TEST_PROCESSES": str(processes),
                "CAMSCORE_TEST_IMPORTS": str(imports)}
     events, output = tmp_path / "events", tmp_path / "scores"
@@ -71,13 +73,16 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
 
     with StandaloneCluster(tmp_path / "cluster", workers=2, env=env) as cluster, \
             open(tmp_path / "stdout", "wb") as out, open(tmp_path / "stderr", "wb") as err:
-        archive = pack(tmp_path / "camscore-env.tar.gz")  # while the cluster's JVMs start
+        archive = pack(tmp_path / "pack" / "camscore-env.tar.gz")  # while the cluster's JVMs start
         cluster.ready()
         submit = subprocess.Popen(
             [str(SPARK_HOME / "bin" / "spark-submit"), "--master", cluster.master_url,
              "--archives", f"{archive}#environment",
              "--conf", "spark.pyspark.python=./environment/bin/python",
              "--conf", f"spark.pyspark.driver.python={sys.executable}",
+             "--conf", f"spark.local.dir={tmp_path / 'driver'}",
+             f"--driver-java-options=-Djava.io.tmpdir={tmp_path / 'driver'}",
+             "--conf", f"spark.executor.extraJavaOptions=-Djava.io.tmpdir={cluster.scratch}",
              *[f"--conf=spark.executorEnv.{name}={value}" for name, value in watched.items()],
              str(ROOT / "jobs" / "score.py"), "--input", f"{bucket}/in", "--model", openvino_model_dir,
              "--output", str(output), "--config", config],
@@ -88,8 +93,10 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
         submit.wait(timeout=300)
         # The master's, workers' and executors' logs; not the archive, nor its unpacked copies.
         logs = [path for path in (tmp_path / "cluster").rglob("*") if path.is_file()
-                and "environment" not in path.parts and not path.name.endswith(".tar.gz")]
+                and "environment" not in path.parts and not path.name.endswith(".tar.gz")
+                and not path.is_relative_to(cluster.scratch)]
     assert cluster.executor_jvms() == []
+    shutil.rmtree(tmp_path / "pack")
     stdout, stderr = (tmp_path / "stdout").read_bytes(), (tmp_path / "stderr").read_bytes()
 
     assert submit.returncode == 0, stderr[-3000:].decode(errors="replace")
