@@ -4,19 +4,20 @@ import datetime as dt
 
 import duckdb
 
-from camscore.devtools import samples
-
-from conftest import load_job, put_frames
-
-score = load_job("score").main
+from camscore.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.sinks import write_scores
 
 
-def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, openvino_model_dir, tmp_path):
-    frames = {f"cam-{i % 2 + 1}/2026112{i % 3}T08{i:02d}00.jpg": samples.frame_jpeg(samples.KINDS[i % 2], seed=i)
-              for i in range(9)}
-    put_frames(str(tmp_path / "in"), {**frames, "cam-1/20261120T090000.jpg": b"broken"}, None)
+def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp_path):
+    # Rows as the scoring job writes them (its own sink): nine scored frames over three days, one broken.
+    rows = [(f"file:/in/cam-{i % 2 + 1}/{i}.jpg", f"cam-{i % 2 + 1}", dt.datetime(2026, 11, 20 + i % 3, 8, i,
+                                                                                    tzinfo=dt.timezone.utc),
+             0.9, 1, "car", None, None) for i in range(9)]
+    rows.append(("file:/in/cam-1/broken.jpg", "cam-1", dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc), None,
+                 None, None, "not_image", "not a known image format (6 bytes)"))
     output = str(tmp_path / "scores")
-    assert score(["--input", str(tmp_path / "in"), "--model", openvino_model_dir, "--output", output]) == 0
+    write_scores(with_output_columns(spark.createDataFrame(rows, SCORE_COLUMNS), model_id="m", batch_id="b1",
+                                     scored_at=dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)), output)
 
     query = "select date, camera_id, count(*) as frames, count(error_kind) as errors from scores " \
             "group by date, camera_id order by date, camera_id"
