@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from camscore import lease, storage
 from camscore.config import Settings
 from camscore.errors import InputError
-from camscore.sinks import OUTPUT_ORDER, OUTPUT_SCHEMA, PARTITION_COLUMNS
+from camscore.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
 
 STAGING = "_compacting"
 
@@ -61,7 +61,7 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
         batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch="))
         if len(batches) < 2:
             return Compacted(date, len(batches), 0, 0, None, 0.0)
-        rows = spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*[f"{day}/{b}" for b in batches])
+        rows = rows_under(spark, base, [f"date={date}/{name}" for name in batches])
         columns = [c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS]
         count, digest = _count_and_digest(rows, columns)
         size = sum(storage.size(spark, f"{day}/{b}") for b in batches)

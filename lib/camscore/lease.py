@@ -83,13 +83,13 @@ def held(output: str, *, minutes: float, s3: S3Settings | None = None, spark: Sp
     store = _store_for(output.rstrip("/") + "/" + LEASE_FILE, s3=s3, spark=spark, local=local)
     holder, token = _take(store, minutes)
     stop = threading.Event()
-    state = {"token": token}
 
     def renew() -> None:
+        nonlocal token
         while not stop.wait(minutes * 60 / 3):
             renewed = Holder(holder.run, holder.host, holder.pid, holder.since, time.time() + minutes * 60)
-            state["token"] = store.replace(_encode(renewed), state["token"])
-            if state["token"] is None:
+            token = store.replace(_encode(renewed), token)
+            if token is None:
                 log.error("camscore: the lease on %s was taken over by another run; this run may overlap it", output)
                 return
 

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.errors import InputError
-from camscore.sinks import OUTPUT_SCHEMA
+from camscore.sinks import rows_under
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
     location = f"{base}/date={date}" if date else base
     if not storage.exists(location, spark=spark):
         raise InputError(f"{location} does not exist: nothing to report")
-    rows = spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(location)
+    rows = rows_under(spark, base, [f"date={date}"] if date else None)
     scored = F.col("error_kind").isNull() & F.col("probability").isNotNull()
     return (rows.groupBy("camera_id", F.date_trunc("hour", "captured_at").alias("hour"))
             .agg(F.count(F.lit(1)).alias("frames"), F.count_if(scored).alias("scored"),

@@ -47,12 +47,13 @@ def partition_dates(frames: DataFrame) -> list[str]:
     return sorted(row[0] for row in frames.select(date_folder()).distinct().collect())
 
 
-def _rows_under(spark: SparkSession, output: str, folders: list[str]) -> DataFrame:
-    """The output's rows in these partition folders (those that exist), read with the output's schema, so
-    files written before a column existed (``error_kind``) read as null. No other folder is listed or read:
-    the cost follows the folders, not the output's history."""
+def rows_under(spark: SparkSession, output: str, folders: list[str] | None = None) -> DataFrame:
+    """The output's rows in these partition folders (those that exist; None: the whole output), read with
+    the output's schema, so files written before a column existed (``error_kind``) read as null. No other
+    folder is listed or read: the cost follows the folders, not the output's history."""
     base = output.rstrip("/")
-    found = [f"{base}/{folder}" for folder in folders if storage.exists(f"{base}/{folder}", spark=spark)]
+    wanted = [base] if folders is None else [f"{base}/{folder}" for folder in folders]
+    found = [location for location in wanted if storage.exists(location, spark=spark)]
     if not found:
         return spark.createDataFrame([], OUTPUT_SCHEMA)
     return spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*found)
@@ -60,7 +61,7 @@ def _rows_under(spark: SparkSession, output: str, folders: list[str]) -> DataFra
 
 def batch_rows(spark: SparkSession, output: str, *, batch_id: str, dates: list[str]) -> DataFrame:
     """The rows of one batch in the output, whose frames fall on ``dates``; none when no row has been written."""
-    return _rows_under(spark, output, [f"date={date}/batch={batch_id}" for date in dates])
+    return rows_under(spark, output, [f"date={date}/batch={batch_id}" for date in dates])
 
 
 def count_outcomes(spark: SparkSession, output: str, *, batch_id: str, dates: list[str]) -> dict[str, int]:
@@ -73,7 +74,7 @@ def count_outcomes(spark: SparkSession, output: str, *, batch_id: str, dates: li
 def done_paths(spark: SparkSession, output: str, *, model_id: str, dates: list[str]) -> DataFrame:
     """Paths on ``dates`` that have a row by this model in the output, and whether every such row is a ``read``
     error (``unread``: a passing fault kept the frame from being read, and a later run should try again)."""
-    rows = _rows_under(spark, output, [f"date={date}" for date in dates]).where(F.col("model_id") == model_id)
+    rows = rows_under(spark, output, [f"date={date}" for date in dates]).where(F.col("model_id") == model_id)
     # Outputs before 0.2.0 have no error_kind; their error began with the kind.
     unread = F.coalesce(F.col("error_kind") == "read", F.col("error").startswith("read:"), F.lit(False))
     return rows.groupBy("path").agg(F.min(unread).alias("unread"))
