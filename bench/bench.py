@@ -24,6 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16,openvino-int8",
                         help="runtime-precision pairs to measure (default: all five)")
     parser.add_argument("--scaling", default="", help="frame counts for the scaling table, e.g. 500,1000,2000,4000")
+    parser.add_argument("--small-runs", default="20,200",
+                        help="frame counts scored by whole job processes, the default setting (default 20,200)")
     parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
     parser.add_argument("--booster", type=Path, default=Path("../shared/seed/lightgbm_classifier.model"),
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             n=args.n, repeats=args.repeats, workdir=Path(args.workdir), master=args.master, booster=args.booster,
             seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
-            scaling=tuple(int(n) for n in args.scaling.split(",") if n))
+            scaling=tuple(int(n) for n in args.scaling.split(",") if n),
+            small_runs=tuple(int(n) for n in args.small_runs.split(",") if n))
         results = run_benchmark(options, report=lambda line: print(line, flush=True))
         print()
         print(format_results(results))

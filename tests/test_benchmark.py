@@ -1,6 +1,6 @@
 import pytest
 
-from camscore.devtools.benchmark import choose_default, cpu_profile, parity
+from camscore.devtools.benchmark import choose_default, cpu_profile, format_results, parity
 
 
 def _results(**settings):
@@ -47,3 +47,29 @@ def test_the_profile_splits_core_time_a_frame_between_processes_and_worker_stage
     assert profile["core_ms_per_frame"] == pytest.approx(
         {"jvm": 3.0, "fetch": 1.0, "decode": 2.0, "featurize": 10.0, "classify": 1.0, "worker_other": 3.0,
          "driver": 1.0, "idle": 3.0})
+
+
+def test_the_table_gives_the_defaults_ratio_to_keras_fp32_and_what_a_small_run_waits_for():
+    profile = {"frames": 2000, "seconds": 20.0, "core_ms_per_frame": dict.fromkeys(
+        ("jvm", "fetch", "decode", "featurize", "classify", "worker_other", "driver", "idle"), 1.0)}
+    measured = {name: {"local": local, "s3": s3, "worker_peak_mib": 500, "cv_auc": 0.95,
+                       "profile": {"local": profile}}
+                for name, local, s3 in (("keras-fp32", 40.0, 38.0), ("openvino-int8", 150.0, 114.0))}
+    results = {"n": 2000, "cores": 2, "cpu": "a CPU", "repeats": 3, "original": 2.0,
+               "model": {"keras-fp32": 48.0, "openvino-int8": 216.0}, "end_to_end": measured,
+               "default": {"training": "openvino-int8", "other_features": []},
+               "small_runs": {"setting": "openvino-int8", "fixed_seconds": 11.5, "ms_per_frame": 9.25, "points": [
+                   {"n": 20, "process": 11.7, "start_and_stop": 5.5, "load_model": 0.1, "list": 2.0,
+                    "score_and_write": 3.6},
+                   {"n": 200, "process": 13.4, "start_and_stop": 5.6, "load_model": 0.1, "list": 2.1,
+                    "score_and_write": 5.1}]}}
+
+    lines = format_results(results).splitlines()
+
+    assert "the default (openvino-int8) against keras-fp32: bare model 4.5x, end to end 3.8x from files, " \
+           "3.0x from S3" in lines
+    at = lines.index(next(line for line in lines if line.startswith("small runs:")))
+    assert lines[at] == ("small runs: whole jobs/score.py processes (openvino-int8, local files, warm caches, "
+                         "median of 3): fixed 11.5s, 9.25 ms a frame")
+    assert lines[at + 2].split() == ["20", "11.70", "5.50", "0.10", "2.00", "3.60"]
+    assert lines[at + 3].split() == ["200", "13.40", "5.60", "0.10", "2.10", "5.10"]

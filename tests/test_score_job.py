@@ -121,7 +121,7 @@ def test_a_run_over_new_frames_of_the_same_day_keeps_earlier_rows(
 
 
 @pytest.mark.spark35
-def test_local_folders_are_scored_through_binaryfile(spark, model_dir, tmp_path):
+def test_local_folders_are_scored_by_workers_that_read_their_files(spark, model_dir, tmp_path):
     frames = tmp_path / "frames"
     put_frames(str(frames), {"gate/a.JPG": samples.frame_jpeg("car", seed=1), "gate/b.jpg": b""}, None)
     output = str(tmp_path / "out")

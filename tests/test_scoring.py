@@ -1,4 +1,7 @@
 import datetime as dt
+from types import SimpleNamespace
+
+import pytest
 
 from camscore import storage
 from camscore.config import SourceSettings
@@ -7,7 +10,9 @@ from camscore.devtools import samples
 from camscore.imaging import DecodeOptions
 from camscore.model_dir import load_model
 from camscore.score_job import write_unread
-from camscore.scoring import arrow_batch_conf, score_frames, worker_meter, with_output_columns
+from camscore.featurizer import OpenVinoGraph
+from camscore.scoring import (Assets, _worker_models, arrow_batch_conf, models_key, score_frames, worker_meter,
+                              with_output_columns)
 from camscore.session import run_conf
 from camscore.sinks import partition_dates, write_scores
 from camscore.sources import GONE, read_frames
@@ -37,12 +42,14 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     assert seconds.value["fetch"] > 0
 
 
+@pytest.mark.parametrize("reader, rows_from_reconcile", [("local", 0), ("binaryfile", 1)])
 def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_error(
-        spark, model_dir, weights, tmp_path):
+        spark, model_dir, weights, tmp_path, reader, rows_from_reconcile):
+    # The local reader's worker finds the file gone; binaryFile's scan skips it and reconciling adds its row.
     folder = tmp_path / "in"
     put_frames(str(folder), {f"cam-1/{name}.jpg": samples.frame_jpeg(samples.KINDS[0], seed=i)
                              for i, name in enumerate("abc")}, None)
-    source = read_frames(spark, str(folder), source=SourceSettings(), s3=None)
+    source = read_frames(spark, str(folder), source=SourceSettings(reader=reader), s3=None)
     listing = source.listing.cache()
     assert listing.count() == 3  # listed, as run_score's first count does
     (folder / "cam-1" / "b.jpg").unlink()
@@ -53,7 +60,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
     assert write_unread(spark, listing, output, model_id="m", batch_id="b1", dates=partition_dates(listing),
-                        scored_at=started) == 1
+                        scored_at=started) == rows_from_reconcile
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
@@ -61,6 +68,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None
     assert {row["scored_at"] for row in rows.values()} == {started}
+    listing.unpersist()
 
 
 def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark):
@@ -74,3 +82,18 @@ def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark
     assert (spark.conf.get(batch), spark.conf.get(partitions, None)) == ("7", None)
     spark.conf.unset(batch)
 
+
+
+def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models(openvino_model_dir):
+    model = load_model(openvino_model_dir)
+    graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
+    assets = SimpleNamespace(value=Assets(graph=graph, decode=DecodeOptions(), booster_text=model.booster_text))
+    other_booster = model.booster_text.replace("Tree=0", "Tree=0\n", 1)
+
+    first = _worker_models(models_key(graph, model.booster_text, 0.5), assets)
+    again = _worker_models(models_key(graph, model.booster_text, 0.5), assets)  # the next job's key
+    other = _worker_models(models_key(graph, other_booster, 0.5), assets)
+
+    assert again is first
+    assert other is not first
+    assert models_key(graph, model.booster_text, 0.6) != models_key(graph, model.booster_text, 0.5)

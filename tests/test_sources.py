@@ -34,10 +34,11 @@ def test_the_extension_glob_ignores_letter_case():
 
 
 @pytest.mark.spark35
-def test_binaryfile_reads_recursively_with_true_paths(spark, tmp_path):
+@pytest.mark.parametrize("reader", ["local", "binaryfile"])
+def test_a_folder_is_read_recursively_with_true_paths(spark, tmp_path, reader):
     put_frames(str(tmp_path), FRAMES, None)
 
-    rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None))
+    rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(reader=reader), s3=None))
 
     assert sorted(row["path"] for row in rows) == [f"file:{tmp_path}/{name}" for name in FRAME_NAMES]
     by_name = {row["path"].rsplit("/", 1)[1]: row for row in rows}
@@ -65,7 +66,7 @@ def test_binaryfile_spreads_frames_evenly_over_the_cores(spark, tmp_path):
     # At 1 MB of open cost a file, Spark alone would pack 127 + 127 + 46 frames: the last task runs alone.
     put_frames(str(tmp_path), {f"cam/{i:03d}.jpg": bytes(1000 + 500 * (i % 7)) for i in range(300)}, None)
 
-    source = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None)
+    source = read_frames(spark, str(tmp_path), source=SourceSettings(reader="binaryfile"), s3=None)
     with run_conf(spark, source.conf):
         sizes = sorted(row["count"] for row in source.rows().groupBy(F.spark_partition_id()).count().collect())
 
@@ -111,9 +112,12 @@ def test_a_path_regex_gives_camera_and_capture_time(spark, s3_server, bucket):
     assert rows["no-time.jpg"]["captured_at"] == rows["no-time.jpg"]["modification_time"]
 
 
-def test_boto3_rows_reach_the_workers_without_bytes_and_fetch_adds_them(spark, s3_server, bucket):
-    put_frames(f"{bucket}/in", {"c/a.jpg": b"1"}, s3_server.settings)
-    source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
+@pytest.mark.parametrize("reader", ["local", "boto3"])
+def test_rows_reach_the_workers_without_bytes_and_each_worker_reads_its_own(spark, s3_server, bucket, tmp_path,
+                                                                           reader):
+    location = str(tmp_path) if reader == "local" else f"{bucket}/in"
+    put_frames(location, {"c/a.jpg": b"1"}, s3_server.settings)
+    source = read_frames(spark, location, source=SourceSettings(), s3=s3_server.settings)
 
     batch = source.rows().toPandas()
 
@@ -147,13 +151,14 @@ def test_a_worker_takes_a_batch_of_large_frames_in_parts_of_max_batch_mb_or_less
 
 
 @pytest.mark.spark35
-@pytest.mark.parametrize("reader", ["binaryfile", "boto3"])
+@pytest.mark.parametrize("reader", ["local", "binaryfile", "boto3"])
 def test_a_frame_listed_over_max_frame_mb_is_never_read_and_says_too_large(spark, s3_server, bucket, tmp_path,
                                                                               reader):
-    location, s3 = (str(tmp_path), None) if reader == "binaryfile" else (f"{bucket}/in", s3_server.settings)
+    location, s3 = (f"{bucket}/in", s3_server.settings) if reader == "boto3" else (str(tmp_path), None)
     put_frames(location, {"cam/small.jpg": b"s", "cam/large.jpg": bytes(2 ** 20 + 1)}, s3)
 
-    source = read_frames(spark, location, source=SourceSettings(max_frame_mb=1), s3=s3_server.settings)
+    source = read_frames(spark, location, source=SourceSettings(reader=reader, max_frame_mb=1),
+                         s3=s3_server.settings)
     rows = {row["path"].rsplit("/", 1)[1]: row for row in fetched(source)}
 
     assert (rows["small.jpg"]["content"], rows["small.jpg"]["read_error_kind"]) == (b"s", None)
@@ -189,10 +194,11 @@ def test_an_object_gone_between_listing_and_fetch_gets_a_read_error(spark, s3_se
 
 
 @pytest.mark.spark35
-def test_zero_byte_files_are_frames_too(spark, tmp_path):
+@pytest.mark.parametrize("reader", ["local", "binaryfile"])
+def test_zero_byte_files_are_frames_too(spark, tmp_path, reader):
     put_frames(str(tmp_path), {"cam a/empty+1.jpg": b"", "cam a/full.jpg": b"x"}, None)
 
-    source = read_frames(spark, str(tmp_path), source=SourceSettings(), s3=None)
+    source = read_frames(spark, str(tmp_path), source=SourceSettings(reader=reader), s3=None)
     rows = {row["path"]: row for row in fetched(source)}
 
     assert set(rows) == {f"file:{tmp_path}/cam a/empty+1.jpg", f"file:{tmp_path}/cam a/full.jpg"}
@@ -235,12 +241,23 @@ def test_the_binaryfile_reader_forced_on_s3_names_the_missing_filesystem_and_the
         read_frames(spark, "s3://b/in", source=SourceSettings(reader="binaryfile"), s3=None)
 
 
-def test_the_binaryfile_reader_forced_on_a_folder_reads_it_as_auto_does(spark, tmp_path):
+def test_s3a_without_its_jar_names_the_missing_filesystem(spark):
+    # Spark's defaults name S3AFileSystem for s3a://, but hadoop-aws is not on this machine's classpath.
+    with pytest.raises(ConfigError, match=r"no Hadoop filesystem for s3a://b/in \(scheme 's3a'\)"):
+        read_frames(spark, "s3a://b/in", source=SourceSettings(), s3=None)
+
+
+def test_the_local_reader_forced_on_s3_is_refused_in_one_line(spark):
+    with pytest.raises(InputError, match=r"source.reader local reads the local filesystem only; got 's3a://b/in'"):
+        read_frames(spark, "s3a://b/in", source=SourceSettings(reader="local"), s3=None)
+
+
+def test_the_binaryfile_reader_forced_on_a_folder_reads_the_bytes_in_the_jvm(spark, tmp_path):
     put_frames(str(tmp_path), {"cam/a.jpg": b"1"}, None)
 
-    rows = fetched(read_frames(spark, str(tmp_path), source=SourceSettings(reader="binaryfile"), s3=None))
+    source = read_frames(spark, str(tmp_path), source=SourceSettings(reader="binaryfile"), s3=None)
 
-    assert [(row["path"], row["content"]) for row in rows] == [(f"file:{tmp_path}/cam/a.jpg", b"1")]
+    assert [(row["path"], row["content"]) for row in source.rows().collect()] == [(f"file:{tmp_path}/cam/a.jpg", b"1")]
 
 
 @pytest.mark.spark35

@@ -29,7 +29,7 @@ from camscore.imaging import RESAMPLING, DecodeOptions
 # Allowed values the modules that act on them read from here (sources, storage, train_job).
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
-READERS = ("auto", "binaryfile", "boto3")
+READERS = ("auto", "local", "binaryfile", "boto3")
 GROUPINGS = ("none", "camera", "time")
 
 
@@ -168,8 +168,9 @@ class S3Settings:
 class SourceSettings:
     """Where frames come from and what their path says."""
 
-    reader: str = setting("auto", "auto (boto3 for s3://, Spark's binaryFile otherwise), binaryfile or boto3",
-                          allowed=READERS)
+    reader: str = setting("auto", "auto (boto3 for s3://, local for the local filesystem, binaryfile otherwise), "
+                                  "local (Spark lists, each worker reads its files), binaryfile (Spark's binaryFile "
+                                  "reads the bytes in the JVM) or boto3", allowed=READERS)
     extensions: tuple[str, ...] = setting(("jpg", "jpeg", "png"),
                                           "file extensions read, compared case-insensitively")
     path_regex: str | None = setting(
@@ -184,7 +185,8 @@ class SourceSettings:
     max_batch_mb: int = setting(256, "the most bytes (MiB) of encoded frames a worker takes in one batch; a batch "
                                      "of larger frames holds fewer", check=positive)
     frames_per_partition: int = setting(
-        256, "the most keys the boto3 reader puts in one partition (partitions come in a multiple of the cores)",
+        256, "the most frames in one partition of the boto3 and local readers (partitions come in a multiple of "
+             "the cores)",
         check=positive)
 
 

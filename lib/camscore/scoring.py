@@ -2,12 +2,14 @@
 
 The driver broadcasts the ResNet50 weights and the booster text once; each
 Python worker builds its Featurizer and Classifier on first use and keeps them,
-keyed by an id made on the driver, for every later batch and task of the job.
+keyed by what they are made of (models_key), for every later batch and task of
+the job, and of later jobs of the session with the same models.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 import uuid
@@ -24,7 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from camscore.classifier import Classifier, Model
-from camscore.featurizer import Featurizer, Graph
+from camscore.featurizer import Featurizer, Graph, KerasGraph
 from camscore.imaging import DecodeOptions, FrameError, decode_frame
 from camscore.sources import Fetch, FrameSource, fetch_cpu_seconds, fetched_ahead
 
@@ -92,10 +94,20 @@ def worker_meter(spark: SparkSession) -> Accumulator:
 _WORKER_MODELS: dict[str, tuple[Featurizer, Classifier | None]] = {}
 
 
+def models_key(graph: Graph, booster_text: str | None, threshold: float) -> str:
+    """What a worker's models are made of: equal keys, equal models. A Keras graph's weights have no
+    cheap identity here, so its key is new each job."""
+    if isinstance(graph, KerasGraph):
+        return uuid.uuid4().hex
+    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}".encode())
+    digest.update((booster_text or "").encode())
+    return digest.hexdigest()
+
+
 def _worker_models(key: str, assets) -> tuple[Featurizer, Classifier | None]:
     """The models of this job in this Python worker, built on first use."""
     if key not in _WORKER_MODELS:
-        _WORKER_MODELS.clear()  # a new job: free the previous job's models first
+        _WORKER_MODELS.clear()  # other models: free the previous ones first
         value: Assets = assets.value
         context = TaskContext.get()
         threads = context.cpus() if context else None
@@ -186,7 +198,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold))
-    key = uuid.uuid4().hex
+    key = models_key(graph, model.booster_text, manifest.threshold)
     label_names = np.array(manifest.label_names, dtype=object)
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -225,7 +237,7 @@ def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, gr
     """
     frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
-    key = uuid.uuid4().hex
+    key = models_key(graph, None, 0.5)
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch, features, errors in _featurized_batches(batches, key=key, assets=assets, fetch=fetch,

@@ -1,10 +1,12 @@
-"""Reading frames: Spark's binaryFile source or a boto3 reader, one contract (FrameSource).
+"""Reading frames: three readers, one contract (FrameSource).
 
-Both readers list ``path, modification_time, length`` and ``camera_id`` and
+Every reader lists ``path, modification_time, length`` and ``camera_id`` and
 ``captured_at`` taken from the path; a Python worker gets each batch's
 ``content`` and ``read_error`` (set, and ``content`` null, when a listed frame
-could not be read) from FrameSource.fetch: the boto3 reader fetches them there,
-so the bytes never pass through the JVM; the binaryFile scan has read them.
+could not be read) from FrameSource.fetch. The boto3 reader (s3://) and the
+local reader (files on the local filesystem, listed by Spark's binaryFile
+source without their bytes) fetch them there, so the bytes never pass through
+the JVM; the binaryfile reader (any other Hadoop URI) has read them in its scan.
 """
 
 from __future__ import annotations
@@ -101,8 +103,11 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
         if not storage.is_s3(uri):
             raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: use reader auto or binaryfile")
         listing, rows, fetch, conf = _read_with_boto3(spark, uri, source=source, s3=s3)
+    elif source.reader != "binaryfile" and storage.on_local_disk(spark, uri):
+        listing, rows, fetch, conf = _read_local_files(spark, uri, source=source)
+    elif source.reader == "local":
+        raise InputError(f"source.reader local reads the local filesystem only; got {uri!r}: use reader auto")
     else:
-        storage.check_spark_location(spark, uri)
         listing, rows, fetch, conf = _read_with_binaryfile(spark, uri, source=source)
     # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
     conf = {**conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
@@ -184,29 +189,41 @@ def path_group(pattern: str, name: str) -> Column:
     return F.regexp_extract("path", java_pattern, re.compile(pattern).groupindex[name])
 
 
-def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings):
+def _binary_files(spark: SparkSession, uri: str, *, source: SourceSettings) -> DataFrame:
+    """Spark's binaryFile source over ``uri``: every file with one of the extensions, recursively."""
+    storage.check_spark_location(spark, uri)
     try:
-        found = (spark.read.format("binaryFile")
-                 .option("recursiveFileLookup", "true")
-                 .option("pathGlobFilter", extension_glob(source.extensions))
-                 .load(uri))
+        return (spark.read.format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", extension_glob(source.extensions))
+                .load(uri))
     except AnalysisException as exc:
         raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
+
+
+def _listed_columns() -> list[Column]:
+    return [F.col("path"), F.col("modificationTime").alias("modification_time"), F.col("length")]
+
+
+def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettings):
+    found = _binary_files(spark, uri, source=source)
     # binaryFile tests a file's length before it reads the file, so frames over max_frame_mb are never read.
     max_bytes = source.max_frame_mb * 2 ** 20
-    listing_columns = ["path", F.col("modificationTime").alias("modification_time"), "length"]
-    listed = found.select(*listing_columns)
+    listed_columns = _listed_columns()
+    listed = found.select(*listed_columns)
     frames = (found.where(F.col("length") <= max_bytes)
-              .select(*listing_columns, "content", F.lit(None).cast("string").alias("read_error"),
+              .select(*listed_columns, "content", F.lit(None).cast("string").alias("read_error"),
                       F.lit(None).cast("string").alias("read_error_kind"))
               .unionByName(found.where(F.col("length") > max_bytes)
-                           .select(*listing_columns, F.lit(None).cast("binary").alias("content"),
+                           .select(*listed_columns, F.lit(None).cast("binary").alias("content"),
                                    F.format_string(TOO_LARGE, "length", F.lit(source.max_frame_mb))
                                    .alias("read_error"), F.lit("too_large").alias("read_error_kind"))))
     scanned = {row["path"]: row["length"] for row in listed.collect()}
-    empty = _empty_files(spark, set(scanned), listed=found.inputFiles())
-    if empty is not None:
-        frames = frames.unionByName(empty)
+    unscanned = _unscanned(spark, set(scanned), listed=found.inputFiles())
+    if unscanned:
+        frames = frames.unionByName(spark.createDataFrame(
+            [(path, time, length, b"", None, None) if length == 0 else (path, None, None, None, GONE, "unreadable")
+             for path, time, length in unscanned], FRAME_COLUMNS))
     listing = frames.select(*LISTING_COLUMNS.fieldNames())
 
     def rows(wanted: DataFrame | None) -> DataFrame:
@@ -217,6 +234,46 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
 
     # The scan reads the bytes in the JVM, so its rows already carry them.
     return listing, rows, _as_scanned, _scan_conf(spark, list(scanned.values()))
+
+
+def _read_local_files(spark: SparkSession, uri: str, *, source: SourceSettings):
+    """Spark lists the files (binaryFile without ``content`` reads none); each worker reads its own."""
+    found = _binary_files(spark, uri, source=source)
+    listed = [tuple(row) for row in found.select(*_listed_columns()).collect()]
+    listed += _unscanned(spark, {path for path, _, _ in listed}, listed=found.inputFiles())
+    listing, rows = _listed_on_driver(spark, listed, source=source)
+    return listing, rows, functools.partial(read_files, max_frame_mb=source.max_frame_mb), {}
+
+
+def read_files(batch: pd.DataFrame, *, max_frame_mb: int) -> pd.DataFrame:
+    """The batch with the FETCHED_COLUMNS of the local file at each ``path``; a file listed over
+    ``max_frame_mb`` is not read."""
+    started = time.thread_time()
+    outcomes = [_read_file(path, length, max_frame_mb=max_frame_mb)
+                for path, length in zip(batch["path"], batch["length"])]
+    _FETCH_CPU.add(time.thread_time() - started)
+    return batch.assign(content=[data for data, _, _ in outcomes], read_error=[error for _, error, _ in outcomes],
+                        read_error_kind=[kind for _, _, kind in outcomes], read_retries=0)
+
+
+def _read_file(path: str, length: float, *, max_frame_mb: int) -> tuple[bytes | None, str | None, str | None]:
+    """A local file's bytes, or why not and the error kind."""
+    if pd.notna(length) and length > max_frame_mb * 2 ** 20:
+        return None, TOO_LARGE % (length, max_frame_mb), "too_large"
+    try:
+        with open(local_file(path), "rb") as file:
+            return file.read(), None, None
+    except FileNotFoundError:
+        return None, GONE, "unreadable"
+    except (PermissionError, IsADirectoryError) as exc:
+        return None, f"{type(exc).__name__}: {exc.strerror}", "unreadable"
+    except OSError as exc:  # an I/O error of the disk or a network mount: a later run may read it
+        return None, f"{type(exc).__name__}: {exc.strerror or exc}", "read"
+
+
+def local_file(path: str) -> str:
+    """The local filesystem path of a ``path`` as Spark spells it (``file:/a b/c.jpg``)."""
+    return path[len("file:"):] if path.startswith("file:") else path
 
 
 def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:
@@ -259,21 +316,17 @@ def _scan_conf(spark: SparkSession, lengths: list[int]) -> dict[str, str]:
     return {"spark.sql.files.minPartitionNum": str(partitions)}
 
 
-def _empty_files(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> DataFrame | None:
-    """The zero-byte files among ``listed``, as frames with empty content.
+def _unscanned(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> list[tuple]:
+    """``(path, modification_time, length)`` of the files among ``listed`` that a scan left out.
 
     Spark's file scan skips zero-byte files (``scanned`` are the paths it found), but they are
-    frames the camera wrote, and each must get its own row (with an ``empty`` error).
+    frames the camera wrote, and each must get its own row (with an ``empty`` error). A file gone
+    since it was listed has neither time nor length.
     """
     missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
-    rows = []
-    for path in missing:
-        status = storage.file_status(spark, path)
-        if status is None:
-            rows.append((path, None, None, None, GONE, "unreadable"))
-        elif status[0] == 0:
-            rows.append((path, status[1], 0, b"", None, None))
-    return spark.createDataFrame(rows, FRAME_COLUMNS) if rows else None
+    statuses = [(path, storage.file_status(spark, path)) for path in missing]
+    return [(path, None, None) if status is None else (path, status[1], 0)
+            for path, status in statuses if status is None or status[0] == 0]
 
 
 def hadoop_path(uri: str) -> str:
@@ -293,12 +346,18 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[sto
 
 
 def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings):
-    objects = list_frames(uri, source=source, s3=s3)
+    listed = [(item.uri, item.last_modified, item.size) for item in list_frames(uri, source=source, s3=s3)]
+    listing, rows = _listed_on_driver(spark, listed, source=source)
+    return listing, rows, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {}
+
+
+def _listed_on_driver(spark: SparkSession, listed: list[tuple], *, source: SourceSettings):
+    """The listing of frames listed on the driver, ``(path, modification_time, length)`` each, spread over
+    the cores, and the rows a subset of it becomes."""
     context = spark.sparkContext
-    partitions = _partitions_for(len(objects), most=source.frames_per_partition, cores=context.defaultParallelism,
-                                 frames=len(objects))
-    rows = [(item.uri, item.last_modified, item.size) for item in objects]
-    listing = spark.createDataFrame(context.parallelize(rows, partitions), LISTING_COLUMNS)
+    partitions = _partitions_for(len(listed), most=source.frames_per_partition, cores=context.defaultParallelism,
+                                 frames=len(listed))
+    listing = spark.createDataFrame(context.parallelize(listed, partitions), LISTING_COLUMNS)
 
     def rows_of(wanted: DataFrame | None) -> DataFrame:
         if wanted is None:
@@ -309,7 +368,7 @@ def _read_with_boto3(spark: SparkSession, uri: str, *, source: SourceSettings, s
         return wanted.select(*LISTING_COLUMNS.fieldNames()).repartition(
             _partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism, frames=count))
 
-    return listing, rows_of, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {}
+    return listing, rows_of
 
 
 def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings, max_frame_mb: int) -> pd.DataFrame:

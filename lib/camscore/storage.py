@@ -342,6 +342,13 @@ def check_spark_location(spark: SparkSession, uri: str) -> None:
     hadoop_fs(spark, uri)
 
 
+def on_local_disk(spark: SparkSession, uri: str) -> bool:
+    """Whether Spark's filesystem for ``uri`` is the local one (a file: URI, or a bare path on a local default
+    filesystem), whose files a Python worker can open itself."""
+    scheme = _scheme(uri)
+    return scheme == "file" if scheme else hadoop_fs(spark, uri)[1].getScheme() == "file"
+
+
 def hadoop_fs(spark: SparkSession, uri: str):
     """The Hadoop Path of ``uri`` and the FileSystem that serves it (ConfigError when none does)."""
     jvm = spark.sparkContext._jvm
@@ -349,7 +356,8 @@ def hadoop_fs(spark: SparkSession, uri: str):
     try:
         return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     except Py4JJavaError as exc:
-        if "UnsupportedFileSystemException" not in str(exc):
+        # No filesystem for the scheme, or one configured (s3a:// by Spark's defaults) whose jar is missing.
+        if "UnsupportedFileSystemException" not in str(exc) and "ClassNotFoundException" not in str(exc):
             raise
         scheme = uri.split("://", 1)[0]
         frames = "; s3:// frames need none with the boto3 reader (source.reader: auto or boto3)" \

@@ -19,12 +19,16 @@ import datetime as dt
 import json
 import platform
 import shutil
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
+import yaml
 from pyspark.sql import SparkSession
 
 from camscore import calibration
@@ -39,6 +43,7 @@ from camscore.imaging import DecodeOptions, decode_frame
 from camscore.model_dir import import_booster
 from camscore.score_job import prepare_score, run_score
 from camscore.session import spark_session
+from camscore.sinks import SUMMARY_FILE
 from camscore.train_job import prepare_train, run_train
 from camscore.weights import load_weights
 
@@ -51,6 +56,7 @@ BATCH = 32
 AUC_TOLERANCE = 0.005
 AGREEMENT = 0.99
 PHOTO_LABELS = "truck=0,car=1"
+JOBS = Path(__file__).resolve().parents[3] / "jobs"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -64,6 +70,8 @@ class BenchOptions:
         original_frames: frames per run of the original notebook's loop (it is slow).
         settings: (runtime, precision) pairs to measure.
         scaling: frame counts for the scaling table (fastest setting, local files).
+        small_runs: frame counts scored by a whole ``jobs/score.py`` process each (the default setting, local
+            files, warm caches): what a scheduled run waits for, and its fixed and per-frame cost.
         workdir: where frames, models and outputs go.
         master: Spark master.
         booster: the original notebook's booster (predictions layer).
@@ -76,6 +84,7 @@ class BenchOptions:
     original_frames: int = 64
     settings: tuple[tuple[str, str], ...] = SETTINGS
     scaling: tuple[int, ...] = ()
+    small_runs: tuple[int, ...] = (20, 200)
     workdir: Path = Path("out/bench")
     master: str = "local[2]"
     booster: Path = Path("../shared/seed/lightgbm_classifier.model")
@@ -165,6 +174,9 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
         if options.scaling:
             results["scaling"] = _scaling(base, _fastest(results), frames_dir, models, workdir, options)
     results["default"] = choose_default(results)
+    if options.small_runs and results["default"]["training"]:
+        results["small_runs"] = _small_runs(results["default"]["training"], frames_dir, models, workdir, options)
+        report(f"small runs: {results['small_runs']}")
     (workdir / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -239,6 +251,21 @@ def format_results(results: dict[str, Any]) -> str:
             lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['fetch']:>6.2f} "
                          f"{split['decode']:>6.2f} {split['featurize']:>6.2f} {split['classify']:>8.2f} "
                          f"{split['worker_other']:>6.2f} {split['driver']:>6.2f} {split['idle']:>6.2f}")
+    chosen, reference = results["default"]["training"], "-".join(REFERENCE)
+    if chosen and reference in results["end_to_end"]:
+        ours, theirs = results["end_to_end"][chosen], results["end_to_end"][reference]
+        lines += ["", f"the default ({chosen}) against {reference}: bare model "
+                      f"{results['model'][chosen] / results['model'][reference]:.1f}x, end to end "
+                      f"{ours['local'] / theirs['local']:.1f}x from files, {ours['s3'] / theirs['s3']:.1f}x from S3"]
+    if results.get("small_runs"):
+        small = results["small_runs"]
+        lines += ["", f"small runs: whole jobs/score.py processes ({small['setting']}, local files, warm caches, "
+                      f"median of {SMALL_RUN_REPEATS}): fixed {small['fixed_seconds']:.1f}s, "
+                      f"{small['ms_per_frame']:.2f} ms a frame",
+                  f"{'N':>6} {'process':>8} {'start+stop':>10} {'load_model':>10} {'list':>6} {'score+write':>11}"]
+        for point in small["points"]:
+            lines.append(f"{point['n']:>6} {point['process']:>8.2f} {point['start_and_stop']:>10.2f} "
+                         f"{point['load_model']:>10.2f} {point['list']:>6.2f} {point['score_and_write']:>11.2f}")
     if results.get("scaling"):
         lines += ["", f"scaling ({results['scaling']['setting']}, local files): "
                       f"fixed {results['scaling']['fixed_seconds']:.1f}s, "
@@ -429,23 +456,68 @@ def _fastest(results: dict[str, Any]) -> str:
     return max(results["end_to_end"], key=lambda name: results["end_to_end"][name]["local"])
 
 
+def _subset(frames_dir: Path, n: int, folder: Path) -> Path:
+    """``n`` of the generated frames (repeated under new names past their number) in a folder of their own,
+    written once."""
+    if not (folder / "_complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        paths = sorted(frames_dir.rglob("*.jpg"))
+        for index in range(n):
+            path = paths[index % len(paths)]
+            target = folder / path.parent.name / f"{path.stem}-{index:05d}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        (folder / "_complete").touch()
+    return folder
+
+
+SMALL_RUN_REPEATS = 3
+
+
+def _small_runs(setting: str, frames_dir: Path, models: dict[str, str], workdir: Path,
+                options: BenchOptions) -> dict[str, Any]:
+    """Whole ``jobs/score.py`` processes as a scheduler starts them (conf/local.yaml, local files), after one
+    run that warms the disk and the converted-model caches: per frame count the median process seconds and its
+    stages; a line through the counts gives the fixed and the per-frame cost."""
+    model_dir = _model_for(models, setting)
+    runtime, precision = setting.split("-")
+    config = yaml.safe_load((JOBS.parent / "conf/local.yaml").read_text())
+    config["featurizer"].update(runtime=runtime, precision=precision)
+    config_file = workdir / "small-runs.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    points = []
+    for index, n in enumerate(options.small_runs):
+        subset = _subset(frames_dir, n, workdir / f"small-{n}")
+        runs = []
+        for attempt in range(SMALL_RUN_REPEATS + (index == 0)):
+            output = workdir / "small-scores" / f"{n}-{attempt}"
+            shutil.rmtree(output, ignore_errors=True)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(JOBS / "score.py"), "--config", str(config_file),
+                            "--input", str(subset.resolve()), "--model", model_dir, "--output", str(output),
+                            "--master", options.master],
+                           check=True, capture_output=True, env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+            seconds = time.perf_counter() - started
+            stages = json.loads((output / SUMMARY_FILE).read_text())["seconds"]
+            runs.append({"process": seconds, **{name: stages[name] for name in ("load_model", "list",
+                                                                                  "score_and_write")},
+                         "start_and_stop": seconds - stages["total"]})
+        runs = runs[1:] if index == 0 else runs  # the first warms the caches
+        points.append({"n": n, **{name: statistics.median(run[name] for run in runs) for name in runs[0]}})
+    slope, intercept = np.polyfit([p["n"] for p in points], [p["process"] for p in points], 1) \
+        if len(points) > 1 else (float("nan"), float("nan"))
+    return {"setting": setting, "points": points, "fixed_seconds": float(intercept),
+            "ms_per_frame": float(slope * 1000)}
+
+
 def _scaling(base: Settings, setting: str, frames_dir: Path, models: dict[str, str], workdir: Path,
              options: BenchOptions) -> dict[str, Any]:
     """Seconds of the scoring job for several frame counts; a line through them gives the fixed and
     per-frame cost."""
     settings = _with_setting(base, setting)
-    paths = sorted(frames_dir.rglob("*.jpg"))
     points = []
     for n in options.scaling:
-        subset = workdir / f"scaling-{n}"
-        if not (subset / "_complete").exists():
-            shutil.rmtree(subset, ignore_errors=True)
-            frames = [paths[i % len(paths)] for i in range(n)]
-            for index, path in enumerate(frames):
-                target = subset / path.parent.name / f"{path.stem}-{index:05d}.jpg"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
-            (subset / "_complete").touch()
+        subset = _subset(frames_dir, n, workdir / f"scaling-{n}")
         started = time.perf_counter()
         measured = _end_to_end(settings, inputs={"local": str(subset.resolve())},
                                model_dir=_model_for(models, setting),
