@@ -41,6 +41,13 @@ ensure_venv() {
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     "$venv/bin/python" -m pip install --quiet -e "$root[spark,demo,test]"
     echo "$wanted" > "$stamp"
+    # Local runs start Spark 1.5 s sooner with its classes in one archive (~/.cache/camscore/jvm, once per
+    # Java and Spark; without it they start as usual).
+    if command -v java >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ]; then
+      echo "camscore: writing the JVM's class archive for local runs (once, about 30 s)" >&2
+      PYSPARK_PYTHON="$venv/bin/python" "$venv/bin/python" -m camscore.class_archive 2>/dev/null \
+        || echo "camscore: no class archive written; local runs start Spark without it" >&2
+    fi
   fi
   export PYSPARK_PYTHON="$venv/bin/python"
 }

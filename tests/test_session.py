@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from camscore import class_archive
 from camscore.cli import check_spark_version
 from camscore.errors import ConfigError
 from camscore.session import tolerant_master
@@ -33,3 +34,31 @@ def test_a_job_that_runs_spark_without_pyspark_stops_in_one_line(tmp_path):
 
     assert (done.returncode, done.stderr) == (2, "camscore: error: no pyspark here: submit the job with spark-submit "
                                                  "(the cluster's Spark), or install camscore[spark] to run it locally\n")
+
+
+def test_a_local_session_starts_its_jvm_with_the_quick_compiler_and_the_class_archive_when_there_is_one(spark):
+    arguments = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+
+    assert "-XX:TieredStopAtLevel=1" in arguments
+    archive = class_archive.archive_path()
+    assert (f"-XX:SharedArchiveFile={archive}" in arguments) == archive.is_file()
+
+
+def test_a_class_archive_the_jvm_cannot_map_is_removed_and_the_session_starts_without_it(tmp_path):
+    archive = class_archive.archive_path()
+    if not archive.is_file():
+        pytest.skip("no class archive here: ./submit.sh writes it when it installs")
+    home = tmp_path / "home"
+    broken = home / archive.relative_to(Path.home())
+    broken.parent.mkdir(parents=True)
+    with archive.open("rb") as whole:
+        broken.write_bytes(whole.read(2 ** 20))  # a partial archive: the JVM dies mapping it
+    script = ("from camscore.config import SparkSettings; from camscore.session import spark_session; "
+              "spark = spark_session(SparkSettings(master='local[1]', app_name='t')); print(spark.range(3).count())")
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "HOME": str(home)})  # cwd: where the dying JVM leaves its hs_err log
+
+    assert done.returncode == 0 and done.stdout.strip().endswith("3")
+    assert "camscore: the JVM did not start with the class archive; starting it without and removing it" in done.stderr
+    assert not broken.exists()

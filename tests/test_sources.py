@@ -10,6 +10,7 @@ from camscore.config import SourceSettings
 from camscore.errors import ConfigError, InputError
 from camscore.session import run_conf
 from camscore.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
+                              local_frames,
                               parent_folder, path_group, read_frames)
 
 from conftest import put_frames
@@ -270,3 +271,20 @@ def test_a_subset_of_boto3_frames_is_spread_over_the_cores_as_all_of_them_are(sp
     sizes = sorted(row["count"] for row in wanted.groupBy(F.spark_partition_id()).count().collect())
 
     assert sizes == [19, 20]
+
+
+def test_the_driver_lists_a_local_folder_as_sparks_file_index_does(spark, tmp_path):
+    put_frames(str(tmp_path), {name: b"x" for name in (
+        "cam 1/a.jpg", "cam 1/_partial.jpg", "cam 1/.hidden.jpg", "cam 1/b.jpg._COPYING_", "_staging/c.jpg",
+        ".cache/d.jpg", "date=2026-11-20/_e.jpg", "date=2026-11-20/f.JPG", "cam+2/ünï code.png", "cam 1/notes.txt",
+        "cam 1/_metadata.jpg", "_metadata/g.jpg", "cam 1/empty.jpg")}, None)
+    (tmp_path / "cam 1" / "empty.jpg").write_bytes(b"")
+    extensions = SourceSettings().extensions
+
+    by_spark = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", extension_glob(extensions)).load(str(tmp_path)).select("path", "length"))
+
+    listed = {path: length for path, _, length in local_frames(str(tmp_path), extensions=extensions)}
+    assert listed == {**{row["path"]: row["length"] for row in by_spark.collect()},
+                      f"file:{tmp_path}/cam 1/empty.jpg": 0}  # binaryFile's scan skips zero bytes; its index lists them
+    assert sorted(path.rsplit("/", 1)[1] for path in listed) == ["a.jpg", "empty.jpg", "f.JPG", "g.jpg", "ünï code.png"]

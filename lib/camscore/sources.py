@@ -11,8 +11,10 @@ the JVM; the binaryfile reader (any other Hadoop URI) has read them in its scan.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
+import os
 import re
 import threading
 import time
@@ -31,6 +33,7 @@ from pyspark.sql import types as T
 from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
+from camscore.session import run_conf
 
 LISTING_COLUMNS = T.StructType([
     T.StructField("path", T.StringType(), False),
@@ -237,12 +240,57 @@ def _read_with_binaryfile(spark: SparkSession, uri: str, *, source: SourceSettin
 
 
 def _read_local_files(spark: SparkSession, uri: str, *, source: SourceSettings):
-    """Spark lists the files (binaryFile without ``content`` reads none); each worker reads its own."""
-    found = _binary_files(spark, uri, source=source)
-    listed = [tuple(row) for row in found.select(*_listed_columns()).collect()]
-    listed += _unscanned(spark, {path for path, _, _ in listed}, listed=found.inputFiles())
+    """The driver lists the folder as Spark's file index would (a Hadoop glob is left to Spark, through
+    binaryFile without ``content``, which reads no file); each worker reads its own files."""
+    if _HADOOP_GLOB.search(uri):
+        found = _binary_files(spark, uri, source=source)
+        listed = [tuple(row) for row in found.select(*_listed_columns()).collect()]
+        listed += _unscanned(spark, {path for path, _, _ in listed}, listed=found.inputFiles())
+    else:
+        listed = local_frames(uri, extensions=source.extensions)
     listing, rows = _listed_on_driver(spark, listed, source=source)
     return listing, rows, functools.partial(read_files, max_frame_mb=source.max_frame_mb), {}
+
+
+_HADOOP_GLOB = re.compile(r"[*?\[{]")
+
+
+def local_frames(uri: str, *, extensions: tuple[str, ...]) -> list[tuple[str, dt.datetime, int]]:
+    """``(path, modification_time, length)`` of the frames under a local folder (or of a local file), with
+    ``path`` spelled as Spark spells it: the files binaryFile would list, zero-byte ones included.
+
+    Raises:
+        InputError: the location does not exist.
+    """
+    root = os.path.abspath(unquote(urlsplit(uri).path) if uri.startswith("file:") else uri)
+    if not os.path.exists(root):
+        raise InputError(f"cannot read frames from {uri}: Path does not exist: file:{root}")
+    if os.path.isfile(root):
+        found = [root] if has_extension(root, extensions) else []
+    else:
+        found = []
+        for folder, folders, files in os.walk(root, followlinks=True):
+            folders[:] = [name for name in folders if not hidden_by_hadoop(name, folder=True)]
+            found += [os.path.join(folder, name) for name in files
+                      if not hidden_by_hadoop(name) and has_extension(name, extensions)]
+    listed = []
+    for path in found:
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            continue  # gone while listed: as if listed a moment later
+        modified = dt.datetime.fromtimestamp(status.st_mtime_ns // 10 ** 6 / 1000, dt.timezone.utc)
+        listed.append((f"file:{path}", modified, status.st_size))
+    return listed
+
+
+def hidden_by_hadoop(name: str, *, folder: bool = False) -> bool:
+    """Whether Spark's file index leaves out a file or folder of this name (as it does the ``_SUCCESS``
+    and ``.crc`` files next to the data): names starting with ``_`` (but partition folders such as
+    ``date=...``) or ``.``, and files being copied; it still enters folders named like Parquet's
+    ``_metadata`` summaries, whose own files it lists."""
+    left_out = (name.startswith("_") and "=" not in name) or name.startswith(".") or name.endswith("._COPYING_")
+    return left_out and not (folder and name.startswith(("_common_metadata", "_metadata")))
 
 
 def read_files(batch: pd.DataFrame, *, max_frame_mb: int) -> pd.DataFrame:
@@ -357,7 +405,16 @@ def _listed_on_driver(spark: SparkSession, listed: list[tuple], *, source: Sourc
     context = spark.sparkContext
     partitions = _partitions_for(len(listed), most=source.frames_per_partition, cores=context.defaultParallelism,
                                  frames=len(listed))
-    listing = spark.createDataFrame(context.parallelize(listed, partitions), LISTING_COLUMNS)
+    columns = LISTING_COLUMNS.fieldNames()
+    frame = pd.DataFrame(listed, columns=columns).astype({"path": object, "length": "Int64"})
+    # Naive times (from a Spark collect) are this process's local time, as Spark gave them.
+    frame["modification_time"] = pd.to_datetime(
+        [None if time is None else time.astimezone(dt.timezone.utc) for time in frame["modification_time"]],
+        utc=True)
+    # Through Arrow the JVM decodes the rows itself: listing, counting and fingerprinting start no Python worker.
+    with run_conf(spark, {"spark.sql.execution.arrow.pyspark.enabled": "true",
+                          "spark.sql.execution.arrow.pyspark.fallback.enabled": "false"}):
+        listing = spark.createDataFrame(frame, LISTING_COLUMNS).repartition(partitions)
 
     def rows_of(wanted: DataFrame | None) -> DataFrame:
         if wanted is None:
