@@ -4,9 +4,9 @@ Every reader lists ``path, modification_time, length`` and ``camera_id`` and
 ``captured_at`` taken from the path; a Python worker gets each batch's
 ``content`` and ``read_error`` (set, and ``content`` null, when a listed frame
 could not be read) from FrameSource.fetch. The boto3 reader (s3://) and the
-local reader (files on the local filesystem, listed by Spark's binaryFile
-source without their bytes) fetch them there, so the bytes never pass through
-the JVM; the binaryfile reader (any other Hadoop URI) has read them in its scan.
+local reader (the local filesystem) list on the driver and fetch the bytes
+there, in the worker, so they never pass through the JVM; the binaryfile reader
+(any other Hadoop URI) lists and reads them in Spark's scan.
 """
 
 from __future__ import annotations

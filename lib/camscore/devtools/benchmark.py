@@ -55,7 +55,7 @@ BATCH = 32
 # stays this close to Keras fp32's, and may score a booster trained on other features when labels agree this often.
 AUC_TOLERANCE = 0.005
 AGREEMENT = 0.99
-PHOTO_LABELS = "truck=0,car=1"
+PHOTO_LABELS = {"truck": 0, "car": 1}
 JOBS = Path(__file__).resolve().parents[3] / "jobs"
 
 
