@@ -47,9 +47,13 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     (_LOCAL_JVM_OPTIONS) and maps Spark's classes from the class archive (camscore.class_archive) when
     there is one for this Java and Spark.
     """
+    return _session(settings, with_archive=True)
+
+
+def _session(settings: SparkSettings, *, with_archive: bool) -> SparkSession:
     conf = {**_DEFAULTS, **settings.conf}
     local_jvm = _starts_local_jvm(settings)
-    archive = class_archive.java_options() if local_jvm else None
+    archive = class_archive.java_options() if local_jvm and with_archive else None
     if local_jvm:
         key = "spark.driver.extraJavaOptions"  # the config's own options come last: theirs win
         conf[key] = " ".join(filter(None, (_LOCAL_JVM_OPTIONS, archive, conf.get(key))))
@@ -64,8 +68,9 @@ def spark_session(settings: SparkSettings) -> SparkSession:
         if not archive:
             raise
         log.warning("camscore: the JVM did not start with the class archive; starting it without and removing it")
-        class_archive.discard()
-        return spark_session(settings)
+        spark = _session(settings, with_archive=False)
+        class_archive.discard()  # only once the JVM has started without it: the archive was the trouble
+        return spark
     spark.sparkContext.setLogLevel("WARN")
     return spark
 
