@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 import threading
 
 import pandas as pd
@@ -288,3 +289,27 @@ def test_the_driver_lists_a_local_folder_as_sparks_file_index_does(spark, tmp_pa
     assert listed == {**{row["path"]: row["length"] for row in by_spark.collect()},
                       f"file:{tmp_path}/cam 1/empty.jpg": 0}  # binaryFile's scan skips zero bytes; its index lists them
     assert sorted(path.rsplit("/", 1)[1] for path in listed) == ["a.jpg", "empty.jpg", "f.JPG", "g.jpg", "ünï code.png"]
+
+
+def test_a_hadoop_glob_over_local_folders_is_listed_by_spark_and_read_by_the_workers(spark, tmp_path):
+    put_frames(str(tmp_path), {"cam-1/a.jpg": b"1", "cam-2/b.jpg": b"22", "other/c.jpg": b"333"}, None)
+
+    rows = fetched(read_frames(spark, f"{tmp_path}/cam-*", source=SourceSettings(), s3=None))
+
+    assert sorted((row["path"].rsplit("/", 2)[1], row["content"]) for row in rows) == [
+        ("cam-1", b"1"), ("cam-2", b"22")]
+    assert all(row["modification_time"] is not None for row in rows)
+
+
+def test_links_back_up_list_no_frame_twice_and_what_is_no_regular_file_is_no_frame(tmp_path):
+    put_frames(str(tmp_path), {"cam/a.jpg": b"1"}, None)
+    (tmp_path / "cam" / "up").symlink_to(tmp_path)
+    (tmp_path / "cam" / "loop.jpg").symlink_to(tmp_path / "cam" / "loop.jpg")
+    os.mkfifo(tmp_path / "cam" / "pipe.jpg")
+
+    listed = {path.rsplit("/", 1)[1]: (time, length)
+              for path, time, length in local_frames(str(tmp_path), extensions=("jpg",))}
+
+    assert sorted(listed) == ["a.jpg", "loop.jpg"]
+    assert listed["loop.jpg"] == (None, None)  # its worker's read gives its row the error
+    assert listed["a.jpg"][1] == 1

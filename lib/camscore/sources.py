@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import math
 import os
 import re
+import stat
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,8 @@ from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
 from camscore.session import run_conf
+
+log = logging.getLogger(__name__)
 
 LISTING_COLUMNS = T.StructType([
     T.StructField("path", T.StringType(), False),
@@ -255,33 +259,57 @@ def _read_local_files(spark: SparkSession, uri: str, *, source: SourceSettings):
 _HADOOP_GLOB = re.compile(r"[*?\[{]")
 
 
-def local_frames(uri: str, *, extensions: tuple[str, ...]) -> list[tuple[str, dt.datetime, int]]:
+def local_frames(uri: str, *, extensions: tuple[str, ...]) -> list[tuple[str, dt.datetime | None, int | None]]:
     """``(path, modification_time, length)`` of the frames under a local folder (or of a local file), with
     ``path`` spelled as Spark spells it: the files binaryFile would list, zero-byte ones included.
+
+    Folder links are followed, each folder once (a link back up lists nothing twice); a folder that
+    cannot be listed is logged. A frame whose status cannot be read is listed without time and length,
+    so its worker's read gives its row an error; anything but a regular file (a FIFO) is no frame.
 
     Raises:
         InputError: the location does not exist.
     """
-    root = os.path.abspath(unquote(urlsplit(uri).path) if uri.startswith("file:") else uri)
+    root = os.path.abspath(_local_path(uri))
     if not os.path.exists(root):
         raise InputError(f"cannot read frames from {uri}: Path does not exist: file:{root}")
     if os.path.isfile(root):
         found = [root] if has_extension(root, extensions) else []
     else:
-        found = []
-        for folder, folders, files in os.walk(root, followlinks=True):
-            folders[:] = [name for name in folders if not hidden_by_hadoop(name, folder=True)]
+        found, seen = [], set()
+        for folder, folders, files in os.walk(root, followlinks=True, onerror=_unlisted):
+            seen.add(os.path.realpath(folder))
+            folders[:] = [name for name in folders if not hidden_by_hadoop(name, folder=True)
+                          and os.path.realpath(os.path.join(folder, name)) not in seen]
             found += [os.path.join(folder, name) for name in files
                       if not hidden_by_hadoop(name) and has_extension(name, extensions)]
     listed = []
     for path in found:
+        spelled = "file:" + os.fsencode(path).decode("utf-8", "replace")  # as Java decodes a name
         try:
             status = os.stat(path)
         except FileNotFoundError:
             continue  # gone while listed: as if listed a moment later
-        modified = dt.datetime.fromtimestamp(status.st_mtime_ns // 10 ** 6 / 1000, dt.timezone.utc)
-        listed.append((f"file:{path}", modified, status.st_size))
+        except OSError:  # a link loop, a name too long: the worker's read says why
+            listed.append((spelled, None, None))
+            continue
+        if stat.S_ISREG(status.st_mode):
+            modified = dt.datetime.fromtimestamp(status.st_mtime_ns // 10 ** 6 / 1000, dt.timezone.utc)
+            listed.append((spelled, modified, status.st_size))
     return listed
+
+
+def _local_path(uri: str) -> str:
+    """The path of a local URI as Hadoop reads it: ``file:/a``, ``file:///a`` and ``/a`` are ``/a``
+    (``#`` and ``%`` are part of the name)."""
+    if not uri.startswith("file:"):
+        return uri
+    path = uri[len("file:"):]
+    return "/" + path.lstrip("/") if path.startswith("//") else path
+
+
+def _unlisted(error: OSError) -> None:
+    log.warning("camscore: cannot list %s (%s): its frames are not read", error.filename, error.strerror)
 
 
 def hidden_by_hadoop(name: str, *, folder: bool = False) -> bool:
@@ -405,12 +433,12 @@ def _listed_on_driver(spark: SparkSession, listed: list[tuple], *, source: Sourc
     context = spark.sparkContext
     partitions = _partitions_for(len(listed), most=source.frames_per_partition, cores=context.defaultParallelism,
                                  frames=len(listed))
-    columns = LISTING_COLUMNS.fieldNames()
-    frame = pd.DataFrame(listed, columns=columns).astype({"path": object, "length": "Int64"})
-    # Naive times (from a Spark collect) are this process's local time, as Spark gave them.
-    frame["modification_time"] = pd.to_datetime(
-        [None if time is None else time.astimezone(dt.timezone.utc) for time in frame["modification_time"]],
-        utc=True)
+    frame = pd.DataFrame({
+        "path": pd.Series([path for path, _, _ in listed], dtype=object),
+        # Naive times (from a Spark collect) are this process's local time, as Spark gave them.
+        "modification_time": pd.to_datetime([None if time is None else time.astimezone(dt.timezone.utc)
+                                             for _, time, _ in listed], utc=True),
+        "length": pd.array([length for _, _, length in listed], dtype="Int64")})
     # Through Arrow the JVM decodes the rows itself: listing, counting and fingerprinting start no Python worker.
     with run_conf(spark, {"spark.sql.execution.arrow.pyspark.enabled": "true",
                           "spark.sql.execution.arrow.pyspark.fallback.enabled": "false"}):
