@@ -10,7 +10,6 @@ one whose JVM will not start with it starts again without it and removes it.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import sys
@@ -18,8 +17,6 @@ import tempfile
 from pathlib import Path
 
 from camscore.packages import CACHE_ROOT
-
-log = logging.getLogger(__name__)
 
 FOLDER = CACHE_ROOT / "jvm"
 # The JVM's notes on the archive (classes it skips as it writes, an archive of another build) stay unprinted.

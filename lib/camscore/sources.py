@@ -337,7 +337,7 @@ def _read_file(path: str, length: float, *, max_frame_mb: int) -> tuple[bytes | 
     if pd.notna(length) and length > max_frame_mb * 2 ** 20:
         return None, TOO_LARGE % (length, max_frame_mb), "too_large"
     try:
-        with open(local_file(path), "rb") as file:
+        with open(_local_path(path), "rb") as file:
             return file.read(), None, None
     except FileNotFoundError:
         return None, GONE, "unreadable"
@@ -345,11 +345,6 @@ def _read_file(path: str, length: float, *, max_frame_mb: int) -> tuple[bytes | 
         return None, f"{type(exc).__name__}: {exc.strerror}", "unreadable"
     except OSError as exc:  # an I/O error of the disk or a network mount: a later run may read it
         return None, f"{type(exc).__name__}: {exc.strerror or exc}", "read"
-
-
-def local_file(path: str) -> str:
-    """The local filesystem path of a ``path`` as Spark spells it (``file:/a b/c.jpg``)."""
-    return path[len("file:"):] if path.startswith("file:") else path
 
 
 def _as_scanned(batch: pd.DataFrame) -> pd.DataFrame:

@@ -17,9 +17,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import os
 import platform
 import shutil
-import os
 import statistics
 import subprocess
 import sys
@@ -57,6 +57,7 @@ AUC_TOLERANCE = 0.005
 AGREEMENT = 0.99
 PHOTO_LABELS = {"truck": 0, "car": 1}
 JOBS = Path(__file__).resolve().parents[3] / "jobs"
+SMALL_RUN_REPEATS = 3  # whole processes per frame count in the small-runs table, the median taken
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -469,9 +470,6 @@ def _subset(frames_dir: Path, n: int, folder: Path) -> Path:
             shutil.copyfile(path, target)
         (folder / "_complete").touch()
     return folder
-
-
-SMALL_RUN_REPEATS = 3
 
 
 def _small_runs(setting: str, frames_dir: Path, models: dict[str, str], workdir: Path,
