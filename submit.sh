@@ -45,7 +45,7 @@ ensure_venv() {
     # Java and Spark; without it they start as usual).
     if command -v java >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ]; then
       echo "camscore: writing the JVM's class archive for local runs (once, about 30 s)" >&2
-      PYSPARK_PYTHON="$venv/bin/python" "$venv/bin/python" -m camscore.class_archive 2>/dev/null \
+      PYSPARK_PYTHON="$venv/bin/python" "$venv/bin/python" -m camscore.spark.class_archive 2>/dev/null \
         || echo "camscore: no class archive written; local runs start Spark without it" >&2
     fi
   fi

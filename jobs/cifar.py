@@ -13,7 +13,7 @@ from camscore.config import CifarOptions
 
 def main(argv: list[str] | None = None) -> int:
     def body(_, options: CifarOptions) -> None:
-        from camscore.cifar import cars_and_trucks, write_slice
+        from camscore.assets.cifar import cars_and_trucks, write_slice
 
         print(write_slice(Path(options.out), per_class=options.per_class) if options.out else cars_and_trucks())
 

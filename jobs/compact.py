@@ -10,8 +10,8 @@ FLAGS = ("spark.master",)
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings, options: CompactOptions) -> None:
-        from camscore.compaction import compact_day
-        from camscore.session import spark_session
+        from camscore.stages.compact import compact_day
+        from camscore.spark.session import spark_session
 
         print(compact_day(spark_session(settings.spark), settings, output=options.output, date=options.date,
                           file_mb=options.file_mb).format())

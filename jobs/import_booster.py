@@ -9,9 +9,9 @@ from camscore.config import ImportOptions
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings, options: ImportOptions) -> None:
-        from camscore import calibration
+        from camscore.stages import calibration
         from camscore.config import label_names
-        from camscore.model_dir import import_booster
+        from camscore.model.model_dir import import_booster
 
         frames = (calibration.of_folder(Path(options.calibration), decode=settings.featurizer.decode_options())
                   if options.calibration else None)

@@ -10,8 +10,8 @@ FLAGS = ("spark.master",)
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings, options: ReportOptions) -> None:
-        from camscore.report import write_report
-        from camscore.session import spark_session
+        from camscore.stages.report import write_report
+        from camscore.spark.session import spark_session
 
         print(write_report(spark_session(settings.spark), options.output, date=options.date, to=options.to).format())
 

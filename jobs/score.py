@@ -13,8 +13,8 @@ FLAGS = ("score.input", "score.model", "score.output", "spark.master", "featuriz
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings) -> None:
-        from camscore.score_job import prepare_score, run_score
-        from camscore.session import spark_session
+        from camscore.stages.score import prepare_score, run_score
+        from camscore.spark.session import spark_session
 
         run = prepare_score(settings)  # before Spark starts: a bad model or config stops the job at once
         print(run_score(spark_session(settings.spark), run).format())

@@ -13,8 +13,8 @@ FLAGS = ("train.input", "train.model_out", "spark.master", "train.labels", "trai
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings) -> None:
-        from camscore.session import spark_session
-        from camscore.train_job import prepare_train, run_train
+        from camscore.spark.session import spark_session
+        from camscore.stages.train import prepare_train, run_train
 
         run = prepare_train(settings)  # before Spark starts: bad settings or weights stop the job at once
         result = run_train(spark_session(settings.spark), run)

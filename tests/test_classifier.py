@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from camscore.classifier import Classifier, LightGBMLog, make_manifest
+from camscore.model.classifier import Classifier, LightGBMLog, make_manifest
 from camscore.errors import ConfigError, ModelError
-from camscore.featurizer import FeaturizerSpec
-from camscore.model_dir import import_booster, load_model, save_model
+from camscore.model.featurizer import FeaturizerSpec
+from camscore.model.model_dir import import_booster, load_model, save_model
 
 from conftest import ORIGINAL_BOOSTER
 
@@ -161,7 +161,7 @@ def test_lightgbm_notes_on_an_older_booster_file_become_one_info_line_and_other_
 def test_scoring_imports_no_scikit_learn_even_where_it_is_installed():
     # lightgbm would import it for its estimators, which scoring does not use: 0.8 s of every worker's start.
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, camscore.score_job, camscore.scoring; print('sklearn' in sys.modules)"],
+        [sys.executable, "-c", "import sys, camscore.stages.score, camscore.stages.scoring; print('sklearn' in sys.modules)"],
         capture_output=True, text=True, check=True).stdout.strip()
 
     assert imported == "False"

@@ -3,11 +3,11 @@ import datetime as dt
 import duckdb
 import pytest
 
-from camscore.compaction import STAGING, compact_day
+from camscore.stages.compact import STAGING, compact_day
 from camscore.config import load_settings
-from camscore.lease import LeaseHeld, held
-from camscore.scoring import SCORE_COLUMNS, with_output_columns
-from camscore.sinks import write_scores
+from camscore.io.lease import LeaseHeld, held
+from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.io.sinks import write_scores
 
 
 def write_run(spark, output: str, *, day: int, batch: str, frames: range, model_id: str = "m") -> None:

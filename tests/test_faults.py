@@ -14,7 +14,7 @@ import pytest
 from camscore.config import SourceSettings
 from camscore.devtools import samples
 from camscore.devtools.processes import parse_stat
-from camscore.sources import fetch_batch
+from camscore.io.sources import fetch_batch
 
 from conftest import load_job, put_frames
 from faults import FaultProxy

@@ -1,8 +1,8 @@
 import dataclasses
 
-from camscore.feature_cache import featurizer_id
-from camscore.featurizer import FeaturizerSpec
-from camscore.imaging import DecodeOptions
+from camscore.stages.feature_cache import featurizer_id
+from camscore.model.featurizer import FeaturizerSpec
+from camscore.model.imaging import DecodeOptions
 
 SPEC = FeaturizerSpec(layer="avg_pool", weights="sha256:ab", weights_source="/weights/a.weights.h5",
                       runtime="openvino", precision="int8", graph="sha256:cd")

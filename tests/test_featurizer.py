@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from camscore import storage
-from camscore.conversion import make_graph
+from camscore.model.conversion import make_graph
 from camscore.devtools import samples
 from camscore.errors import ModelError
-from camscore.featurizer import Featurizer
-from camscore.imaging import DecodeOptions, decode_frame
-from camscore.weights import load_weights, weights_identity
+from camscore.model.featurizer import Featurizer
+from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.model.weights import load_weights, weights_identity
 
 
 def frames(*kinds: str) -> np.ndarray:
@@ -18,15 +18,15 @@ def frames(*kinds: str) -> np.ndarray:
 
 
 # Modules the pure ones must not load: object storage, the config, the disk cache, Spark.
-IMPURE = ("boto3", "botocore", "camscore.storage", "camscore.config", "camscore.packages", "pyspark")
+IMPURE = ("boto3", "botocore", "camscore.storage", "camscore.config", "camscore.assets.packages", "pyspark")
 
 
 def test_the_featurizer_and_the_classifier_load_no_storage_config_cache_nor_spark():
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, camscore.featurizer, camscore.classifier; print(*sorted(sys.modules))"],
+        [sys.executable, "-c", "import sys, camscore.model.featurizer, camscore.model.classifier; print(*sorted(sys.modules))"],
         capture_output=True, text=True, check=True).stdout.split()
 
-    assert "camscore.classifier" in loaded
+    assert "camscore.model.classifier" in loaded
     assert sorted({bad for bad in IMPURE for name in loaded if name == bad or name.startswith(bad + ".")}) == []
 
 
@@ -136,7 +136,7 @@ def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
 
 
 def test_loading_keras_prints_nothing_of_tensorflows_on_stderr():
-    done = subprocess.run([sys.executable, "-c", "from camscore.featurizer import require_keras; require_keras()"],
+    done = subprocess.run([sys.executable, "-c", "from camscore.model.featurizer import require_keras; require_keras()"],
                           capture_output=True, text=True, check=True)
 
     assert done.stderr == ""

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from camscore.devtools import samples
-from camscore.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:
@@ -129,7 +129,7 @@ def test_a_frame_over_pillows_own_limit_is_too_large_in_the_same_words_with_no_w
 
 PEAK_OF_DECODING = """
 import resource, sys
-from camscore.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kinds = set()

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from camscore import storage
-from camscore.lease import LEASE_FILE, LeaseHeld, held
+from camscore.io.lease import LEASE_FILE, LeaseHeld, held
 
 
 def test_a_second_run_on_a_held_output_refuses_naming_the_holder_until_it_is_given_back(tmp_path):

@@ -2,7 +2,7 @@ import logging
 import re
 import time
 
-from camscore.score_job import Progress
+from camscore.stages.score import Progress
 
 
 def test_progress_says_frames_done_of_the_total_and_the_rate_while_spark_works(spark, caplog):

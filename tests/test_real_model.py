@@ -6,15 +6,15 @@ import shutil
 import numpy as np
 import pytest
 
-from camscore import packages
-from camscore.cifar import PER_CLASS, cars_and_trucks as batch_cars_and_trucks, read_batch, write_slice
-from camscore.classifier import Classifier
-from camscore.conversion import make_graph
-from camscore.featurizer import Featurizer
-from camscore.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
-from camscore.imaging import DecodeOptions, decode_frame
-from camscore.packages import CACHE_ROOT, NpmPackage, PackageError, fetch_tarball
-from camscore.weights import load_weights
+from camscore.assets import packages
+from camscore.assets.cifar import PER_CLASS, cars_and_trucks as batch_cars_and_trucks, read_batch, write_slice
+from camscore.model.classifier import Classifier
+from camscore.model.conversion import make_graph
+from camscore.model.featurizer import Featurizer
+from camscore.assets.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
+from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.assets.packages import CACHE_ROOT, NpmPackage, PackageError, fetch_tarball
+from camscore.model.weights import load_weights
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR
 

@@ -2,8 +2,8 @@ import datetime as dt
 
 import duckdb
 
-from camscore.scoring import SCORE_COLUMNS, with_output_columns
-from camscore.sinks import write_scores
+from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.io.sinks import write_scores
 
 from conftest import load_job
 

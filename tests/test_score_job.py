@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from pyspark.sql import types as T
 
-from camscore import calibration
-from camscore.classifier import Classifier
+from camscore.stages import calibration
+from camscore.model.classifier import Classifier
 from camscore.devtools import samples
-from camscore.imaging import DecodeOptions, decode_frame
-from camscore.lease import held
-from camscore.model_dir import import_booster, load_model
+from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.io.lease import held
+from camscore.model.model_dir import import_booster, load_model
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job, put_frames
 
@@ -65,9 +65,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
 
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
-    from camscore.conversion import make_graph
-    from camscore.featurizer import Featurizer
-    from camscore.weights import load_weights
+    from camscore.model.conversion import make_graph
+    from camscore.model.featurizer import Featurizer
+    from camscore.model.weights import load_weights
     featurizer = Featurizer(make_graph(load_weights("none", seed=0), layer="avg_pool"))
     names = sorted(good)
     expected = Classifier(model.booster_text).probabilities(

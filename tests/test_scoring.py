@@ -5,17 +5,17 @@ import pytest
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.conversion import make_graph
+from camscore.model.conversion import make_graph
 from camscore.devtools import samples
-from camscore.imaging import DecodeOptions
-from camscore.model_dir import load_model
-from camscore.score_job import write_unread
-from camscore.featurizer import OpenVinoGraph
-from camscore.scoring import (Assets, _worker_models, arrow_batch_conf, models_key, score_frames, worker_meter,
+from camscore.model.imaging import DecodeOptions
+from camscore.model.model_dir import load_model
+from camscore.stages.score import write_unread
+from camscore.model.featurizer import OpenVinoGraph
+from camscore.stages.scoring import (Assets, _worker_models, arrow_batch_conf, models_key, score_frames, worker_meter,
                               with_output_columns)
-from camscore.session import run_conf
-from camscore.sinks import partition_dates, write_scores
-from camscore.sources import GONE, read_frames
+from camscore.spark.session import run_conf
+from camscore.io.sinks import partition_dates, write_scores
+from camscore.io.sources import GONE, read_frames
 
 from conftest import put_frames
 

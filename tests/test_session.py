@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from camscore import class_archive
+from camscore.spark import class_archive
 from camscore.cli import check_spark_version
 from camscore.errors import ConfigError
-from camscore.session import tolerant_master
+from camscore.spark.session import tolerant_master
 
 
 def test_a_local_master_retries_failed_tasks_as_a_cluster_does():
@@ -53,7 +53,7 @@ def test_a_class_archive_the_jvm_cannot_map_is_removed_and_the_session_starts_wi
     broken.parent.mkdir(parents=True)
     with archive.open("rb") as whole:
         broken.write_bytes(whole.read(2 ** 20))  # a partial archive: the JVM dies mapping it
-    script = ("from camscore.config import SparkSettings; from camscore.session import spark_session; "
+    script = ("from camscore.config import SparkSettings; from camscore.spark.session import spark_session; "
               "spark = spark_session(SparkSettings(master='local[1]', app_name='t')); print(spark.range(3).count())")
 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from camscore.scoring import SCORE_COLUMNS, with_output_columns
-from camscore.sinks import batch_rows, done_paths, partition_dates, write_scores
+from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.io.sinks import batch_rows, done_paths, partition_dates, write_scores
 
 pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
 

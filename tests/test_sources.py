@@ -9,8 +9,8 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import SourceSettings
 from camscore.errors import ConfigError, InputError
-from camscore.session import run_conf
-from camscore.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
+from camscore.spark.session import run_conf
+from camscore.io.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
                               local_frames,
                               parent_folder, path_group, read_frames)
 

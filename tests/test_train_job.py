@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from camscore.cifar import write_slice
-from camscore.classifier import Classifier
+from camscore.assets.cifar import write_slice
+from camscore.model.classifier import Classifier
 from camscore.config import TrainSettings, load_settings
 from camscore.devtools import samples
-from camscore.model_dir import load_model
-from camscore.train_job import Dataset, groups_of, prepare_train, run_train
-from camscore.training import SMALL_DATA_PARAMS
+from camscore.model.model_dir import load_model
+from camscore.stages.train import Dataset, groups_of, prepare_train, run_train
+from camscore.model.training import SMALL_DATA_PARAMS
 
 from conftest import load_job, put_frames
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from camscore.errors import InputError
-from camscore.training import assign_folds, evaluate, fit_booster, format_table, summarize
+from camscore.model.training import assign_folds, evaluate, fit_booster, format_table, summarize
 
 
 def test_stratified_folds_are_disjoint_cover_every_frame_and_keep_the_class_ratio():

@@ -22,9 +22,9 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-from camscore.classifier import IMPORT_PRECISION, IMPORT_RUNTIME
-from camscore.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
-from camscore.imaging import RESAMPLING, DecodeOptions
+from camscore.model.classifier import IMPORT_PRECISION, IMPORT_RUNTIME
+from camscore.model.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
+from camscore.model.imaging import RESAMPLING, DecodeOptions
 
 # Allowed values the modules that act on them read from here (sources, storage, train_job).
 ADDRESSING_STYLES = ("auto", "path", "virtual")

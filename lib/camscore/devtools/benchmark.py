@@ -31,21 +31,21 @@ import numpy as np
 import yaml
 from pyspark.sql import SparkSession
 
-from camscore import calibration
-from camscore.cifar import cars_and_trucks
+from camscore.stages import calibration
+from camscore.assets.cifar import cars_and_trucks
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
-from camscore.conversion import graph_for
+from camscore.model.conversion import graph_for
 from camscore.devtools import samples
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
-from camscore.featurizer import Featurizer
-from camscore.imagenet_weights import imagenet_weights_file
-from camscore.imaging import DecodeOptions, decode_frame
-from camscore.model_dir import import_booster
-from camscore.score_job import prepare_score, run_score
-from camscore.session import spark_session
-from camscore.sinks import SUMMARY_FILE
-from camscore.train_job import prepare_train, run_train
-from camscore.weights import load_weights
+from camscore.model.featurizer import Featurizer
+from camscore.assets.imagenet_weights import imagenet_weights_file
+from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.model.model_dir import import_booster
+from camscore.stages.score import prepare_score, run_score
+from camscore.spark.session import spark_session
+from camscore.io.sinks import SUMMARY_FILE
+from camscore.stages.train import prepare_train, run_train
+from camscore.model.weights import load_weights
 
 SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
 REFERENCE = ("keras", "fp32")

@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 from pyspark.sql import functions as F
 
-from camscore.compaction import compact_day
+from camscore.stages.compact import compact_day
 from camscore.config import load_settings
-from camscore.scoring import with_output_columns
-from camscore.session import spark_session
-from camscore.sinks import write_scores
+from camscore.stages.scoring import with_output_columns
+from camscore.spark.session import spark_session
+from camscore.io.sinks import write_scores
 
 QUERY = ("select camera_id, date, count(*), avg(probability), count(error_kind) "
          "from read_parquet('{output}/*/*/*.parquet', hive_partitioning = true) group by all")

@@ -12,10 +12,10 @@ from pyspark.sql import functions as F
 
 from camscore.config import Settings
 from camscore.devtools import samples
-from camscore.score_job import prepare_score, run_score
-from camscore.session import spark_session
-from camscore.train_job import cross_validate, prepare_train, run_train
-from camscore.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
+from camscore.stages.score import prepare_score, run_score
+from camscore.spark.session import spark_session
+from camscore.stages.train import cross_validate, prepare_train, run_train
+from camscore.model.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from camscore.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 # An input that takes longer than this is a hang.

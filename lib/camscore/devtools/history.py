@@ -21,11 +21,11 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import load_settings
 from camscore.devtools import samples
-from camscore.model_dir import import_booster, load_model
-from camscore.score_job import prepare_score, run_score
-from camscore.scoring import with_output_columns
-from camscore.session import spark_session
-from camscore.sinks import write_scores
+from camscore.model.model_dir import import_booster, load_model
+from camscore.stages.score import prepare_score, run_score
+from camscore.stages.scoring import with_output_columns
+from camscore.spark.session import spark_session
+from camscore.io.sinks import write_scores
 
 ORIGINAL_BOOSTER = Path(__file__).resolve().parents[4] / "shared" / "seed" / "lightgbm_classifier.model"
 

@@ -5,7 +5,7 @@ A model directory holds ``booster.txt`` (LightGBM text format) and
 threshold, model id, library versions); a model whose features came from
 OpenVINO also carries that featurizer, ``featurizer.xml`` and
 ``featurizer.bin``, so scoring needs neither Keras nor TensorFlow.
-camscore.model_dir reads and writes it, on a local path or at an ``s3://`` URI.
+camscore.model.model_dir reads and writes it, on a local path or at an ``s3://`` URI.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from camscore.errors import ModelError
-from camscore.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
+from camscore.model.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
 
 log = logging.getLogger(__name__)
 

@@ -14,20 +14,22 @@ from pyspark import TaskContext
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import calibration, plots, sources, storage
-from camscore.classifier import Manifest, make_manifest
+from camscore import storage
+from camscore.io import sources
+from camscore.stages import calibration, plots
+from camscore.model.classifier import Manifest, make_manifest
 from camscore.config import Settings, TrainSettings, label_names
-from camscore.conversion import graph_for
+from camscore.model.conversion import graph_for
 from camscore.errors import ConfigError, InputError
-from camscore.feature_cache import features_for
-from camscore.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, Graph, OpenVinoGraph,
+from camscore.stages.feature_cache import features_for
+from camscore.model.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, Graph, OpenVinoGraph,
                                  check_runtime)
-from camscore.model_dir import save_model
-from camscore.scoring import arrow_batch_conf, worker_meter
-from camscore.session import run_conf
-from camscore.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
+from camscore.model.model_dir import save_model
+from camscore.stages.scoring import arrow_batch_conf, worker_meter
+from camscore.spark.session import run_conf
+from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
-from camscore.weights import Weights, load_weights
+from camscore.model.weights import Weights, load_weights
 
 log = logging.getLogger(__name__)
 

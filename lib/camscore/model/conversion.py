@@ -20,10 +20,10 @@ from typing import Callable
 import numpy as np
 
 from camscore.errors import ModelError
-from camscore.featurizer import (INPUT_SIZE, PREPROCESSING, Graph, KerasGraph, OpenVinoGraph, OpenVinoModel,
+from camscore.model.featurizer import (INPUT_SIZE, PREPROCESSING, Graph, KerasGraph, OpenVinoGraph, OpenVinoModel,
                                  check_layer, check_runtime, keras_model, require_keras)
-from camscore.packages import CACHE_ROOT
-from camscore.weights import Weights
+from camscore.assets.packages import CACHE_ROOT
+from camscore.model.weights import Weights
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 

@@ -25,10 +25,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from camscore.classifier import Classifier, Model
-from camscore.featurizer import Featurizer, Graph, KerasGraph
-from camscore.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.sources import Fetch, FrameSource, fetch_cpu_seconds, fetched_ahead
+from camscore.model.classifier import Classifier, Model
+from camscore.model.featurizer import Featurizer, Graph, KerasGraph
+from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
+from camscore.io.sources import Fetch, FrameSource, fetch_cpu_seconds, fetched_ahead
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn import metrics
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-from camscore.classifier import load_booster
+from camscore.model.classifier import load_booster
 from camscore.errors import InputError
 
 # The original notebook's parameters; its saved booster records 100 rounds.

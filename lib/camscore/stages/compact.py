@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import lease, storage
+from camscore import storage
+from camscore.io import lease
 from camscore.config import Settings
 from camscore.errors import InputError
-from camscore.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
+from camscore.io.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
 
 STAGING = "_compacting"
 

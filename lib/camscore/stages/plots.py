@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
-from camscore.training import FoldResult  # noqa: E402
+from camscore.model.training import FoldResult  # noqa: E402
 
 
 def confusion_matrix_png(results: Sequence[FoldResult], label_names: Sequence[str]) -> bytes:

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.errors import InputError
-from camscore.sinks import rows_under
+from camscore.io.sinks import rows_under
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
 def write_report(spark: SparkSession, output: str, *, date: str | None, to: str | None) -> Report:
     """Writes camera_hours as Parquet (``camera_hours/``) and a PNG chart (``camera_hours.png``) under ``to``
     (default: the output's ``_reports/<date or all>``, which readers of the output skip)."""
-    from camscore.plots import camera_hours_png
+    from camscore.stages.plots import camera_hours_png
 
     target = (to or f"{output.rstrip('/')}/_reports/{date or 'all'}").rstrip("/")
     table = camera_hours(spark, output, date=date)

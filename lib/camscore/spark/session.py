@@ -12,7 +12,7 @@ from pyspark import SparkContext
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
-from camscore import class_archive
+from camscore.spark import class_archive
 from camscore.config import SparkSettings
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     """Gets or creates the session; no master in the settings leaves it to spark-submit.
 
     A local session whose JVM this process starts compiles with the JVM's quick compiler only
-    (_LOCAL_JVM_OPTIONS) and maps Spark's classes from the class archive (camscore.class_archive) when
+    (_LOCAL_JVM_OPTIONS) and maps Spark's classes from the class archive (camscore.spark.class_archive) when
     there is one for this Java and Spark.
     """
     return _session(settings, with_archive=True)

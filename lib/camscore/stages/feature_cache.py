@@ -19,10 +19,10 @@ from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from camscore import storage
-from camscore.featurizer import FeaturizerSpec, Graph
-from camscore.imaging import DecodeOptions
-from camscore.scoring import FEATURE_COLUMNS, featurize_frames
-from camscore.sources import FrameSource
+from camscore.model.featurizer import FeaturizerSpec, Graph
+from camscore.model.imaging import DecodeOptions
+from camscore.stages.scoring import FEATURE_COLUMNS, featurize_frames
+from camscore.io.sources import FrameSource
 
 KEY = ("path", "length", "modification_time")
 _COLUMNS = (*KEY, "features", "error_kind", "error")

@@ -3,8 +3,8 @@
 One graph serves both feature layers: Keras' ResNet50 with its top, cut at
 ``avg_pool`` (2048 values) or left whole at ``predictions`` (1000 ImageNet
 class probabilities, as the original notebook used). So one weights file, the
-full model's, serves both layers. camscore.weights loads the weights;
-camscore.conversion converts them to OpenVINO and quantizes them. (Loading
+full model's, serves both layers. camscore.model.weights loads the weights;
+camscore.model.conversion converts them to OpenVINO and quantizes them. (Loading
 Keras logs what TensorFlow's native code prints meanwhile: see require_keras.)
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
-from camscore import native_stderr
+from camscore.model import native_stderr
 from camscore.errors import ModelError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from camscore import native_stderr
+from camscore.model import native_stderr
 
 log = logging.getLogger(__name__)
 

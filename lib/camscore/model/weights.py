@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from camscore import storage
 from camscore.config import S3Settings
 from camscore.errors import ModelError
-from camscore.featurizer import require_keras
+from camscore.model.featurizer import require_keras
 
 WEIGHTS_HELP = ("use weights: imagenet (Keras download and cache), a weights file path, "
                 "an s3:// URI of one, or none (seeded random weights)")

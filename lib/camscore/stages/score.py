@@ -15,16 +15,17 @@ from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore import lease, sinks, sources, storage
-from camscore.classifier import Model
+from camscore import storage
+from camscore.io import lease, sinks, sources
+from camscore.model.classifier import Model
 from camscore.config import Settings, SourceSettings
-from camscore.conversion import make_graph
+from camscore.model.conversion import make_graph
 from camscore.errors import ConfigError, ModelError
-from camscore.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
-from camscore.model_dir import load_model
-from camscore.scoring import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
-from camscore.session import run_conf
-from camscore.weights import load_weights, weights_identity
+from camscore.model.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
+from camscore.model.model_dir import load_model
+from camscore.stages.scoring import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
+from camscore.spark.session import run_conf
+from camscore.model.weights import load_weights, weights_identity
 
 log = logging.getLogger(__name__)
 

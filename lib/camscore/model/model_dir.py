@@ -1,6 +1,6 @@
 """Model directories, local or at an ``s3://`` URI: written, read and checked, and made from a bare booster.
 
-camscore.classifier says what a model directory holds and checks it; this
+camscore.model.classifier says what a model directory holds and checks it; this
 module reads and writes it through camscore.storage.
 """
 
@@ -12,14 +12,14 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from camscore import storage
-from camscore.classifier import (BOOSTER_FILE, DEFAULT_LABEL_NAMES, IMPORT_PRECISION, IMPORT_RUNTIME, MANIFEST_FILE,
+from camscore.model.classifier import (BOOSTER_FILE, DEFAULT_LABEL_NAMES, IMPORT_PRECISION, IMPORT_RUNTIME, MANIFEST_FILE,
                                  OPENVINO_FILES, Manifest, Model, booster_feature_count, check_feature_count,
                                  make_manifest)
 from camscore.config import S3Settings
-from camscore.conversion import graph_for
+from camscore.model.conversion import graph_for
 from camscore.errors import ModelError
-from camscore.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
-from camscore.weights import load_weights, weights_identity
+from camscore.model.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
+from camscore.model.weights import load_weights, weights_identity
 
 
 def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,

@@ -1,0 +1,1 @@
+"""The jobs' stages, on top of the model and io layers: score, train, compact, report."""
