@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # camscore: set-up, local runs, tests.
 #   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
-#   ./submit.sh test [--fast] [pytest args]  the test suite, then its Spark-facing tests on Spark 3.5 (--fast: no Spark, S3 server or real model)
+#   ./submit.sh test [--fast] [pytest args]  the test suite, then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model or cluster)
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
@@ -79,8 +79,8 @@ case "$command" in
     cd "$root"
     if [ "${1:-}" = "--fast" ]; then
       shift
-      # The specifications that need no Spark, no S3 server and no real weights or photos.
-      exec "$venv/bin/python" -m pytest tests -m "not slow" "$@"
+      # The specifications that need no Spark, no real weights or photos and no cluster (the S3 server is in).
+      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not cluster" "$@"
     fi
     status=0
     # The slowest tests are listed: the suite is meant to stay under 5 minutes.

@@ -9,6 +9,7 @@ from camscore.config import ImportOptions
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings, options: ImportOptions) -> None:
+        from camscore import storage
         from camscore.stages import calibration
         from camscore.config import label_names
         from camscore.model.model_dir import import_booster
@@ -18,8 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = import_booster(options.booster, options.out, layer=options.layer, weights=options.weights,
                                   seed=options.weights_seed, runtime=options.runtime, precision=options.precision,
                                   calibration=frames, label_names=label_names(options.labels),
-                                  threshold=options.threshold,
-                                  s3=settings.s3)
+                                  threshold=options.threshold, files=storage.Files(settings.s3))
         print(f"model {manifest.model_id} written to {options.out}")
 
     return run_job(argv, __doc__, prog="import-booster", options=ImportOptions, body=body)

@@ -43,14 +43,15 @@ def load_job(name: str):
     return module
 
 
-# A test that uses one of these (directly or through another fixture) is marked slow.
-_SLOW_FIXTURES = {"spark", "s3_server", "imagenet_weights_path", "cars_and_trucks"}
+# A test's tier follows from the fixtures it uses (directly or through another fixture); the cluster
+# test marks itself. ./submit.sh test --fast runs what needs neither Spark, the real model nor the cluster.
+_TIERS = {"spark": "spark", "s3_server": "s3", "imagenet_weights_path": "real_model", "cars_and_trucks": "real_model"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
+        for marker in sorted({tier for fixture, tier in _TIERS.items() if fixture in getattr(item, "fixturenames", ())}):
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -137,8 +138,18 @@ def model_dir(tmp_path_factory, featurizer, weights) -> str:
     return directory
 
 
+def as_frame(fetched):
+    """A FetchedBatch as one table: its rows, and each frame's ``content``, ``read_error`` (the message),
+    ``read_error_kind`` and ``read_retries``."""
+    reads = fetched.reads
+    return fetched.rows.reset_index(drop=True).assign(
+        content=[read.data for read in reads], read_error=[read.error.message if read.error else None for read in reads],
+        read_error_kind=[read.error.kind.value if read.error else None for read in reads],
+        read_retries=[read.retries for read in reads])
+
+
 def put_frames(prefix: str, named: dict[str, bytes], settings) -> None:
     """Uploads {relative path: bytes} under an s3:// prefix or writes them under a local folder."""
     for name, data in named.items():
         target = storage.join(prefix, name)
-        storage.write_bytes(target, data, settings)
+        storage.write_bytes(target, data, s3=settings)

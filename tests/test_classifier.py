@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from camscore import storage
 from camscore.model.classifier import Classifier, LightGBMLog, make_manifest
 from camscore.errors import ConfigError, ModelError
 from camscore.model.featurizer import FeaturizerSpec
@@ -105,9 +106,9 @@ def test_a_file_that_is_not_a_booster_is_refused(tmp_path):
 def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
     uri = f"{bucket}/models/original"
     import_booster(str(ORIGINAL_BOOSTER), uri, layer="predictions", weights="imagenet", runtime="keras",
-                   s3=s3_server.settings)
+                   files=storage.Files(s3_server.settings))
 
-    model = load_model(uri, s3=s3_server.settings)
+    model = load_model(uri, files=storage.Files(s3_server.settings))
 
     assert model.manifest.feature_count == 1000
     assert model.booster_text == ORIGINAL_BOOSTER.read_text()
@@ -136,10 +137,10 @@ def test_a_file_uri_is_a_local_path(tmp_path):
 
 
 def test_writing_to_a_missing_bucket_is_refused_up_front(s3_server):
-    from camscore import storage
+
 
     with pytest.raises(ConfigError, match="cannot write to s3://no-such-bucket/m: bucket 'no-such-bucket'"):
-        storage.check_writable("s3://no-such-bucket/m", s3_server.settings)
+        storage.check_writable("s3://no-such-bucket/m", s3=s3_server.settings)
 
 
 def test_lightgbm_notes_on_an_older_booster_file_become_one_info_line_and_other_warnings_stay_warnings(caplog):
@@ -152,16 +153,16 @@ def test_lightgbm_notes_on_an_older_booster_file_become_one_info_line_and_other_
 
     above_debug = [(record.levelname, record.getMessage()) for record in caplog.records if record.levelno > logging.DEBUG]
     assert above_debug == [
-        ("INFO", "camscore: LightGBM ignores parameters of an older version in the booster file "
+        ("INFO", "LightGBM ignores parameters of an older version in the booster file "
                  "(first: max_conflict_rate); no effect on predictions"),
-        ("WARNING", "camscore: [LightGBM] [Warning] Something else")]
+        ("WARNING", "[LightGBM] [Warning] Something else")]
     assert routed.ignored == {"max_conflict_rate", "sparse_threshold"}
 
 
 def test_scoring_imports_no_scikit_learn_even_where_it_is_installed():
     # lightgbm would import it for its estimators, which scoring does not use: 0.8 s of every worker's start.
     imported = subprocess.run(
-        [sys.executable, "-c", "import sys, camscore.stages.score, camscore.stages.scoring; print('sklearn' in sys.modules)"],
+        [sys.executable, "-c", "import sys, camscore.stages.score, camscore.stages.batches; print('sklearn' in sys.modules)"],
         capture_output=True, text=True, check=True).stdout.strip()
 
     assert imported == "False"

@@ -19,7 +19,7 @@ from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
 from conftest import put_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.cluster
 # In the driver and every Python worker: notes the process, and refuses (and notes) any import of TensorFlow,
 # Keras or camscore's devtools, which scoring a model directory never needs.
 BLOCKER = '''

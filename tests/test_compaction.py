@@ -5,8 +5,13 @@ import pytest
 
 from camscore.stages.compact import STAGING, compact_day
 from camscore.config import load_settings
-from camscore.io.lease import LeaseHeld, held
-from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.errors import LeaseHeld
+from camscore.io.lease import held
+from camscore.rows import SCORE_COLUMNS as SCORE_ROW
+from camscore.spark.schema import struct
+from camscore.stages.batches import with_output_columns
+
+SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import write_scores
 
 
@@ -45,5 +50,5 @@ def test_a_days_runs_become_one_batch_with_every_row_and_other_days_stay_as_they
 def test_compaction_waits_its_turn_while_a_run_holds_the_output(spark, tmp_path):
     output = str(tmp_path / "scores")
 
-    with held(output, minutes=5) as run, pytest.raises(LeaseHeld, match=run.run):
+    with held(output, seconds=300, s3=None) as run, pytest.raises(LeaseHeld, match=run.run):
         compact_day(spark, load_settings(), output=output, date="2026-11-20", file_mb=128)

@@ -14,9 +14,9 @@ import pytest
 from camscore.config import SourceSettings
 from camscore.devtools import samples
 from camscore.devtools.processes import parse_stat
-from camscore.io.sources import fetch_batch
+from camscore.io.boto3_reader import fetch_batch
 
-from conftest import load_job, put_frames
+from conftest import as_frame, load_job, put_frames
 from faults import FaultProxy
 
 
@@ -33,7 +33,8 @@ def through(proxy: FaultProxy, settings, **changes):
 
 def fetch(uris: list[str], s3) -> pd.DataFrame:
     """What a worker's fetch makes of a batch of listed objects (lengths as listed: small)."""
-    return fetch_batch(pd.DataFrame({"path": uris, "length": 0}), s3=s3, max_frame_mb=SourceSettings().max_frame_mb)
+    return as_frame(fetch_batch(pd.DataFrame({"path": uris, "length": 0}), s3=s3,
+                                max_frame_mb=SourceSettings().max_frame_mb))
 
 
 def test_a_body_reset_mid_read_is_read_again_and_the_retry_counted(s3_server, bucket):

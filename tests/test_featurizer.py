@@ -75,13 +75,13 @@ def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weight
     path = tmp_path / "resnet50.weights.h5"
     model.save_weights(path)
     uri = f"{bucket}/weights/resnet50.weights.h5"
-    storage.write_bytes(uri, path.read_bytes(), s3_server.settings)
+    storage.write_bytes(uri, path.read_bytes(), s3=s3_server.settings)
 
     from_file = load_weights(str(path))
-    from_s3 = load_weights(uri, s3=s3_server.settings)
+    from_s3 = load_weights(uri, files=storage.Files(s3_server.settings))
 
     assert from_file.identity.startswith("sha256:")
-    assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, s3=s3_server.settings)
+    assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, files=storage.Files(s3_server.settings))
     batch = frames("car")
     np.testing.assert_allclose(Featurizer(make_graph(from_s3, layer="avg_pool"))(batch), featurizer(batch), rtol=1e-5)
 

@@ -2,7 +2,7 @@ import logging
 import re
 import time
 
-from camscore.stages.score import Progress
+from camscore.spark.progress import Progress
 
 
 def test_progress_says_frames_done_of_the_total_and_the_rate_while_spark_works(spark, caplog):
@@ -17,6 +17,6 @@ def test_progress_says_frames_done_of_the_total_and_the_rate_while_spark_works(s
 
     lines = [record.getMessage() for record in caplog.records if "frames/s" in record.getMessage()]
     assert lines
-    assert all(re.fullmatch(r"camscore: \d+ of 400 frames, \d+\.\d frames/s", line) for line in lines)
-    done = [int(line.split()[1]) for line in lines]
+    assert all(re.fullmatch(r"\d+ of 400 frames, \d+\.\d frames/s", line) for line in lines)
+    done = [int(line.split()[0]) for line in lines]
     assert done == sorted(done) and done[-1] > 0 and all(value % 50 == 0 for value in done)

@@ -13,7 +13,8 @@ from camscore.model.conversion import make_graph
 from camscore.model.featurizer import Featurizer
 from camscore.assets.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.assets.packages import CACHE_ROOT, NpmPackage, PackageError, fetch_tarball
+from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
+from camscore.errors import PackageError
 from camscore.model.weights import load_weights
 
 from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR

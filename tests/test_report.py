@@ -2,7 +2,11 @@ import datetime as dt
 
 import duckdb
 
-from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.rows import SCORE_COLUMNS as SCORE_ROW
+from camscore.spark.schema import struct
+from camscore.stages.batches import with_output_columns
+
+SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import write_scores
 
 from conftest import load_job

@@ -275,7 +275,7 @@ def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and
     put_frames(f"{bucket}/in", good_frames("20261124", 1, seed=700), s3_server.settings)
     output = str(tmp_path / "out")
 
-    with held(output, minutes=5) as first:
+    with held(output, seconds=300, s3=None) as first:
         code = score(["--input", f"{bucket}/in", "--model", openvino_model_dir, "--output", output,
                       "--config", config])
 

@@ -11,11 +11,12 @@ from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import load_model
 from camscore.stages.score import write_unread
 from camscore.model.featurizer import OpenVinoGraph
-from camscore.stages.scoring import (Assets, _worker_models, arrow_batch_conf, models_key, score_frames, worker_meter,
+from camscore.stages.batches import (Assets, _worker_core, arrow_batch_conf, models_key, score_frames, worker_meter,
                               with_output_columns)
 from camscore.spark.session import run_conf
 from camscore.io.sinks import partition_dates, write_scores
-from camscore.io.sources import GONE, read_frames
+from camscore.io.frames import read_frames
+from camscore.io.reader import GONE
 
 from conftest import put_frames
 
@@ -64,7 +65,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
 
     rows = {row["path"].rsplit("/", 1)[1]: row for row in spark.read.parquet(output).collect()}
     assert sorted(rows) == ["a.jpg", "b.jpg", "c.jpg"]
-    assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("unreadable", GONE)
+    assert (rows["b.jpg"]["error_kind"], rows["b.jpg"]["error"]) == ("unreadable", GONE.message)
     assert rows["b.jpg"]["camera_id"] == "cam-1"
     assert rows["a.jpg"]["error"] is None and rows["c.jpg"]["probability"] is not None
     assert {row["scored_at"] for row in rows.values()} == {started}
@@ -90,9 +91,9 @@ def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models(open
     assets = SimpleNamespace(value=Assets(graph=graph, decode=DecodeOptions(), booster_text=model.booster_text))
     other_booster = model.booster_text.replace("Tree=0", "Tree=0\n", 1)
 
-    first = _worker_models(models_key(graph, model.booster_text, 0.5), assets)
-    again = _worker_models(models_key(graph, model.booster_text, 0.5), assets)  # the next job's key
-    other = _worker_models(models_key(graph, other_booster, 0.5), assets)
+    first = _worker_core(models_key(graph, model.booster_text, 0.5), assets)
+    again = _worker_core(models_key(graph, model.booster_text, 0.5), assets)  # the next job's key
+    other = _worker_core(models_key(graph, other_booster, 0.5), assets)
 
     assert again is first
     assert other is not first

@@ -60,5 +60,5 @@ def test_a_class_archive_the_jvm_cannot_map_is_removed_and_the_session_starts_wi
                           env={**os.environ, "HOME": str(home)})  # cwd: where the dying JVM leaves its hs_err log
 
     assert done.returncode == 0 and done.stdout.strip().endswith("3")
-    assert "camscore: the JVM did not start with the class archive; starting it without and removing it" in done.stderr
+    assert "the JVM did not start with the class archive; starting it without and removing it" in done.stderr
     assert not broken.exists()

@@ -3,7 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from camscore.stages.scoring import SCORE_COLUMNS, with_output_columns
+from camscore.rows import SCORE_COLUMNS as SCORE_ROW
+from camscore.spark.schema import struct
+from camscore.stages.batches import with_output_columns
+
+SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import batch_rows, done_paths, partition_dates, write_scores
 
 pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
@@ -40,7 +44,7 @@ def test_what_is_done_is_read_from_the_date_partitions_asked_for_only(spark, tmp
     done = done_paths(spark, output, model_id="m", dates=["2026-11-20", "2026-11-21"])
 
     assert read_folders(done) == {"date=2026-11-20/batch=b3", "date=2026-11-20/batch=b4"}
-    assert sorted((row["path"], row["unread"]) for row in done.collect()) == [
+    assert sorted((row["path"], row["passing"]) for row in done.collect()) == [
         ("s3://b/cam-1/20-0.jpg", False), ("s3://b/cam-1/20-1.jpg", False), ("s3://b/cam-1/20-2.jpg", False),
         ("s3://b/cam-1/20-3.jpg", True)]
     assert read_folders(batch_rows(spark, output, batch_id="b3", dates=["2026-11-19", "2026-11-20"])) == {

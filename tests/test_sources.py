@@ -10,16 +10,20 @@ from camscore import storage
 from camscore.config import SourceSettings
 from camscore.errors import ConfigError, InputError
 from camscore.spark.session import run_conf
-from camscore.io.sources import (FrameSource, balanced_partitions, extension_glob, fetched_ahead, hadoop_path, list_frames,
-                              local_frames,
-                              parent_folder, path_group, read_frames)
+from camscore.io.boto3_reader import list_frames
+from camscore.io.fetching import fetched_ahead
+from camscore.io.frames import FrameSource, read_frames
+from camscore.io.local_listing import local_frames
+from camscore.io.partitioning import balanced_partitions
+from camscore.io.paths import extension_glob, hadoop_path, parent_folder, path_group
+from camscore.io.reader import FetchedBatch
 
-from conftest import put_frames
+from conftest import as_frame, put_frames
 
 
 def fetched(source: FrameSource) -> list[dict]:
     """Every frame of a source with its bytes, read as the workers read them: its rows, then its fetch."""
-    return source.fetch(source.rows().toPandas()).to_dict("records")
+    return as_frame(source.fetch(source.rows().toPandas())).to_dict("records")
 
 FRAMES = {
     "cam 1/20261120T081500.jpg": b"a",
@@ -124,32 +128,33 @@ def test_rows_reach_the_workers_without_bytes_and_each_worker_reads_its_own(spar
     batch = source.rows().toPandas()
 
     assert "content" not in batch.columns
-    assert source.fetch(batch)[["content", "read_error"]].to_dict("records") == [{"content": b"1", "read_error": None}]
+    assert as_frame(source.fetch(batch))[["content", "read_error"]].to_dict("records") == [
+        {"content": b"1", "read_error": None}]
 
 
 def test_fetching_ahead_fetches_the_next_batch_while_the_caller_holds_this_one():
     next_fetched = threading.Event()
 
-    def fetch(batch: pd.DataFrame) -> pd.DataFrame:
+    def fetch(batch: pd.DataFrame) -> FetchedBatch:
         if batch["path"][0] == "b":
             next_fetched.set()
-        return batch.assign(content=[batch["path"][0].encode()])
+        return FetchedBatch(batch, [])
 
     batches = fetched_ahead(iter([pd.DataFrame({"path": [name], "length": 1}) for name in "abc"]), fetch,
                             max_batch_mb=1)
     first = next(batches)
 
     assert next_fetched.wait(timeout=10)
-    assert [first["content"][0]] + [batch["content"][0] for batch in batches] == [b"a", b"b", b"c"]
+    assert [first.rows["path"][0]] + [batch.rows["path"][0] for batch in batches] == ["a", "b", "c"]
 
 
 def test_a_worker_takes_a_batch_of_large_frames_in_parts_of_max_batch_mb_or_less():
     mb = 2 ** 20
     batch = pd.DataFrame({"path": list("abcdef"), "length": [mb, mb, 3 * mb, 1, 1, None]})
 
-    parts = fetched_ahead(iter([batch]), lambda part: part, max_batch_mb=2)
+    parts = fetched_ahead(iter([batch]), lambda part: FetchedBatch(part, []), max_batch_mb=2)
 
-    assert [list(part["path"]) for part in parts] == [["a", "b"], ["c"], ["d", "e", "f"]]
+    assert [list(part.rows["path"]) for part in parts] == [["a", "b"], ["c"], ["d", "e", "f"]]
 
 
 @pytest.mark.spark35

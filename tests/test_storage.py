@@ -9,20 +9,20 @@ from faults import FaultProxy
 
 
 def test_without_spark_a_path_is_a_local_file_and_other_schemes_are_refused(tmp_path):
-    written = storage.write_bytes(str(tmp_path / "a" / "b.txt"), b"hi")
+    written = storage.write_bytes(str(tmp_path / "a" / "b.txt"), b"hi", s3=None)
 
-    assert storage.read_bytes(f"file://{tmp_path}/a/b.txt", None) == b"hi"
-    assert (written, storage.exists(str(tmp_path / "a")), storage.exists(str(tmp_path / "c"))) == (
+    assert storage.read_bytes(f"file://{tmp_path}/a/b.txt", s3=None) == b"hi"
+    assert (written, storage.exists(str(tmp_path / "a"), s3=None), storage.exists(str(tmp_path / "c"), s3=None)) == (
         str(tmp_path / "a" / "b.txt"), True, False)
     with pytest.raises(ConfigError, match="local paths or s3:// URIs; got 'hdfs://nn/m' .scheme 'hdfs'."):
-        storage.read_bytes("hdfs://nn/m", None)
+        storage.read_bytes("hdfs://nn/m", s3=None)
 
 
-def test_with_spark_a_location_is_what_spark_sees(spark, tmp_path):
-    written = storage.write_bytes(str(tmp_path / "out" / "_summary.json"), b"{}", spark=spark)
+def test_with_spark_a_location_on_the_local_disk_is_a_local_file(spark, tmp_path):
+    written = storage.write_bytes(str(tmp_path / "out" / "_summary.json"), b"{}", s3=None, spark=spark)
 
-    assert written == f"file:{tmp_path}/out/_summary.json"
-    assert storage.exists(f"file://{tmp_path}/out", spark=spark)
+    assert written == f"{tmp_path}/out/_summary.json"
+    assert storage.exists(f"file://{tmp_path}/out", s3=None, spark=spark)
     assert storage.file_status(spark, written)[0] == 2
     assert storage.file_status(spark, f"file:{tmp_path}/gone") is None
 
@@ -31,8 +31,8 @@ def test_a_folder_that_is_a_file_is_refused_before_any_write_and_a_new_one_is_le
     (tmp_path / "scores").write_text("a file")
 
     with pytest.raises(ConfigError, match=r"cannot write to .*/scores: it is a file, not a folder"):
-        storage.check_writable(str(tmp_path / "scores"), spark=spark)
-    storage.check_writable(str(tmp_path / "new" / "scores"), spark=spark)
+        storage.check_writable(str(tmp_path / "scores"), s3=None, spark=spark)
+    storage.check_writable(str(tmp_path / "new" / "scores"), s3=None, spark=spark)
 
     assert not (tmp_path / "new").exists()
 
@@ -52,7 +52,7 @@ def test_listing_folder_by_folder_in_parallel_finds_what_one_listing_finds(s3_se
     keys = ["in/top.jpg", "in/cam-1/a.jpg", "in/cam-1/2026/b.jpg", "in/cam-2/2026/11/c.jpg", "in/cam-3/d.jpg",
             "inbox/x.jpg"]
     for key in keys:
-        storage.write_bytes(f"{bucket}/{key}", b"x", s3_server.settings)
+        storage.write_bytes(f"{bucket}/{key}", b"x", s3=s3_server.settings)
 
     def listed(depth: int, settings=s3_server.settings) -> list[str]:
         return sorted(item.uri for item in storage.list_objects(f"{bucket}/in", settings, depth=depth, threads=4))

@@ -13,24 +13,37 @@ import typing
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from camscore.config import Settings, build, declared, load_settings
-from camscore.errors import CamscoreError, ConfigError
+from camscore.errors import CamscoreError, ConfigError, one_line
 
-USER_ERROR = 2
+USER_ERROR = CamscoreError.exit_code
 # The Spark versions camscore's Spark-facing code is tested on: [first, past the last).
 SPARK_VERSIONS = ((3, 5), (5, 0))
 
 
 def run_main(body: Callable[[], None]) -> int:
-    """Runs a job body; a CamscoreError becomes one line on stderr and exit code 2 (or the error's own
-    ``exit_code``: 75 when another run holds the output)."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("camscore").setLevel(logging.INFO)
+    """Runs a job body; a CamscoreError becomes one line on stderr and its exit code (2, or 75 when the
+    output's lease is held or lost). Any other error keeps its traceback."""
+    configure_logging()
     try:
         body()
     except CamscoreError as exc:
-        print(f"camscore: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", USER_ERROR)
+        print(one_line(exc), file=sys.stderr)
+        return exc.exit_code
     return 0
+
+
+def configure_logging() -> None:
+    """Log lines on stderr, camscore's at INFO with the ``camscore:`` prefix, other libraries' at WARNING."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Prefixed())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.getLogger("camscore").setLevel(logging.INFO)
+
+
+class _Prefixed(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return f"camscore: {line}" if record.name.startswith("camscore") else line
 
 
 def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[str] = (),

@@ -22,9 +22,10 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-from camscore.model.classifier import IMPORT_PRECISION, IMPORT_RUNTIME
-from camscore.model.featurizer import FEATURE_SIZES, PRECISIONS, RUNTIMES
-from camscore.model.imaging import RESAMPLING, DecodeOptions
+from camscore.vocabulary import FEATURE_SIZES, IMPORT_PRECISION, IMPORT_RUNTIME, PRECISIONS, RESAMPLING, RUNTIMES
+
+if typing.TYPE_CHECKING:
+    from camscore.model.imaging import DecodeOptions
 
 # Allowed values the modules that act on them read from here (sources, storage, train_job).
 ADDRESSING_STYLES = ("auto", "path", "virtual")
@@ -67,11 +68,6 @@ def _iso_date(value: str) -> None:
 def _not_negative(value: int) -> None:
     if value < 0:
         raise ValueError("must be 0 or more")
-
-
-def _positive_minutes(value: float) -> None:
-    if value <= 0:
-        raise ValueError("must be a positive number of minutes")
 
 
 def _positive_seconds(value: float) -> None:
@@ -213,6 +209,8 @@ class FeaturizerSettings:
 
     def decode_options(self) -> DecodeOptions:
         """How frames are decoded; training and scoring must decode alike for features to match."""
+        from camscore.model.imaging import DecodeOptions  # Pillow, only when frames are decoded
+
         return DecodeOptions(resample=self.resample, max_pixels=self.max_pixels, max_decode_mb=self.max_decode_mb)
 
 
@@ -227,9 +225,10 @@ class ScoreSettings:
                                                   "was trained on")
     only_new: bool = setting(False, "skip frames that already have a row by this model in the output "
                                     "(for schedulers re-reading a growing prefix)")
-    lease_minutes: float = setting(30.0, "a run holds the output's lease (_lease.json) and renews it every third of "
+    lease_seconds: float = setting(60.0, "a run holds the output's lease (_lease.json) and renews it every sixth of "
                                          "this; another run meanwhile stops with exit code 75; a lease not renewed "
-                                         "this long (its run died) is taken over", check=_positive_minutes)
+                                         "this long, or left by a process gone from this host, is taken over",
+                                   check=_positive_seconds)
 
 
 @dataclass(frozen=True, kw_only=True)

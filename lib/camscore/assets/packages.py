@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from camscore.errors import CamscoreError
+from camscore.errors import PackageError
 
 CACHE_ROOT = Path.home() / ".cache" / "camscore"
 
@@ -34,10 +34,6 @@ class NpmPackage:
     @property
     def spec(self) -> str:
         return f"{self.name}@{self.version}"
-
-
-class PackageError(CamscoreError):
-    """A pinned package cannot be fetched, or its tarball is not the one pinned."""
 
 
 def integrity_of(data: bytes, algorithm: str) -> str:

@@ -43,7 +43,7 @@ from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
-from camscore.io.sinks import SUMMARY_FILE
+from camscore.rows import SUMMARY_FILE
 from camscore.stages.train import prepare_train, run_train
 from camscore.model.weights import load_weights
 

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from camscore.stages.compact import compact_day
 from camscore.config import load_settings
-from camscore.stages.scoring import with_output_columns
+from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
 from camscore.io.sinks import write_scores
 

@@ -23,7 +23,7 @@ from camscore.config import load_settings
 from camscore.devtools import samples
 from camscore.model.model_dir import import_booster, load_model
 from camscore.stages.score import prepare_score, run_score
-from camscore.stages.scoring import with_output_columns
+from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
 from camscore.io.sinks import write_scores
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         for i in range(args.new):
             data = samples.frame_jpeg(samples.KINDS[i % 2], seed=i)
             moment = today + dt.timedelta(minutes=i)
-            storage.write_bytes(f"{bucket}/in/cam-1/{moment:%Y%m%dT%H%M%S}.jpg", data, server.settings)
+            storage.write_bytes(f"{bucket}/in/cam-1/{moment:%Y%m%dT%H%M%S}.jpg", data, s3=server.settings)
         settings = load_settings(None, overrides={
             "score.input": f"{bucket}/in", "score.model": model, "score.only_new": True,
             "source.path_regex": r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})\.jpg$",

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from camscore import storage
 from camscore.config import SourceSettings
 from camscore.devtools import samples
-from camscore.io.sources import list_frames
+from camscore.io.boto3_reader import list_frames
 
 
 def main(argv: list[str] | None = None) -> None:

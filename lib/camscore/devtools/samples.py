@@ -206,7 +206,7 @@ def write_local(frames: Iterable[SampleFrame], root: str | Path) -> None:
 def upload(frames: Iterable[SampleFrame], prefix: str, settings: S3Settings) -> None:
     """Puts frames under an s3:// prefix."""
     for frame in frames:
-        storage.write_bytes(storage.join(prefix, frame.relative_path), frame.data, settings)
+        storage.write_bytes(storage.join(prefix, frame.relative_path), frame.data, s3=settings)
 
 
 class EmbeddedS3:

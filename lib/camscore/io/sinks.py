@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from camscore import storage
-from camscore.stages.scoring import SCORE_COLUMNS
+from camscore.rows import (OUTPUT_COLUMNS, OUTPUT_ORDER, PARTITION_COLUMNS, PASSING_KINDS, SCORE_COLUMNS, SUMMARY_FILE,
+                           FrameError)
+from camscore.spark.schema import struct
 
-OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
-                "error_kind", "error", "model_id", "scored_at", "batch")
-PARTITION_COLUMNS = ("date", "batch")
-SUMMARY_FILE = "_summary.json"
-OUTPUT_SCHEMA = T.StructType(
-    list(SCORE_COLUMNS.fields)
-    + [T.StructField("model_id", T.StringType()), T.StructField("scored_at", T.TimestampType()),
-       T.StructField("date", T.DateType()), T.StructField("batch", T.StringType())])
+OUTPUT_SCHEMA = struct(OUTPUT_COLUMNS)
 
 
 def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> None:
@@ -32,6 +26,14 @@ def write_scores(scores: DataFrame, output: str, *, append: bool = False) -> Non
         writer.mode("append").parquet(output)
     else:
         writer.mode("overwrite").option("partitionOverwriteMode", "dynamic").parquet(output)
+
+
+def error_rows(frames: DataFrame, error: FrameError) -> DataFrame:
+    """Score rows of these frames (rows of a listing) that all carry one error and no probability."""
+    given = {"error_kind": F.lit(error.kind.value), "error": F.lit(error.message)}
+    return frames.select(*(
+        F.col(column.name) if column.name in frames.columns and column.name not in given
+        else given.get(column.name, F.lit(None)).cast(column.type).alias(column.name) for column in SCORE_COLUMNS))
 
 
 NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # Spark's folder for a null partition value
@@ -53,7 +55,7 @@ def rows_under(spark: SparkSession, output: str, folders: list[str] | None = Non
     folder is listed or read: the cost follows the folders, not the output's history."""
     base = output.rstrip("/")
     wanted = [base] if folders is None else [f"{base}/{folder}" for folder in folders]
-    found = [location for location in wanted if storage.exists(location, spark=spark)]
+    found = [location for location in wanted if storage.exists(location, s3=None, spark=spark)]
     if not found:
         return spark.createDataFrame([], OUTPUT_SCHEMA)
     return spark.read.schema(OUTPUT_SCHEMA).option("basePath", base).parquet(*found)
@@ -72,14 +74,15 @@ def count_outcomes(spark: SparkSession, output: str, *, batch_id: str, dates: li
 
 
 def done_paths(spark: SparkSession, output: str, *, model_id: str, dates: list[str]) -> DataFrame:
-    """Paths on ``dates`` that have a row by this model in the output, and whether every such row is a ``read``
-    error (``unread``: a passing fault kept the frame from being read, and a later run should try again)."""
+    """Paths on ``dates`` that have a row by this model in the output, and whether every such row is an error
+    that may pass (``passing``: a passing fault kept the frame from being read, and a later run tries again)."""
     rows = rows_under(spark, output, [f"date={date}" for date in dates]).where(F.col("model_id") == model_id)
     # Outputs before 0.2.0 have no error_kind; their error began with the kind.
-    unread = F.coalesce(F.col("error_kind") == "read", F.col("error").startswith("read:"), F.lit(False))
-    return rows.groupBy("path").agg(F.min(unread).alias("unread"))
+    passing = F.coalesce(F.col("error_kind").isin(*PASSING_KINDS),
+                         F.col("error").rlike("^(" + "|".join(PASSING_KINDS) + "):"), F.lit(False))
+    return rows.groupBy("path").agg(F.min(passing).alias("passing"))
 
 
 def write_summary(spark: SparkSession, output: str, text: str) -> str:
     """Writes ``_summary.json`` (its JSON text) in the output folder; returns its URI."""
-    return storage.write_bytes(output.rstrip("/") + "/" + SUMMARY_FILE, text.encode(), spark=spark)
+    return storage.write_bytes(storage.join(output, SUMMARY_FILE), text.encode(), s3=None, spark=spark)

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from camscore.errors import ModelError
+from camscore.vocabulary import DEFAULT_LABEL_NAMES
 from camscore.model.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,7 @@ BOOSTER_FILE = "booster.txt"
 MANIFEST_FILE = "manifest.json"
 OPENVINO_FILES = ("featurizer.xml", "featurizer.bin")
 MANIFEST_FORMAT = 1
-DEFAULT_LABEL_NAMES = ("bus", "car")
 # An imported booster is scored with the features it was trained on: fp32, from the OpenVINO model it carries.
-IMPORT_RUNTIME = "openvino"
-IMPORT_PRECISION = "fp32"
 _LIBRARIES = ("camscore", "lightgbm", "keras", "tensorflow-cpu", "pillow", "numpy")
 
 
@@ -142,17 +140,17 @@ class LightGBMLog:
         found = self._IGNORED.match(message)
         if found:
             if not self.ignored:
-                log.info("camscore: LightGBM ignores parameters of an older version in the booster file "
+                log.info("LightGBM ignores parameters of an older version in the booster file "
                          "(first: %s); no effect on predictions", found.group(1))
             self.ignored.add(found.group(1))
-            log.debug("camscore: %s", message)
+            log.debug("%s", message)
         elif message.startswith("[LightGBM] [Warning]"):
-            log.warning("camscore: %s", message)
+            log.warning("%s", message)
         else:
-            log.debug("camscore: %s", message)
+            log.debug("%s", message)
 
     def warning(self, message: str) -> None:
-        log.warning("camscore: %s", message)
+        log.warning("%s", message)
 
 
 @functools.lru_cache(maxsize=1)

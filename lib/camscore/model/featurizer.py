@@ -22,6 +22,7 @@ import numpy as np
 
 from camscore.model import native_stderr
 from camscore.errors import ModelError
+from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RUNTIMES
 
 if TYPE_CHECKING:
     import keras
@@ -33,14 +34,6 @@ ARCH = "resnet50"
 INPUT_SIZE = 224
 # keras.applications.resnet50.preprocess_input: RGB to BGR, minus the ImageNet channel means.
 PREPROCESSING = "caffe"
-FEATURE_SIZES = {"avg_pool": 2048, "predictions": 1000}
-RUNTIMES = ("keras", "openvino")
-PRECISIONS = ("fp32", "bf16", "int8")
-# What the training job featurizes with unless the config says otherwise; a model is then scored with it.
-# The parity rule (README, Benchmark): the fastest precision whose booster keeps CV AUC within 0.005 of
-# Keras fp32's on real photos. int8 did (-0.002, at 3.5x fp32's frames/s); Keras stays fp32.
-TRAINING_RUNTIME = "openvino"
-TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
 # OpenVINO runs a batch in slices of this many frames: measured with one bf16 thread per worker,
 # 8 or 16 frames ran at 131 frames/s a worker, 32 at 124, 64 at 104 (activations outgrow the cache).
 _OPENVINO_CHUNK = 16
@@ -259,5 +252,5 @@ def _limit_threads(threads: int | None) -> None:
     except RuntimeError:
         # TensorFlow already started in this process, its thread pools sized: they stay as they are.
         if tf.config.threading.get_intra_op_parallelism_threads() != threads:
-            log.warning("camscore: TensorFlow runs %d threads here, not %d (it started before)",
+            log.warning("TensorFlow runs %d threads here, not %d (it started before)",
                         tf.config.threading.get_intra_op_parallelism_threads(), threads)

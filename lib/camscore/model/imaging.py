@@ -15,6 +15,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from camscore.model import native_stderr
+from camscore.rows import ErrorKind, FrameError
+from camscore import vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ RESAMPLING = {
     "box": Image.Resampling.BOX,
     "hamming": Image.Resampling.HAMMING,
 }
+assert tuple(RESAMPLING) == vocabulary.RESAMPLING
 
 
 _TIFF = (b"II*\x00", b"MM\x00*")
@@ -34,21 +37,6 @@ _ANY_LINE = re.compile("")
 # What Pillow's decoders raise on malformed data (plugins go beyond OSError on some inputs).
 _DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError,
                    struct.error)
-
-
-class FrameError(Exception):
-    """A frame that cannot become model input; ``kind`` is a short stable word.
-
-    Kinds: ``empty`` (zero bytes), ``not_image`` (no decoder recognises it),
-    ``too_large`` (more pixels than allowed), ``truncated`` (data ends early),
-    ``decode`` (any other decoder error), ``read`` (the bytes could not be fetched, for a passing
-    fault: a later run tries again), ``unreadable`` (the store refused them: no such key, access denied).
-    """
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
-        self.message = message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +71,7 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
         FrameError: with a kind saying why the frame cannot be used.
     """
     if not data:
-        raise FrameError("empty", "zero bytes")
+        raise FrameError(ErrorKind.EMPTY, "zero bytes")
     # Pillow warns of damaged metadata in frames it decodes, and between its pixel limit and twice
     # it (max_pixels decides here), and libtiff prints its own on stderr: a frame either decodes or
     # gets its error, so they become DEBUG lines.
@@ -94,28 +82,28 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
             return _decoded(data, options)
         finally:
             for warning in noted:
-                log.debug("camscore: warned while decoding: %s", warning.message)
+                log.debug("warned while decoding: %s", warning.message)
 
 
 def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise FrameError("not_image", f"not a known image format ({len(data)} bytes)") from None
+        raise FrameError(ErrorKind.NOT_IMAGE, f"not a known image format ({len(data)} bytes)") from None
     except Image.DecompressionBombError:  # over twice Pillow's limit: it gives no size
-        raise FrameError("too_large", f"over {2 * Image.MAX_IMAGE_PIXELS} pixels exceeds max_pixels "
+        raise FrameError(ErrorKind.TOO_LARGE, f"over {2 * Image.MAX_IMAGE_PIXELS} pixels exceeds max_pixels "
                                       f"{options.max_pixels}") from None
     except _DECODER_ERRORS as exc:
-        raise FrameError("decode", _describe(exc)) from None
+        raise FrameError(ErrorKind.DECODE, _describe(exc)) from None
     width, height = image.size
     if width * height > options.max_pixels:
-        raise FrameError("too_large", f"{width}x{height} pixels exceeds max_pixels {options.max_pixels}")
+        raise FrameError(ErrorKind.TOO_LARGE, f"{width}x{height} pixels exceeds max_pixels {options.max_pixels}")
     if image.format == "JPEG":
         image.draft("RGB", (options.size, options.size))
     resize_first = options.resample == "nearest"
     needed = image.width * image.height * (_bytes_per_pixel(image.mode) + (0 if resize_first else 4))
     if needed > options.max_decode_mb * 2 ** 20:
-        raise FrameError("too_large", f"{image.width}x{image.height} {image.mode} pixels need "
+        raise FrameError(ErrorKind.TOO_LARGE, f"{image.width}x{image.height} {image.mode} pixels need "
                                       f"{math.ceil(needed / 2 ** 20)} MB decoded, over max_decode_mb "
                                       f"{options.max_decode_mb}")
     square = (options.size, options.size)
@@ -125,10 +113,10 @@ def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:
         else:
             image = image.convert("RGB").resize(square, RESAMPLING[options.resample])
     except OSError as exc:
-        kind = "truncated" if "truncated" in str(exc).lower() else "decode"
+        kind = ErrorKind.TRUNCATED if "truncated" in str(exc).lower() else ErrorKind.DECODE
         raise FrameError(kind, _describe(exc)) from None
     except (*_DECODER_ERRORS, Image.DecompressionBombError) as exc:
-        raise FrameError("decode", _describe(exc)) from None
+        raise FrameError(ErrorKind.DECODE, _describe(exc)) from None
     return np.asarray(image, dtype=np.uint8)
 
 

@@ -1,7 +1,7 @@
 """Model directories, local or at an ``s3://`` URI: written, read and checked, and made from a bare booster.
 
 camscore.model.classifier says what a model directory holds and checks it; this
-module reads and writes it through camscore.storage.
+module reads and writes it through the Files it is given (camscore.storage.Files reaches s3://).
 """
 
 from __future__ import annotations
@@ -9,21 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 
-from camscore import storage
-from camscore.model.classifier import (BOOSTER_FILE, DEFAULT_LABEL_NAMES, IMPORT_PRECISION, IMPORT_RUNTIME, MANIFEST_FILE,
+from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE,
                                  OPENVINO_FILES, Manifest, Model, booster_feature_count, check_feature_count,
                                  make_manifest)
-from camscore.config import S3Settings
 from camscore.model.conversion import graph_for
 from camscore.errors import ModelError
+from camscore.vocabulary import DEFAULT_LABEL_NAMES, IMPORT_PRECISION, IMPORT_RUNTIME
+from camscore.model.files import LOCAL, Files, join
 from camscore.model.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
 from camscore.model.weights import load_weights, weights_identity
 
 
 def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,
-               s3: S3Settings = S3Settings()) -> None:
+               files: Files = LOCAL) -> None:
     """Writes ``booster.txt``, the featurizer if given, and ``manifest.json`` last, under ``uri`` (local or s3://).
 
     Raises:
@@ -32,24 +31,24 @@ def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: Ope
     if (openvino.identity if openvino else "") != manifest.featurizer.graph:
         raise ValueError(f"the manifest records featurizer {manifest.featurizer.graph or 'none'}, "
                          f"not {openvino.identity if openvino else 'none'}")
-    storage.write_bytes(storage.join(uri, BOOSTER_FILE), booster_text.encode(), s3)
+    files.write(join(uri, BOOSTER_FILE), booster_text.encode())
     if openvino:
         for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.bin)):
-            storage.write_bytes(storage.join(uri, name), data, s3)
-    storage.write_bytes(storage.join(uri, MANIFEST_FILE), manifest.to_json().encode(), s3)
+            files.write(join(uri, name), data)
+    files.write(join(uri, MANIFEST_FILE), manifest.to_json().encode())
 
 
-def load_model(uri: str, *, s3: S3Settings = S3Settings()) -> Model:
+def load_model(uri: str, *, files: Files = LOCAL) -> Model:
     """Reads and checks a model directory.
 
     Raises:
         ModelError: a file is missing, or the booster or the featurizer does not match the manifest.
     """
-    manifest_text = _read_model_file(uri, MANIFEST_FILE, s3).decode(errors="replace")
-    manifest = Manifest.from_json(manifest_text, origin=storage.join(uri, MANIFEST_FILE))
-    booster_origin = storage.join(uri, BOOSTER_FILE)
+    manifest_text = _read_model_file(uri, MANIFEST_FILE, files).decode(errors="replace")
+    manifest = Manifest.from_json(manifest_text, origin=join(uri, MANIFEST_FILE))
+    booster_origin = join(uri, BOOSTER_FILE)
     try:
-        booster_text = _read_model_file(uri, BOOSTER_FILE, s3).decode()
+        booster_text = _read_model_file(uri, BOOSTER_FILE, files).decode()
     except UnicodeDecodeError as exc:
         raise ModelError(f"cannot read {booster_origin}: {exc}") from exc
     found = booster_feature_count(booster_text, origin=booster_origin)
@@ -58,24 +57,20 @@ def load_model(uri: str, *, s3: S3Settings = S3Settings()) -> Model:
     check_feature_count(found, manifest.featurizer, origin=booster_origin)
     openvino = None
     if manifest.featurizer.graph:
-        openvino = OpenVinoModel(*(_read_model_file(uri, name, s3) for name in OPENVINO_FILES))
+        openvino = OpenVinoModel(*(_read_model_file(uri, name, files) for name in OPENVINO_FILES))
         if openvino.identity != manifest.featurizer.graph:
-            raise ModelError(f"{storage.join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
+            raise ModelError(f"{join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
                              f"{openvino.identity}, but the manifest records {manifest.featurizer.graph}")
     return Model(uri, manifest, booster_text, openvino)
 
 
-def _read_model_file(uri: str, name: str, s3: S3Settings) -> bytes:
-    location = storage.join(uri, name)
+def _read_model_file(uri: str, name: str, files: Files) -> bytes:
+    location = join(uri, name)
     try:
-        return storage.read_bytes(location, s3)
+        return files.read(location)
     except (FileNotFoundError, NotADirectoryError):
         raise ModelError(_missing(uri, location)) from None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise ModelError(_missing(uri, location)) from None
-        raise ModelError(f"cannot fetch {location}: {exc}") from exc
-    except (OSError, BotoCoreError) as exc:
+    except OSError as exc:
         raise ModelError(f"cannot read {location}: {exc}") from exc
 
 
@@ -89,7 +84,7 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
                    runtime: str = IMPORT_RUNTIME, precision: str = IMPORT_PRECISION,
                    calibration: np.ndarray | None = None,
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
-                   s3: S3Settings = S3Settings()) -> Manifest:
+                   files: Files = LOCAL) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
 
     Args:
@@ -112,25 +107,25 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
     check_layer(layer)
     check_runtime(runtime, precision)
     try:
-        booster_text = storage.read_bytes(booster_uri, s3).decode()
+        booster_text = files.read(booster_uri).decode()
     except FileNotFoundError:
         raise ModelError(f"booster file not found: {booster_uri}") from None
-    except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read booster {booster_uri}: {exc}") from exc
     # Before the weights load and the conversion: a booster of another layer is refused at once.
     check_feature_count(booster_feature_count(booster_text, origin=booster_uri),
                         FeaturizerSpec(layer=layer, weights="", weights_source=""), origin=booster_uri)
     openvino = None
     if runtime == "openvino":
-        loaded = load_weights(weights, seed=seed, s3=s3)
+        loaded = load_weights(weights, seed=seed, files=files)
         identity = loaded.identity
         openvino = graph_for(loaded, layer=layer, runtime=runtime, precision=precision,
                              calibration=calibration).model
     else:
-        identity = weights_identity(weights, seed=seed, s3=s3)
+        identity = weights_identity(weights, seed=seed, files=files)
     featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,
                                 precision=precision, graph=openvino.identity if openvino else "")
     manifest = make_manifest(booster_text, featurizer=featurizer, label_names=label_names,
                              threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
-    save_model(out, booster_text, manifest, openvino=openvino, s3=s3)
+    save_model(out, booster_text, manifest, openvino=openvino, files=files)
     return manifest

@@ -29,5 +29,5 @@ def logged(log: logging.Logger, *, debug: re.Pattern[str]) -> Iterator[None]:
             last = None
             for line in captured.read().decode(errors="replace").splitlines():
                 if line.strip() and line != last:
-                    (log.debug if debug.match(line) else log.warning)("camscore: %s", line)
+                    (log.debug if debug.match(line) else log.warning)("%s", line)
                 last = line

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 
-from camscore import storage
-from camscore.config import S3Settings
 from camscore.errors import ModelError
+from camscore.model.files import LOCAL, Files
 from camscore.model.featurizer import require_keras
 
 WEIGHTS_HELP = ("use weights: imagenet (Keras download and cache), a weights file path, "
@@ -33,22 +31,22 @@ class Weights:
     arrays: tuple[np.ndarray, ...]
 
 
-def weights_identity(source: str, *, seed: int, s3: S3Settings) -> str:
+def weights_identity(source: str, *, seed: int, files: Files = LOCAL) -> str:
     """The identity a weights source would have, without building the model."""
     if source == "imagenet":
         return "imagenet"
     if source == "none":
         return f"none:seed={seed}"
-    return "sha256:" + hashlib.sha256(_weights_bytes(source, s3)).hexdigest()
+    return "sha256:" + hashlib.sha256(_weights_bytes(source, files)).hexdigest()
 
 
-def load_weights(source: str, *, seed: int = 0, s3: S3Settings = S3Settings()) -> Weights:
+def load_weights(source: str, *, seed: int = 0, files: Files = LOCAL) -> Weights:
     """Loads ResNet50 weights (with top) once per process.
 
     Args:
         source: ``imagenet``, a weights file path, an ``s3://`` URI, or ``none``.
         seed: seed of the random weights when ``source`` is ``none``.
-        s3: how to reach an ``s3://`` weights file.
+        files: how to reach the weights file (an ``s3://`` one needs camscore.storage.Files).
 
     Raises:
         ModelError: the weights cannot be found, fetched or loaded; the message
@@ -56,7 +54,7 @@ def load_weights(source: str, *, seed: int = 0, s3: S3Settings = S3Settings()) -
     """
     if source in ("imagenet", "none"):
         return _load_builtin(source, seed)
-    data = _weights_bytes(source, s3)
+    data = _weights_bytes(source, files)
     return _load_file(source, data)
 
 
@@ -77,15 +75,13 @@ def _load_builtin(source: str, seed: int) -> Weights:
     return Weights("imagenet", "imagenet", tuple(model.get_weights()))
 
 
-def _weights_bytes(source: str, s3: S3Settings) -> bytes:
+def _weights_bytes(source: str, files: Files) -> bytes:
     try:
-        return storage.read_bytes(source, s3)
+        return files.read(source)
     except FileNotFoundError:
         raise ModelError(f"weights file not found: {source}; {WEIGHTS_HELP}") from None
     except OSError as exc:
         raise ModelError(f"cannot read weights file {source}: {exc}; {WEIGHTS_HELP}") from exc
-    except (BotoCoreError, ClientError) as exc:
-        raise ModelError(f"cannot fetch weights {source}: {exc}; {WEIGHTS_HELP}") from exc
 
 
 @functools.lru_cache(maxsize=2)

@@ -67,7 +67,7 @@ def _session(settings: SparkSettings, *, with_archive: bool) -> SparkSession:
     except PySparkRuntimeError:
         if not archive:
             raise
-        log.warning("camscore: the JVM did not start with the class archive; starting it without and removing it")
+        log.warning("the JVM did not start with the class archive; starting it without and removing it")
         spark = _session(settings, with_archive=False)
         class_archive.discard()  # only once the JVM has started without it: the archive was the trouble
         return spark

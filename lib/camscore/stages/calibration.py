@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 from camscore.config import SourceSettings
 from camscore.errors import InputError
 from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.io.sources import FrameSource, fetched_ahead
+from camscore.io.fetching import fetched_ahead
+from camscore.io.frames import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,12 @@ def of_source(source: FrameSource, wanted: DataFrame, *, decode: DecodeOptions, 
     def decoded(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in fetched_ahead(batches, fetch, max_batch_mb=max_batch_mb):
             pixels = []
-            for content, read_error in zip(batch["content"], batch["read_error"]):
+            for read in batch.reads:
                 try:
-                    pixels.append(None if read_error is not None else decode_frame(content, decode).tobytes())
+                    pixels.append(None if read.error is not None else decode_frame(read.data, decode).tobytes())
                 except FrameError:
                     pixels.append(None)
-            yield pd.DataFrame({"path": batch["path"], "pixels": pixels})
+            yield pd.DataFrame({"path": batch.rows["path"], "pixels": pixels})
 
     rows = source.rows(chosen).mapInPandas(decoded, "path string, pixels binary").collect()
     arrays = [np.frombuffer(row["pixels"], dtype=np.uint8).reshape(size, size, 3)
@@ -74,5 +75,5 @@ def of_folder(folder: Path, *, decode: DecodeOptions, count: int = FRAMES) -> np
 def _stacked(arrays: list[np.ndarray], *, origin: str, chosen: int) -> np.ndarray:
     if not arrays:
         raise InputError(f"none of the {chosen} calibration frames chosen under {origin} reads and decodes")
-    log.info("camscore: quantizing the featurizer to int8 on %d frames of %s", len(arrays), origin)
+    log.info("quantizing the featurizer to int8 on %d frames of %s", len(arrays), origin)
     return np.stack(arrays)

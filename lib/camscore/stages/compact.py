@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.io import lease
 from camscore.config import Settings
-from camscore.errors import InputError
+from camscore.errors import CompactionCheckFailed, InputError
 from camscore.io.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
 
 STAGING = "_compacting"
@@ -51,13 +51,14 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
 
     Raises:
         InputError: the output has no such date.
-        lease.LeaseHeld: a scoring run (or another compaction) holds the output.
+        LeaseHeld: a scoring run (or another compaction) holds the output.
+        CompactionCheckFailed: the rows written are not those read; nothing changed.
     """
     base = output.rstrip("/")
     day = f"{base}/date={date}"
-    with lease.held(base, minutes=settings.score.lease_minutes, s3=settings.s3, spark=spark,
-                    local=storage.is_local_to(base, settings.spark)):
-        if not storage.exists(day, spark=spark):
+    with lease.held(base, seconds=settings.score.lease_seconds, s3=settings.s3, spark=spark,
+                    on_lost=spark.sparkContext.cancelAllJobs):
+        if not storage.exists(day, s3=None, spark=spark):
             raise InputError(f"{day} does not exist: nothing to compact")
         batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch="))
         if len(batches) < 2:
@@ -77,7 +78,7 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
         written = _count_and_digest(spark.read.parquet(staging), columns)
         if written != (count, digest):
             storage.delete(spark, staging)
-            raise RuntimeError(f"compacting {day}: the rows written ({written[0]}) are not the {count} read; "
+            raise CompactionCheckFailed(f"compacting {day}: the rows written ({written[0]}) are not the {count} read; "
                                f"nothing changed")
         started = time.perf_counter()
         storage.rename(spark, staging, f"{day}/batch={batch}")

@@ -15,18 +15,19 @@ from dataclasses import asdict, dataclass
 from pyspark import Accumulator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from camscore import storage
 from camscore.model.featurizer import FeaturizerSpec, Graph
 from camscore.model.imaging import DecodeOptions
-from camscore.stages.scoring import FEATURE_COLUMNS, featurize_frames
-from camscore.io.sources import FrameSource
+from camscore.io.frames import FrameSource
+from camscore.rows import FEATURE_COLUMNS, PASSING_KINDS
+from camscore.spark.schema import struct
+from camscore.stages.batches import featurize_frames
 
 KEY = ("path", "length", "modification_time")
 _COLUMNS = (*KEY, "features", "error_kind", "error")
-_SCHEMA = T.StructType([field for field in FEATURE_COLUMNS.fields if field.name in _COLUMNS])
+_SCHEMA = struct(tuple(column for column in FEATURE_COLUMNS if column.name in _COLUMNS))
 
 
 def featurizer_id(spec: FeaturizerSpec, decode: DecodeOptions) -> str:
@@ -69,10 +70,10 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
         computed.count()
         return Features(wanted.join(computed, list(KEY)), total, 0, time.perf_counter() - started)
 
-    storage.check_writable(cache, spark=spark)
+    storage.check_writable(cache, s3=None, spark=spark)
     location = f"{cache.rstrip('/')}/featurizer={featurizer_id(spec, decode)}"
     existing = _read(spark, location)
-    settled = None if existing is None else existing.where(~_read_failure())
+    settled = None if existing is None else existing.where(~_passing())
     missing = wanted if settled is None else wanted.join(settled.select(*KEY), list(KEY), "left_anti")
     to_compute = missing.count()
     if to_compute:
@@ -82,17 +83,18 @@ def features_for(spark: SparkSession, source: FrameSource, wanted: DataFrame, *,
                     time.perf_counter() - started)
 
 
-def _read_failure():
-    return F.coalesce(F.col("error_kind") == "read", F.lit(False))
+def _passing():
+    """Rows of frames whose error may pass: fetched again next run."""
+    return F.coalesce(F.col("error_kind").isin(*PASSING_KINDS), F.lit(False))
 
 
 def _best(rows: DataFrame) -> DataFrame:
     """One row per frame: features or a decode error rather than an earlier fetch failure."""
-    ranked = Window.partitionBy(*KEY).orderBy(_read_failure().cast("int"))
+    ranked = Window.partitionBy(*KEY).orderBy(_passing().cast("int"))
     return rows.withColumn("_rank", F.row_number().over(ranked)).where("_rank = 1").drop("_rank")
 
 
 def _read(spark: SparkSession, location: str) -> DataFrame | None:
-    if not storage.exists(location, spark=spark):
+    if not storage.exists(location, s3=None, spark=spark):
         return None  # nothing cached for this featurizer yet
     return spark.read.schema(_SCHEMA).parquet(location)

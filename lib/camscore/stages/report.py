@@ -38,7 +38,7 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
     """
     base = output.rstrip("/")
     location = f"{base}/date={date}" if date else base
-    if not storage.exists(location, spark=spark):
+    if not storage.exists(location, s3=None, spark=spark):
         raise InputError(f"{location} does not exist: nothing to report")
     rows = rows_under(spark, base, [f"date={date}"] if date else None)
     scored = F.col("error_kind").isNull() & F.col("probability").isNotNull()
@@ -59,5 +59,5 @@ def write_report(spark: SparkSession, output: str, *, date: str | None, to: str 
     table = camera_hours(spark, output, date=date)
     table.coalesce(1).write.mode("overwrite").parquet(f"{target}/camera_hours")
     rows = spark.read.parquet(f"{target}/camera_hours").orderBy("camera_id", "hour").toPandas()
-    chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows), spark=spark)
+    chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows), s3=None, spark=spark)
     return Report(f"{target}/camera_hours", chart, rows)

@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -16,14 +15,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.io import lease, sinks, sources
+from camscore.io import lease, sinks
+from camscore.io.frames import FrameSource, read_frames
+from camscore.io.reader import GONE
 from camscore.model.classifier import Model
 from camscore.config import Settings, SourceSettings
 from camscore.model.conversion import make_graph
 from camscore.errors import ConfigError, ModelError
 from camscore.model.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
 from camscore.model.model_dir import load_model
-from camscore.stages.scoring import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
+from camscore.spark.progress import Progress
+from camscore.stages.batches import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.spark.session import run_conf
 from camscore.model.weights import load_weights, weights_identity
 
@@ -123,7 +125,7 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
                    f"{identity} (from {source})")
         if not settings.score.allow_weights_mismatch:
             raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
-        log.warning("camscore: %s; scoring anyway (--allow-weights-mismatch)", message)
+        log.warning("%s; scoring anyway (--allow-weights-mismatch)", message)
 
     # fp32 and bf16 run the same converted model; int8 is a model of its own.
     same_model = (precision == "int8") == (trained.precision == "int8")
@@ -131,7 +133,7 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     if carried:
         # The carried model is the manifest's weights: only weights the config names need checking.
         identity = trained.weights if settings.featurizer.weights is None else weights_identity(
-            source, seed=seed, s3=settings.s3)
+            source, seed=seed, files=storage.Files(settings.s3))
         check(identity)
         if identity == trained.weights:
             return OpenVinoGraph(layer=layer, precision=precision, model=carried), identity
@@ -143,9 +145,9 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
     # the identity of what was loaded (one read).
     checked = carried is not None
     if not checked and source in ("imagenet", "none"):
-        check(weights_identity(source, seed=seed, s3=settings.s3))
+        check(weights_identity(source, seed=seed, files=storage.Files(settings.s3)))
         checked = True
-    weights = load_weights(source, seed=seed, s3=settings.s3)
+    weights = load_weights(source, seed=seed, files=storage.Files(settings.s3))
     if not checked:
         check(weights.identity)
     return make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
@@ -166,7 +168,7 @@ class PreparedRun:
 class ListedFrames:
     """The frames a run scores: where they are, which of them, how many, and the run's batch id."""
 
-    source: sources.FrameSource
+    source: FrameSource
     listed: DataFrame
     wanted: DataFrame
     total: int
@@ -196,8 +198,8 @@ def prepare_score(settings: Settings) -> PreparedRun:
         if not value:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
     if storage.is_local_to(settings.score.output, settings.spark):
-        storage.check_writable(settings.score.output)
-    model = load_model(settings.score.model, s3=settings.s3)
+        storage.check_writable(settings.score.output, s3=settings.s3)
+    model = load_model(settings.score.model, files=storage.Files(settings.s3))
     graph, weights_id = resolve_featurizer(model, settings)
     return PreparedRun(settings, model, graph, weights_id, time.perf_counter() - started)
 
@@ -210,9 +212,9 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
     """
     started_at = dt.datetime.now(dt.timezone.utc)
     settings = run.settings
-    storage.check_writable(settings.score.output, spark=spark)
-    with lease.held(settings.score.output, minutes=settings.score.lease_minutes, s3=settings.s3, spark=spark,
-                    local=storage.is_local_to(settings.score.output, settings.spark)):
+    storage.check_writable(settings.score.output, s3=None, spark=spark)
+    with lease.held(settings.score.output, seconds=settings.score.lease_seconds, s3=settings.s3, spark=spark,
+                    on_lost=spark.sparkContext.cancelAllJobs):
         frames = list_frames(spark, run)
         meter = worker_meter(spark)
         with run_conf(spark, {**arrow_batch_conf(settings.featurizer.batch_size), **frames.source.conf}):
@@ -232,21 +234,21 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     """The frames under score.input, less those the output already has by this model with --only-new."""
     mark = time.perf_counter()
     job, model_id = run.settings.score, run.model.manifest.model_id
-    source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
+    source = read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.
     listed = source.listing.cache()
     wanted, already_scored, retried = listed, 0, 0
-    if job.only_new and storage.exists(job.output, spark=spark):
+    if job.only_new and storage.exists(job.output, s3=None, spark=spark):
         # Only the days the listed frames fall on are read: the cost follows the frames, not the output's history.
         done = sinks.done_paths(spark, job.output, model_id=model_id, dates=sinks.partition_dates(listed)).cache()
         # Cached: counting, fingerprinting and scoring it then read those days once.
-        wanted = listed.join(done.where(~F.col("unread")).select("path"), "path", "left_anti").cache()
+        wanted = listed.join(done.where(~F.col("passing")).select("path"), "path", "left_anti").cache()
         already_scored = listed.count() - wanted.count()
-        retried = wanted.join(done.where(F.col("unread")), "path", "left_semi").count()
+        retried = wanted.join(done.where(F.col("passing")), "path", "left_semi").count()
         done.unpersist()
     total, batch_id, dates = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
-    log.info("camscore: %d frames to score under %s (%d already scored, %d read again); model %s", total,
+    log.info("%d frames to score under %s (%d already scored, %d read again); model %s", total,
              job.input, already_scored, retried, model_id)
     return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id, dates,
                         time.perf_counter() - mark)
@@ -279,7 +281,7 @@ def reconcile(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *,
             dates=frames.dates, scored_at=started_at):
         outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
     if sum(outcomes.values()) != frames.total:
-        log.error("camscore: %d frames were listed but the output holds %d rows of batch %s",
+        log.error("%d frames were listed but the output holds %d rows of batch %s",
                   frames.total, sum(outcomes.values()), frames.batch_id)
     return outcomes
 
@@ -303,18 +305,15 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
 
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
                  dates: list[str], scored_at: dt.datetime) -> int:
-    """Appends an ``unreadable`` row (sources.GONE) for each listed frame the scan no longer found (deleted after
-    listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
+    """Appends an ``unreadable`` row (io.reader.GONE) for each listed frame the scan no longer found (deleted
+    after listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch_id=batch_id, dates=dates).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
     count = unread.count()
     if count:
-        log.warning("camscore: %d listed frames were gone when read", count)
-        rows = unread.select("path", "camera_id", "captured_at", F.lit(None).cast("double").alias("probability"),
-                             F.lit(None).cast("int").alias("label"), F.lit(None).cast("string").alias("label_name"),
-                             F.lit("unreadable").alias("error_kind"), F.lit(sources.GONE).alias("error"))
-        sinks.write_scores(with_output_columns(rows, model_id=model_id, batch_id=batch_id, scored_at=scored_at), output,
-                           append=True)
+        log.warning("%d listed frames were gone when read", count)
+        sinks.write_scores(with_output_columns(sinks.error_rows(unread, GONE), model_id=model_id, batch_id=batch_id,
+                                               scored_at=scored_at), output, append=True)
     unread.unpersist()
     return count
 
@@ -329,44 +328,3 @@ def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSe
     text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
     # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
     return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16], sorted(row["dates"])
-
-
-class Progress:
-    """Prints frames done of total and frames/s while Spark works.
-
-    Frames done is estimated from the finished tasks of the scoring stage,
-    which hold similar numbers of frames.
-    """
-
-    def __init__(self, spark: SparkSession, *, total: int, every: float = 10.0):
-        self._context = spark.sparkContext
-        self._total = total
-        self._every = every
-        self._done = threading.Event()
-        self._group = f"camscore-{time.time_ns()}"
-        self._thread = threading.Thread(target=self._run, name="camscore-progress", daemon=True)
-
-    def __enter__(self) -> "Progress":
-        self._started = time.perf_counter()
-        self._context.setJobGroup(self._group, "camscore scoring")
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._done.set()
-        self._thread.join()
-        self._context.setLocalProperty("spark.jobGroup.id", None)
-
-    def _run(self) -> None:
-        tracker, done = self._context.statusTracker(), 0
-        while not self._done.wait(self._every):
-            stages = [tracker.getStageInfo(stage) for job in tracker.getJobIdsForGroup(self._group)
-                      for stage in (tracker.getJobInfo(job).stageIds if tracker.getJobInfo(job) else [])]
-            stages = [stage for stage in stages if stage and stage.numTasks]
-            if not stages:
-                continue
-            stage = max(stages, key=lambda s: s.numTasks)
-            # Never backwards: a finished stage's information may be dropped before the job ends.
-            done = max(done, round(self._total * stage.numCompletedTasks / stage.numTasks))
-            elapsed = time.perf_counter() - self._started
-            log.info("camscore: %d of %d frames, %.1f frames/s", done, self._total, done / elapsed)

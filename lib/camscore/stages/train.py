@@ -15,17 +15,19 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.io import sources
+from camscore.io.frames import FrameSource, read_frames
+from camscore.io.paths import parent_folder, path_group
 from camscore.stages import calibration, plots
 from camscore.model.classifier import Manifest, make_manifest
 from camscore.config import Settings, TrainSettings, label_names
 from camscore.model.conversion import graph_for
+from camscore.vocabulary import TRAINING_PRECISION, TRAINING_RUNTIME
 from camscore.errors import ConfigError, InputError
 from camscore.stages.feature_cache import features_for
-from camscore.model.featurizer import (TRAINING_PRECISION, TRAINING_RUNTIME, FeaturizerSpec, Graph, OpenVinoGraph,
+from camscore.model.featurizer import (FeaturizerSpec, Graph, OpenVinoGraph,
                                  check_runtime)
 from camscore.model.model_dir import save_model
-from camscore.stages.scoring import arrow_batch_conf, worker_meter
+from camscore.stages.batches import arrow_batch_conf, worker_meter
 from camscore.spark.session import run_conf
 from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
                                run_fold, summarize)
@@ -76,7 +78,7 @@ class PreparedTraining:
 class LabelledFrames:
     """The frames a training run learns from, with label_name, and the frames it skipped by label."""
 
-    source: sources.FrameSource
+    source: FrameSource
     wanted: DataFrame
     skipped: dict[str, int]
 
@@ -103,11 +105,12 @@ def prepare_train(settings: Settings) -> PreparedTraining:
     for flag, value in (("--input", job.input), ("--model-out", job.model_out)):
         if not value:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
-    storage.check_writable(job.model_out, settings.s3)
+    storage.check_writable(job.model_out, s3=settings.s3)
     runtime = settings.featurizer.runtime or TRAINING_RUNTIME
     precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
     check_runtime(runtime, precision)
-    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed, s3=settings.s3)
+    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed,
+                           files=storage.Files(settings.s3))
     return PreparedTraining(settings, weights, runtime, precision)
 
 
@@ -134,13 +137,13 @@ def run_train(spark: SparkSession, run: PreparedTraining) -> TrainResult:
 def list_labelled(spark: SparkSession, run: PreparedTraining) -> LabelledFrames:
     """The frames under train.input whose label is one of train.labels."""
     job = run.settings.train
-    source = sources.read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
+    source = read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
     labelled = source.listing.withColumn("label_name", _label_column(job))
     found = {row["label_name"]: row["count"] for row in labelled.groupBy("label_name").count().collect()}
     _check_counts(found, job.labels, folds=job.folds, uri=job.input, stage="found")
     skipped = {name: count for name, count in found.items() if name not in job.labels}
     if skipped:
-        log.info("camscore: skipped %d frames that match no label (%s)", sum(skipped.values()),
+        log.info("skipped %d frames that match no label (%s)", sum(skipped.values()),
                  ", ".join(f"{name or '?'}: {count}" for name, count in sorted(skipped.items(), key=str)))
     return LabelledFrames(source, labelled.where(F.col("label_name").isin(list(job.labels))), skipped)
 
@@ -156,11 +159,11 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     features = features_for(spark, labelled.source, labelled.wanted, spec=spec, graph=graph, decode=decode,
                             cache=job.feature_cache, meter=worker_meter(spark))
-    log.info("camscore: features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
+    log.info("features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",
              features.computed + features.cached, features.seconds, features.computed, features.cached)
     dataset, excluded = _collect(features.rows, job.labels)
     if excluded:
-        log.info("camscore: left out %d frames that failed to decode: %s", sum(excluded.values()),
+        log.info("left out %d frames that failed to decode: %s", sum(excluded.values()),
                  ", ".join(f"{kind} {count}" for kind, count in sorted(excluded.items())))
     _check_counts(Counter(label_names(job.labels)[label] for label in dataset.labels), job.labels, folds=job.folds,
                   uri=job.input, stage="decoded")
@@ -189,12 +192,12 @@ def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Fea
                "model_id": manifest.model_id, "featurization": featurized.summary}
     graph = featurized.graph
     save_model(job.model_out, final.booster_text, manifest,
-               openvino=graph.model if isinstance(graph, OpenVinoGraph) else None, s3=s3)
+               openvino=graph.model if isinstance(graph, OpenVinoGraph) else None, files=storage.Files(s3))
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
-                        json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), s3)
+                        json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), s3=s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),
-                        plots.confusion_matrix_png(folds, names), s3)
-    storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), s3)
+                        plots.confusion_matrix_png(folds, names), s3=s3)
+    storage.write_bytes(storage.join(job.model_out, ROC_FILE), plots.roc_png(folds, dataset.labels), s3=s3)
     return manifest
 
 
@@ -232,7 +235,7 @@ def groups_of(dataset: Dataset, job: TrainSettings) -> list[str] | None:
 
 
 def _label_column(job: TrainSettings) -> Column:
-    return sources.path_group(job.label_regex, "label") if job.label_regex else sources.parent_folder()
+    return path_group(job.label_regex, "label") if job.label_regex else parent_folder()
 
 
 def _check_counts(found: dict[str, int], labels: dict[str, int], *, folds: int, uri: str, stage: str) -> None:

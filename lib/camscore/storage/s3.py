@@ -1,5 +1,5 @@
-"""Small reads and writes of whole files, by scheme: s3:// through boto3, any Hadoop URI through
-Spark's filesystems (given a SparkSession), else the local filesystem. Also S3 listing and clients.
+"""Object storage through boto3: clients, one object's read with retries and a deadline, listing, and
+whole objects (S3Storage) with the conditional puts the lease needs.
 
 Credentials come only from boto3's standard chain (environment, shared
 credentials file, instance role); nothing here takes a key.
@@ -7,17 +7,12 @@ credentials file, instance role); nothing here takes a key.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import os
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
-from urllib.parse import unquote, urlsplit
+from typing import Iterator
 
 import boto3
 import urllib3
@@ -27,36 +22,88 @@ from botocore.exceptions import (BotoCoreError, ClientError, IncompleteReadError
                                  ResponseStreamingError)
 from botocore.retries.standard import (ExponentialBackoff, RetryContext, ThrottledRetryableChecker,
                                        TransientRetryableChecker)
-from py4j.protocol import Py4JJavaError
 
-from camscore.config import S3Settings, SparkSettings
-from camscore.errors import ConfigError, InputError
+from camscore.config import S3Settings
+from camscore.errors import ConfigError
+from camscore.storage.uri import S3Uri
 
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+_MISSING = ("NoSuchKey", "404", "NoSuchBucket", "NotFound")
+_CONFLICT = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
-@dataclass(frozen=True)
-class S3Uri:
-    """An s3://bucket/key location."""
+class S3Storage:
+    """Whole objects through boto3. Failures are OSErrors (FileNotFoundError for no such key or bucket);
+    create and replace are conditional puts (``If-None-Match: *``, ``If-Match``), atomic on S3."""
 
-    bucket: str
-    key: str
+    def __init__(self, settings: S3Settings):
+        self.client = client(settings)
 
-    @classmethod
-    def parse(cls, uri: str) -> "S3Uri":
-        if not is_s3(uri):
-            raise ValueError(f"not an s3:// URI: {uri!r}")
-        bucket, _, key = uri[len("s3://"):].partition("/")
-        if not bucket:
-            raise InputError(f"s3 URI without a bucket: {uri!r}; expected s3://bucket/prefix")
-        return cls(bucket, key)
+    def read(self, uri: str) -> bytes:
+        return self.read_versioned(uri, missing_ok=False)[0]
 
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+    def write(self, uri: str, data: bytes) -> str:
+        self._put(uri, data)
+        return uri
 
-    def join(self, name: str) -> "S3Uri":
-        return S3Uri(self.bucket, f"{self.key.rstrip('/')}/{name}" if self.key else name)
+    def exists(self, uri: str) -> bool:
+        """Whether an object or a folder of objects is at ``uri``."""
+        location = S3Uri.parse(uri)
+        key = location.key.rstrip("/")
+        found = self._call(uri, self.client.list_objects_v2, Bucket=location.bucket, Prefix=key, MaxKeys=2)
+        return any(item["Key"] == key or item["Key"].startswith(key + "/") for item in found.get("Contents", []))
+
+    def create(self, uri: str, data: bytes) -> object | None:
+        return self._put(uri, data, IfNoneMatch="*")
+
+    def read_versioned(self, uri: str, *, missing_ok: bool = True) -> tuple[bytes, object] | None:
+        location = S3Uri.parse(uri)
+        try:
+            found = self._call(uri, self.client.get_object, Bucket=location.bucket, Key=location.key)
+            return found["Body"].read(), found["ETag"]
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            raise
+
+    def replace(self, uri: str, data: bytes, token: object) -> object | None:
+        return self._put(uri, data, IfMatch=token)
+
+    def delete(self, uri: str) -> None:
+        location = S3Uri.parse(uri)
+        self._call(uri, self.client.delete_object, Bucket=location.bucket, Key=location.key)
+
+    def check_writable(self, uri: str) -> None:
+        bucket = S3Uri.parse(uri).bucket
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigError(f"cannot write to {uri}: bucket {bucket!r} is not reachable ({exc})") from None
+
+    def _put(self, uri: str, data: bytes, **condition) -> object | None:
+        location = S3Uri.parse(uri)
+        try:
+            return self.client.put_object(Bucket=location.bucket, Key=location.key, Body=data, **condition)["ETag"]
+        except ClientError as exc:
+            if condition and exc.response.get("Error", {}).get("Code") in _CONFLICT:
+                return None
+            raise _os_error(uri, exc) from None
+        except BotoCoreError as exc:
+            raise _os_error(uri, exc) from None
+
+    @staticmethod
+    def _call(uri: str, method, **kwargs):
+        try:
+            return method(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise _os_error(uri, exc) from None
+
+
+def _os_error(uri: str, exc: Exception) -> OSError:
+    """A boto3 failure as the OSError a file's would be: FileNotFoundError for no such key or bucket."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    if code in _MISSING:
+        return FileNotFoundError(f"{uri}: {code}")
+    return OSError(f"{uri}: {exc}")
 
 
 @dataclass(frozen=True)
@@ -68,15 +115,9 @@ class S3Object:
     last_modified: object  # datetime, timezone-aware
 
 
-def is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
 @functools.lru_cache(maxsize=8)
-def client(settings: S3Settings | None) -> BaseClient:
+def client(settings: S3Settings) -> BaseClient:
     """A boto3 S3 client for these settings, one per process (clients are thread-safe)."""
-    if settings is None:
-        raise ValueError("an s3:// location needs S3Settings (a SparkSession reads s3a:// instead)")
     config = Config(
         retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         s3={"addressing_style": settings.addressing_style},
@@ -206,6 +247,18 @@ def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 
 
 
 def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int = 1) -> Iterator[S3Object]:
+    """Every object under an s3:// prefix, page by page (any number of keys); see _list_objects.
+
+    Raises:
+        OSError: the prefix cannot be listed.
+    """
+    try:
+        yield from _list_objects(uri, settings, depth=depth, threads=threads)
+    except (ClientError, BotoCoreError) as exc:
+        raise _os_error(uri, exc) from None
+
+
+def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int) -> Iterator[S3Object]:
     """Every object under an s3:// prefix, page by page (any number of keys).
 
     The prefix is a folder, as a Hadoop path is: ``s3://b/in`` lists ``in/...``, not ``inbox/...``.
@@ -243,179 +296,3 @@ def _keys(listing: BaseClient, bucket: str, prefix: str) -> Iterator[S3Object]:
             yield S3Object(f"s3://{bucket}/{item['Key']}", item["Size"], item["LastModified"])
 
 
-def read_bytes(uri: str, settings: S3Settings) -> bytes:
-    """The bytes of an s3:// object or a local file."""
-    if is_s3(uri):
-        location = S3Uri.parse(uri)
-        return client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
-    return _local(uri).read_bytes()
-
-
-def write_bytes(uri: str, data: bytes, settings: S3Settings | None = None, *,
-                spark: SparkSession | None = None) -> str:
-    """Writes (or replaces) one file and returns where: through Spark's filesystems when ``spark`` is
-    given (the location as Spark sees it: any scheme it serves, a bare path on its default
-    filesystem), else an s3:// object through boto3 or a local file (parent folders created)."""
-    if spark is not None:
-        path, filesystem = hadoop_fs(spark, uri)
-        stream = filesystem.create(path, True)
-        try:
-            stream.write(bytearray(data))
-        finally:
-            stream.close()
-        return filesystem.makeQualified(path).toString()
-    if is_s3(uri):
-        location = S3Uri.parse(uri)
-        client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
-        return uri
-    _local(uri).parent.mkdir(parents=True, exist_ok=True)
-    _local(uri).write_bytes(data)
-    return uri
-
-
-def exists(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> bool:
-    """Whether anything is at ``uri`` (a file, a folder, an object or a prefix), seen as write_bytes sees it."""
-    if spark is not None:
-        path, filesystem = hadoop_fs(spark, uri)
-        return bool(filesystem.exists(path))
-    if is_s3(uri):
-        location = S3Uri.parse(uri)
-        key = location.key.rstrip("/")
-        found = client(settings).list_objects_v2(Bucket=location.bucket, Prefix=key, MaxKeys=2)
-        return any(item["Key"] == key or item["Key"].startswith(key + "/") for item in found.get("Contents", []))
-    return _local(uri).exists()
-
-
-def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None:
-    """Length and modification time of a file through Spark's filesystems; None when it is gone."""
-    path, filesystem = hadoop_fs(spark, uri)
-    try:
-        status = filesystem.getFileStatus(path)
-    except Py4JJavaError as exc:
-        if "FileNotFoundException" not in str(exc):
-            raise
-        return None
-    return status.getLen(), dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc)
-
-
-def folders(spark: SparkSession, uri: str) -> list[str]:
-    """The names of the folders right in ``uri``, through Spark's filesystems."""
-    path, filesystem = hadoop_fs(spark, uri)
-    return [status.getPath().getName() for status in filesystem.listStatus(path) if status.isDirectory()]
-
-
-def size(spark: SparkSession, uri: str) -> int:
-    """The bytes of every file under ``uri``, through Spark's filesystems."""
-    path, filesystem = hadoop_fs(spark, uri)
-    return filesystem.getContentSummary(path).getLength()
-
-
-def delete(spark: SparkSession, uri: str) -> None:
-    """Deletes ``uri`` and everything under it, if it is there, through Spark's filesystems."""
-    path, filesystem = hadoop_fs(spark, uri)
-    filesystem.delete(path, True)
-
-
-def rename(spark: SparkSession, source: str, target: str) -> None:
-    """Moves ``source`` to ``target`` (which must not exist), through Spark's filesystems: one atomic step
-    on HDFS and local disks, a copy and a delete on object stores."""
-    path, filesystem = hadoop_fs(spark, source)
-    if not filesystem.rename(path, hadoop_fs(spark, target)[0]):
-        raise OSError(f"could not move {source} to {target}")
-
-
-def is_local_to(uri: str, spark_settings: SparkSettings) -> bool:
-    """Whether Spark will see ``uri`` on the local filesystem: a file: URI, or a bare path when Spark
-    runs locally on its default filesystem."""
-    if uri.startswith("file:"):
-        return True
-    return not _scheme(uri) and (spark_settings.master or "").startswith("local") and \
-        "spark.hadoop.fs.defaultFS" not in spark_settings.conf
-
-
-def check_spark_location(spark: SparkSession, uri: str) -> None:
-    """Stops before any Spark work when no Hadoop filesystem serves the URI's scheme.
-
-    Raises:
-        ConfigError: naming the schemes that do.
-    """
-    hadoop_fs(spark, uri)
-
-
-def on_local_disk(spark: SparkSession, uri: str) -> bool:
-    """Whether Spark's filesystem for ``uri`` is the local one (a file: URI, or a bare path on a local default
-    filesystem), whose files a Python worker can open itself."""
-    scheme = _scheme(uri)
-    return scheme == "file" if scheme else hadoop_fs(spark, uri)[1].getScheme() == "file"
-
-
-def hadoop_fs(spark: SparkSession, uri: str):
-    """The Hadoop Path of ``uri`` and the FileSystem that serves it (ConfigError when none does)."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    try:
-        return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    except Py4JJavaError as exc:
-        # No filesystem for the scheme, or one configured (s3a:// by Spark's defaults) whose jar is missing.
-        if "UnsupportedFileSystemException" not in str(exc) and "ClassNotFoundException" not in str(exc):
-            raise
-        scheme = uri.split("://", 1)[0]
-        frames = "; s3:// frames need none with the boto3 reader (source.reader: auto or boto3)" \
-            if scheme == "s3" else ""
-        raise ConfigError(f"no Hadoop filesystem for {uri} (scheme {scheme!r}); use a local path, hdfs://, "
-                          f"or s3a:// on a cluster with hadoop-aws{frames}") from None
-
-
-def check_writable(uri: str, settings: S3Settings | None = None, *, spark: SparkSession | None = None) -> None:
-    """Stops early when the folder ``uri`` cannot be written: it is a file, a local folder without
-    write access, or no such bucket; seen as write_bytes sees it (through Spark's filesystems when
-    ``spark`` is given: there only a file in its place is found early, as permissions are the
-    filesystem's to check when the folder is written).
-
-    Raises:
-        ConfigError: with the location and why.
-    """
-    if spark is not None:
-        path, filesystem = hadoop_fs(spark, uri)
-        try:
-            if filesystem.exists(path) and not filesystem.getFileStatus(path).isDirectory():
-                raise ConfigError(f"cannot write to {uri}: it is a file, not a folder")
-        except Py4JJavaError as exc:
-            raise ConfigError(f"cannot write to {uri}: {str(exc.java_exception).splitlines()[0]}") from None
-        return
-    if is_s3(uri):
-        bucket = S3Uri.parse(uri).bucket
-        try:
-            client(settings).head_bucket(Bucket=bucket)
-        except (ClientError, BotoCoreError) as exc:
-            raise ConfigError(f"cannot write to {uri}: bucket {bucket!r} is not reachable ({exc})") from None
-        return
-    existing = _local(uri).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"cannot write to {uri}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write to {uri}: this user cannot write to {existing}")
-
-
-def _scheme(uri: str) -> str:
-    """The URI's scheme, "" for a bare path."""
-    found = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]+):", uri)
-    return found.group(1) if found else ""
-
-
-def _local(uri: str) -> Path:
-    """The local path of a path or a file: URI; other schemes are refused, as only Spark reads them."""
-    scheme = _scheme(uri)
-    if scheme == "file":
-        return Path(unquote(urlsplit(uri).path))
-    if scheme:
-        raise ConfigError(f"models, boosters and weights are read and written as local paths or s3:// URIs; "
-                          f"got {uri!r} (scheme {scheme!r})")
-    return Path(uri)
-
-
-def join(uri: str, name: str) -> str:
-    """``uri/name`` for an s3:// URI or a local path."""
-    return str(S3Uri.parse(uri).join(name)) if is_s3(uri) else os.path.join(uri, name)

@@ -1,0 +1,60 @@
+"""The boto3 reader (s3://): the driver lists the keys, each Python worker fetches its frames' bytes itself,
+several at once, so the bytes never pass through the JVM."""
+
+from __future__ import annotations
+
+import functools
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+from pyspark.sql import SparkSession
+
+from camscore import storage
+from camscore.config import S3Settings, SourceSettings
+from camscore.errors import InputError
+from camscore.io.partitioning import listed_on_driver
+from camscore.io.paths import has_extension
+from camscore.io.reader import FetchedBatch, Opened, oversized
+from camscore.rows import ErrorKind, FrameError, FrameRead
+
+
+def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> Opened:
+    listed = [(item.uri, item.last_modified, item.size) for item in list_frames(uri, source=source, s3=s3)]
+    listing, rows = listed_on_driver(spark, listed, source=source)
+    return Opened(listing, rows, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {})
+
+
+def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:
+    """Every frame under an s3:// prefix (all pages), filtered by extension.
+
+    Raises:
+        InputError: the prefix cannot be listed.
+    """
+    try:
+        listed = storage.list_objects(uri, s3, depth=source.list_depth, threads=s3.list_threads)
+        return [item for item in listed if has_extension(item.uri, source.extensions)]
+    except OSError as exc:
+        raise InputError(f"cannot list {uri}: {exc}") from exc
+
+
+def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings, max_frame_mb: int) -> FetchedBatch:
+    """The object at each ``path`` of the batch, fetched in parallel; an object listed over ``max_frame_mb``
+    is not fetched."""
+    def read(path: str, length: int) -> tuple[FrameRead, float]:
+        refused = oversized(length, max_frame_mb=max_frame_mb)
+        if refused is not None:
+            return refused, 0.0
+        started = time.thread_time()
+        got = storage.get_object(path, s3)
+        kind = ErrorKind.READ if got.passing else ErrorKind.UNREADABLE
+        return (FrameRead(got.data, None if got.error is None else FrameError(kind, got.error), got.retries),
+                time.thread_time() - started)
+
+    outcomes = list(_fetch_pool(s3.fetch_threads).map(read, batch["path"], batch["length"]))
+    return FetchedBatch(batch, [read for read, _ in outcomes], sum(seconds for _, seconds in outcomes))
+
+
+@functools.lru_cache(maxsize=1)
+def _fetch_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="camscore-fetch")

@@ -1,0 +1,82 @@
+"""Reading frames: three readers behind one protocol (camscore.io.reader), chosen here.
+
+Every reader lists ``path, modification_time, length``, and ``camera_id`` and ``captured_at`` are taken
+from the path; a Python worker gets each batch's reads from FrameSource.fetch. The boto3 reader (s3://)
+and the local reader (the local filesystem) list on the driver and read the bytes in the worker, so they
+never pass through the JVM; the binaryfile reader (any other Hadoop URI) lists and reads them in Spark's scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from pyspark.sql import DataFrame, SparkSession
+
+from camscore import storage
+from camscore.config import S3Settings, SourceSettings
+from camscore.errors import InputError
+from camscore.io import binaryfile_reader, boto3_reader, local_reader
+from camscore.io.paths import with_path_fields
+from camscore.io.reader import Fetch
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """Frames at one location, read the same way whichever reader listed them.
+
+    Attributes:
+        uri: where they were listed.
+        listing: path, modification_time, length, camera_id and captured_at of every
+            frame; reading it reads no frame.
+        fetch: in a Python worker, a pandas batch of ``rows()`` → its FetchedBatch: one FrameRead per
+            frame, with the bytes or the error that kept them (``read`` for a passing fault a later run
+            tries again, ``unreadable`` for a refusal, ``too_large`` for a frame over source.max_frame_mb,
+            which is never read), and the CPU the reads took.
+        conf: Spark SQL properties the reads of these frames want while they run
+            (the partitioning of a file scan, the bytes of an Arrow batch); see spark.session.run_conf.
+        max_batch_mb: the most bytes of frames a worker takes in one batch (io.fetching.fetched_ahead).
+    """
+
+    uri: str
+    listing: DataFrame
+    fetch: Fetch
+    conf: Mapping[str, str]
+    max_batch_mb: int
+    _rows: Callable[[DataFrame | None], DataFrame]
+
+    def rows(self, wanted: DataFrame | None = None) -> DataFrame:
+        """The frames, all or those of ``wanted`` (rows of ``listing``), as the Python workers get them:
+        each pandas batch goes through ``fetch`` (or ``fetched_ahead``) for its bytes."""
+        return self._rows(wanted)
+
+
+def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
+    """The frames under ``uri``.
+
+    Args:
+        spark: the session.
+        uri: ``s3://bucket/prefix`` (boto3 reader unless source.reader says otherwise),
+            a local folder (local reader), or any Hadoop URI (binaryFile, recursive).
+        source: extensions, path regex and partitioning.
+        s3: endpoint and retries of the boto3 reader.
+
+    Raises:
+        InputError: the location does not exist or cannot be listed, or a reader is asked to read what
+            it cannot.
+        ConfigError: no Hadoop filesystem serves the location (binaryFile).
+    """
+    if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
+        if not storage.is_s3(uri):
+            raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: use reader auto or binaryfile")
+        opened = boto3_reader.open_frames(spark, uri, source=source, s3=s3)
+    elif source.reader != "binaryfile" and storage.on_local_disk(spark, uri):
+        opened = local_reader.open_frames(spark, uri, source=source)
+    elif source.reader == "local":
+        raise InputError(f"source.reader local reads the local filesystem only; got {uri!r}: use reader auto")
+    else:
+        opened = binaryfile_reader.open_frames(spark, uri, source=source)
+    # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
+    conf = {**opened.conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
+    return FrameSource(uri, with_path_fields(opened.listing, source=source), opened.fetch, conf,
+                       source.max_batch_mb, lambda wanted=None: with_path_fields(opened.rows(wanted), source=source))
