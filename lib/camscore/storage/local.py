@@ -59,7 +59,8 @@ class LocalStorage:
         while not existing.exists():
             existing = existing.parent
         if not existing.is_dir():
-            raise ConfigError(f"cannot write to {uri}: {existing} is a file, not a folder")
+            what = "it" if existing == _path(uri).absolute() else str(existing)
+            raise ConfigError(f"cannot write to {uri}: {what} is a file, not a folder")
         if not os.access(existing, os.W_OK):
             raise ConfigError(f"cannot write to {uri}: this user cannot write to {existing}")
 
