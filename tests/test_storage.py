@@ -30,7 +30,7 @@ def test_with_spark_a_location_on_the_local_disk_is_a_local_file(spark, tmp_path
 def test_a_folder_that_is_a_file_is_refused_before_any_write_and_a_new_one_is_left_to_the_write(spark, tmp_path):
     (tmp_path / "scores").write_text("a file")
 
-    with pytest.raises(ConfigError, match=r"cannot write to .*/scores: it is a file, not a folder"):
+    with pytest.raises(ConfigError, match=r"cannot write to (.*/scores): \1 is a file, not a folder"):
         storage.check_writable(str(tmp_path / "scores"), s3=None, spark=spark)
     storage.check_writable(str(tmp_path / "new" / "scores"), s3=None, spark=spark)
 

@@ -59,8 +59,7 @@ class LocalStorage:
         while not existing.exists():
             existing = existing.parent
         if not existing.is_dir():
-            what = "it" if existing == _path(uri).absolute() else str(existing)
-            raise ConfigError(f"cannot write to {uri}: {what} is a file, not a folder")
+            raise ConfigError(f"cannot write to {uri}: {existing} is a file, not a folder")
         if not os.access(existing, os.W_OK):
             raise ConfigError(f"cannot write to {uri}: this user cannot write to {existing}")
 
