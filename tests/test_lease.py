@@ -36,11 +36,22 @@ def test_a_lease_left_by_a_run_that_died_is_taken_over_once_stale(tmp_path, capl
 
 
 def test_a_live_run_renews_its_lease_so_it_never_goes_stale(tmp_path):
-    with held(str(tmp_path), seconds=0.6, s3=None) as first:  # 0.6 s, renewed every 0.2 s
-        time.sleep(1.0)
+    now = [1_000_000.0]
+    renewals = threading.Semaphore(0)
+
+    def pause(stop: threading.Event, interval: float) -> bool:  # time passes only while the renewer waits
+        if not stop.is_set():
+            now[0] += interval
+            renewals.release()
+        return stop.wait(0.001)
+
+    with held(str(tmp_path), seconds=60, s3=None, clock=lambda: now[0], pause=pause) as first:
+        for _ in range(12):  # two lease times: 12 renewals 10 s apart
+            renewals.acquire()
         with pytest.raises(LeaseHeld, match=first.run):
-            with held(str(tmp_path), seconds=0.6, s3=None):
+            with held(str(tmp_path), seconds=60, s3=None, clock=lambda: now[0]):
                 pass
+        assert now[0] >= 1_000_120
 
 
 def test_on_s3_the_lease_is_a_conditional_put_and_a_stale_one_a_conditional_replace(s3_server, bucket):

@@ -68,7 +68,8 @@ class Holder:
 
 @contextlib.contextmanager
 def held(output: str, *, seconds: float, s3: S3Settings | None, spark: SparkSession | None = None,
-         on_lost: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time) -> Iterator[Holder]:
+         on_lost: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time,
+         pause: Callable[[threading.Event, float], bool] = threading.Event.wait) -> Iterator[Holder]:
     """Holds the output's lease for the block, renewing it every sixth of ``seconds``.
 
     Args:
@@ -79,7 +80,8 @@ def held(output: str, *, seconds: float, s3: S3Settings | None, spark: SparkSess
         spark: the session whose filesystems serve a Hadoop output.
         on_lost: called on the renewer's thread when the lease is lost (taken over, or not renewed in time):
             it should stop the run's work (cancel its Spark jobs); the block then ends in LeaseLost.
-        clock: seconds since the epoch (tests pass their own).
+        clock: seconds since the epoch; pause: waits on the event for at most that many seconds between
+            renewals and tells whether it is set (tests pass their own pair, so time passes without sleeping).
 
     Raises:
         LeaseHeld: another run holds a lease that is neither stale nor left by a process that is gone.
@@ -93,7 +95,7 @@ def held(output: str, *, seconds: float, s3: S3Settings | None, spark: SparkSess
     def renew() -> None:
         nonlocal token
         renewed_at = clock()
-        while not stop.wait(seconds / RENEWALS_PER_LEASE):
+        while not pause(stop, seconds / RENEWALS_PER_LEASE):
             try:
                 token = store.replace(uri, _encode(_until(holder, clock() + seconds)), token)
                 renewed_at = clock()
