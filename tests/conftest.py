@@ -17,7 +17,7 @@ from camscore import storage
 from camscore.model.classifier import make_manifest
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
-from camscore.model.featurizer import Featurizer, FeaturizerSpec
+from camscore.model.featurizer import FeaturizerSpec, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster, save_model
 from camscore.model.training import SMALL_DATA_PARAMS, fit_booster
@@ -112,7 +112,7 @@ def cars_and_trucks() -> Path:
 
 @pytest.fixture(scope="session")
 def featurizer(weights):
-    return Featurizer(make_graph(weights, layer="avg_pool"))
+    return featurizer_for(make_graph(weights, layer="avg_pool"))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from camscore import storage
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
 from camscore.errors import ModelError
-from camscore.model.featurizer import Featurizer
+from camscore.model.featurizer import featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.weights import load_weights, weights_identity
 
@@ -43,7 +43,7 @@ def test_an_empty_batch_gives_no_rows(featurizer):
 
 
 def test_predictions_gives_1000_class_probabilities(weights):
-    predictions = Featurizer(make_graph(weights, layer="predictions"))
+    predictions = featurizer_for(make_graph(weights, layer="predictions"))
 
     features = predictions(frames("car", "bus"))
 
@@ -83,7 +83,7 @@ def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weight
     assert from_file.identity.startswith("sha256:")
     assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, files=storage.Files(s3_server.settings))
     batch = frames("car")
-    np.testing.assert_allclose(Featurizer(make_graph(from_s3, layer="avg_pool"))(batch), featurizer(batch), rtol=1e-5)
+    np.testing.assert_allclose(featurizer_for(make_graph(from_s3, layer="avg_pool"))(batch), featurizer(batch), rtol=1e-5)
 
 
 def test_a_missing_weights_file_names_the_sources_to_use(tmp_path):
@@ -117,7 +117,7 @@ def test_other_runtimes_give_the_features_of_keras_fp32(weights, featurizer, tmp
     batch = frames("car", "bus", "car")
     reference = featurizer(batch)
 
-    other = Featurizer(make_graph(weights, layer="avg_pool", runtime=runtime, precision=precision,
+    other = featurizer_for(make_graph(weights, layer="avg_pool", runtime=runtime, precision=precision,
                                   cache_dir=tmp_path), threads=2)(batch)
 
     assert other.shape == reference.shape

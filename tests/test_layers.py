@@ -73,13 +73,13 @@ import sys
 sys.modules["pyspark"] = None  # any import of it fails
 from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore
-from camscore.model.featurizer import Featurizer, OpenVinoGraph
+from camscore.model.featurizer import OpenVinoGraph, featurizer_for
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import load_model
 from camscore.rows import FrameRead
 model = load_model({openvino_model_dir!r})
 graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
-core = FrameCore(Featurizer(graph), decode=DecodeOptions(), classifier=Classifier(model.booster_text),
+core = FrameCore(featurizer_for(graph), decode=DecodeOptions(), classifier=Classifier(model.booster_text),
                  label_names=tuple(model.manifest.label_names))
 scored = core.score([FrameRead(open({str(SEED_DIR / "car_474x315.png")!r}, "rb").read()), FrameRead(b"")])
 columns = scored.columns()

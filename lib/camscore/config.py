@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-from camscore.vocabulary import FEATURE_SIZES, IMPORT_PRECISION, IMPORT_RUNTIME, PRECISIONS, RESAMPLING, RUNTIMES
+from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
 if typing.TYPE_CHECKING:
     from camscore.model.imaging import DecodeOptions
@@ -186,19 +186,35 @@ class SourceSettings:
         check=positive)
 
 
+# What a new model is featurized with where featurizer.* is null; it is then scored with the same.
+# The parity rule (README, Benchmark): the fastest precision whose booster keeps CV AUC within 0.005 of
+# Keras fp32's on real photos. int8 did (-0.002, at 3.5x fp32's frames/s); Keras stays fp32.
+TRAINING_LAYER = "avg_pool"
+TRAINING_WEIGHTS = "imagenet"
+TRAINING_RUNTIME = "openvino"
+TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
+# What import-booster scores a bare booster with unless told: the features it was trained on.
+IMPORT_RUNTIME = "openvino"
+IMPORT_PRECISION = "fp32"
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeaturizerSettings:
-    """The ResNet50 featurizer and the decoding in front of it."""
+    """The ResNet50 featurizer and the decoding in front of it. A null setting is the model manifest's
+    when scoring and a new model's default when training (camscore.model.featurizer.chosen)."""
 
     layer: str | None = setting(None, "feature layer: avg_pool (2048) or predictions (1000 class probabilities); "
-                                      "null: the model manifest's", allowed=FEATURE_SIZES)
+                                      f"null: the model's when scoring, {TRAINING_LAYER} when training",
+                                allowed=FEATURE_SIZES)
     weights: str | None = setting(None, "imagenet, a weights file, an s3:// URI of one, or none (seeded random "
-                                        "weights); null: the model manifest's")
+                                        f"weights); null: the model's when scoring, {TRAINING_WEIGHTS} when "
+                                        "training")
     seed: int = setting(0, "seed of the random weights when weights is none")
     runtime: str | None = setting(None, "keras, or openvino (converted from the same Keras graph); null: the "
-                                        "model's when scoring, openvino when training", allowed=RUNTIMES)
+                                        f"model's when scoring, {TRAINING_RUNTIME} when training", allowed=RUNTIMES)
     precision: str | None = setting(None, "fp32, bf16 or int8 (openvino; quantized when training); null: the "
-                                          "model's when scoring, the parity rule's when training",
+                                          "model's when scoring, the parity rule's when training ("
+                                          + ", ".join(f"{p} with {r}" for r, p in TRAINING_PRECISION.items()) + ")",
                                     allowed=PRECISIONS)
     resample: str = setting("nearest", "Pillow filter that resizes frames to 224x224", allowed=RESAMPLING)
     max_pixels: int = setting(50_000_000, "frames with more pixels are refused (decompression bombs)",

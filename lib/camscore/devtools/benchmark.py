@@ -37,7 +37,7 @@ from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettin
 from camscore.model.conversion import graph_for
 from camscore.devtools import samples
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
-from camscore.model.featurizer import Featurizer
+from camscore.model.featurizer import featurizer_for
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster
@@ -352,7 +352,7 @@ def _median_rate(work: Callable[[], object], *, frames: int, repeats: int) -> fl
 def _bare_model(weights, *, runtime: str, precision: str, pixels: np.ndarray, cores: int,
                 calibration_frames: np.ndarray) -> Callable[[], None]:
     """Forward passes over pre-decoded frames in batches, on all cores, after one warm-up batch."""
-    featurizer = Featurizer(graph_for(weights, layer="predictions", runtime=runtime, precision=precision,
+    featurizer = featurizer_for(graph_for(weights, layer="predictions", runtime=runtime, precision=precision,
                                       calibration=calibration_frames if precision == "int8" else None),
                             threads=cores)
     featurizer(pixels[:BATCH])  # graph tracing, kernel selection

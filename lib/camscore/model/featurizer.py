@@ -14,14 +14,15 @@ import hashlib
 import logging
 import os
 import re
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
 
-from camscore.model import native_stderr
 from camscore.errors import ModelError
+from camscore.model import native_stderr
 from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RUNTIMES
 
 if TYPE_CHECKING:
@@ -197,47 +198,65 @@ def keras_model(layer: str, arrays: tuple[np.ndarray, ...], precision: str) -> k
     return full if layer == "predictions" else keras.Model(full.input, full.get_layer(layer).output)
 
 
-class Featurizer:
-    """Turns uint8 RGB frames into feature vectors; built once per Python worker."""
+class Featurizer(ABC):
+    """Turns uint8 RGB frames into feature vectors; built once per Python worker (see featurizer_for)."""
 
-    def __init__(self, graph: Graph, *, threads: int | None = None):
+    def __init__(self, graph: Graph):
         self.layer = graph.layer
         self.feature_size = FEATURE_SIZES[graph.layer]
-        self.runtime = graph.runtime
-        if isinstance(graph, OpenVinoGraph):
-            import openvino as ov
-
-            core = ov.Core()
-            model = graph.model.read(core)
-            config = {"INFERENCE_PRECISION_HINT": "bf16" if graph.precision == "bf16" else "f32",
-                      "PERFORMANCE_HINT": "LATENCY"}
-            if threads:
-                # Spark runs one such process per task slot; pinned threads would all land on the
-                # same cores (measured: two 1-thread workers at half speed each).
-                config["INFERENCE_NUM_THREADS"] = threads
-                config["ENABLE_CPU_PINNING"] = False
-            self._compiled = core.compile_model(model, "CPU", config)
-        else:
-            _limit_threads(threads)
-            self._model = keras_model(graph.layer, graph.weights, graph.precision)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Features of a ``(n, 224, 224, 3)`` uint8 RGB batch as an ``(n, feature_size)`` float32 array."""
         if len(frames) == 0:
             return np.zeros((0, self.feature_size), dtype=np.float32)
-        if self.runtime == "openvino":
-            frames = np.ascontiguousarray(frames, dtype=np.uint8)
-            features = np.concatenate([
-                np.asarray(self._compiled(frames[start:start + _OPENVINO_CHUNK])[0], dtype=np.float32)
-                for start in range(0, len(frames), _OPENVINO_CHUNK)])
-        else:
-            from keras.applications.resnet50 import preprocess_input
-
-            features = np.asarray(self._model.predict_on_batch(preprocess_input(frames.astype(np.float32))),
-                                  dtype=np.float32)
+        features = self._features(frames)
         if features.shape != (len(frames), self.feature_size):
             raise RuntimeError(f"featurizer returned {features.shape} for {len(frames)} frames")
         return features
+
+    @abstractmethod
+    def _features(self, frames: np.ndarray) -> np.ndarray: ...
+
+
+class OpenVinoFeaturizer(Featurizer):
+    def __init__(self, graph: OpenVinoGraph, *, threads: int | None = None):
+        super().__init__(graph)
+        import openvino as ov
+
+        core = ov.Core()
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if graph.precision == "bf16" else "f32",
+                  "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            # Spark runs one such process per task slot; pinned threads would all land on the
+            # same cores (measured: two 1-thread workers at half speed each).
+            config["INFERENCE_NUM_THREADS"] = threads
+            config["ENABLE_CPU_PINNING"] = False
+        self._compiled = core.compile_model(graph.model.read(core), "CPU", config)
+
+    def _features(self, frames: np.ndarray) -> np.ndarray:
+        frames = np.ascontiguousarray(frames, dtype=np.uint8)
+        return np.concatenate([
+            np.asarray(self._compiled(frames[start:start + _OPENVINO_CHUNK])[0], dtype=np.float32)
+            for start in range(0, len(frames), _OPENVINO_CHUNK)])
+
+
+class KerasFeaturizer(Featurizer):
+    def __init__(self, graph: KerasGraph, *, threads: int | None = None):
+        super().__init__(graph)
+        _limit_threads(threads)
+        self._model = keras_model(graph.layer, graph.weights, graph.precision)
+
+    def _features(self, frames: np.ndarray) -> np.ndarray:
+        from keras.applications.resnet50 import preprocess_input
+
+        return np.asarray(self._model.predict_on_batch(preprocess_input(frames.astype(np.float32))),
+                          dtype=np.float32)
+
+
+def featurizer_for(graph: Graph, *, threads: int | None = None) -> Featurizer:
+    """The featurizer that runs ``graph`` in this process, on ``threads`` threads (None: the runtime's choice)."""
+    runner = OpenVinoFeaturizer if isinstance(graph, OpenVinoGraph) else KerasFeaturizer
+    return runner(graph, threads=threads)
 
 
 def _limit_threads(threads: int | None) -> None:

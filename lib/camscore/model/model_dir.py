@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE,
-                                 OPENVINO_FILES, Manifest, Model, booster_feature_count, check_feature_count,
-                                 make_manifest)
-from camscore.model.conversion import graph_for
+from camscore.config import IMPORT_PRECISION, IMPORT_RUNTIME
 from camscore.errors import ModelError
-from camscore.vocabulary import DEFAULT_LABEL_NAMES, IMPORT_PRECISION, IMPORT_RUNTIME
-from camscore.model.files import LOCAL, Files, join
+from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE, OPENVINO_FILES, Manifest, Model,
+                                       booster_feature_count, check_feature_count, make_manifest)
+from camscore.model.conversion import graph_for
 from camscore.model.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
+from camscore.model.files import LOCAL, Files, join
 from camscore.model.weights import load_weights, weights_identity
+from camscore.vocabulary import DEFAULT_LABEL_NAMES
 
 
 def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,

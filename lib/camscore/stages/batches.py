@@ -27,7 +27,7 @@ from camscore.io.frames import FrameSource
 from camscore.io.reader import Fetch, FetchedBatch
 from camscore.model.classifier import Classifier, Model
 from camscore.model.core import FrameCore, error_columns
-from camscore.model.featurizer import Featurizer, Graph, KerasGraph
+from camscore.model.featurizer import Graph, KerasGraph, featurizer_for
 from camscore.model.imaging import DecodeOptions
 from camscore.rows import FEATURE_COLUMNS, SCORE_COLUMNS
 from camscore.spark.schema import struct
@@ -92,7 +92,7 @@ def _worker_core(key: str, assets: Broadcast) -> FrameCore:
         _WORKER_CORES.clear()  # other models: free the previous ones first
         value: Assets = assets.value
         context = TaskContext.get()
-        featurizer = Featurizer(value.graph, threads=context.cpus() if context else None)
+        featurizer = featurizer_for(value.graph, threads=context.cpus() if context else None)
         classifier = (Classifier(value.booster_text, threshold=value.threshold)
                       if value.booster_text is not None else None)
         _WORKER_CORES[key] = FrameCore(featurizer, decode=value.decode, classifier=classifier,

@@ -15,19 +15,21 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
+from camscore.config import Settings, SourceSettings
+from camscore.errors import ConfigError, ModelError
 from camscore.io import lease, sinks
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.reader import GONE
 from camscore.model.classifier import Model
-from camscore.config import Settings, SourceSettings
 from camscore.model.conversion import make_graph
-from camscore.errors import ConfigError, ModelError
-from camscore.model.featurizer import FEATURE_SIZES, Graph, OpenVinoGraph, check_runtime
+from camscore.model.choice import chosen
+from camscore.model.featurizer import Graph, OpenVinoGraph
 from camscore.model.model_dir import load_model
-from camscore.spark.progress import Progress
-from camscore.stages.batches import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
-from camscore.spark.session import run_conf
 from camscore.model.weights import load_weights, weights_identity
+from camscore.spark.progress import Progress
+from camscore.spark.session import run_conf
+from camscore.stages.batches import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
+from camscore.vocabulary import FEATURE_SIZES
 
 log = logging.getLogger(__name__)
 
@@ -102,21 +104,14 @@ def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
             that does not carry an int8 featurizer.
     """
     trained = model.manifest.featurizer
-    layer = settings.featurizer.layer or trained.layer
+    choice = chosen(settings.featurizer, trained)
+    layer, runtime, precision, source, seed = (choice.layer, choice.runtime, choice.precision, choice.weights,
+                                               choice.seed)
     if layer != trained.layer:
         raise ModelError(
             f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
             f"but the config asks for {layer!r} ({FEATURE_SIZES[layer]} features); "
             f"drop featurizer.layer or use a model trained on {layer!r}")
-    runtime = settings.featurizer.runtime or trained.runtime
-    precision = settings.featurizer.precision or trained.precision
-    check_runtime(runtime, precision)
-    seed = settings.featurizer.seed
-    source = settings.featurizer.weights
-    if source is None:
-        source = trained.weights_source
-        if trained.weights.startswith("none:seed="):
-            seed = int(trained.weights.split("=", 1)[1])
 
     def check(identity: str) -> None:
         if identity == trained.weights:

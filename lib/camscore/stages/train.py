@@ -15,23 +15,22 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
+from camscore.config import Settings, TrainSettings, label_names
+from camscore.errors import ConfigError, InputError
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.paths import parent_folder, path_group
-from camscore.stages import calibration, plots
 from camscore.model.classifier import Manifest, make_manifest
-from camscore.config import Settings, TrainSettings, label_names
 from camscore.model.conversion import graph_for
-from camscore.vocabulary import TRAINING_PRECISION, TRAINING_RUNTIME
-from camscore.errors import ConfigError, InputError
-from camscore.stages.feature_cache import features_for
-from camscore.model.featurizer import (FeaturizerSpec, Graph, OpenVinoGraph,
-                                 check_runtime)
+from camscore.model.choice import FeaturizerChoice, chosen
+from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph
 from camscore.model.model_dir import save_model
-from camscore.stages.batches import arrow_batch_conf, worker_meter
-from camscore.spark.session import run_conf
-from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table, json_ready,
-                               run_fold, summarize)
+from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table,
+                                     json_ready, run_fold, summarize)
 from camscore.model.weights import Weights, load_weights
+from camscore.spark.session import run_conf
+from camscore.stages import calibration, plots
+from camscore.stages.batches import arrow_batch_conf, worker_meter
+from camscore.stages.feature_cache import features_for
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,7 @@ class PreparedTraining:
 
     settings: Settings
     weights: Weights
-    runtime: str
-    precision: str
+    featurizer: FeaturizerChoice
 
 
 @dataclass(frozen=True)
@@ -106,12 +104,9 @@ def prepare_train(settings: Settings) -> PreparedTraining:
         if not value:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
     storage.check_writable(job.model_out, s3=settings.s3)
-    runtime = settings.featurizer.runtime or TRAINING_RUNTIME
-    precision = settings.featurizer.precision or TRAINING_PRECISION[runtime]
-    check_runtime(runtime, precision)
-    weights = load_weights(settings.featurizer.weights or "imagenet", seed=settings.featurizer.seed,
-                           files=storage.Files(settings.s3))
-    return PreparedTraining(settings, weights, runtime, precision)
+    choice = chosen(settings.featurizer)
+    weights = load_weights(choice.weights, seed=choice.seed, files=storage.Files(settings.s3))
+    return PreparedTraining(settings, weights, choice)
 
 
 def run_train(spark: SparkSession, run: PreparedTraining) -> TrainResult:
@@ -151,10 +146,11 @@ def list_labelled(spark: SparkSession, run: PreparedTraining) -> LabelledFrames:
 def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames) -> Featurized:
     """The labelled frames' features (from the cache where it has them) on the driver, as a Dataset."""
     job, decode = run.settings.train, run.settings.featurizer.decode_options()
-    frames = calibration.of_source(labelled.source, labelled.wanted, decode=decode) if run.precision == "int8" \
+    choice = run.featurizer
+    frames = calibration.of_source(labelled.source, labelled.wanted, decode=decode) if choice.precision == "int8" \
         else None
-    graph = graph_for(run.weights, layer=run.settings.featurizer.layer or "avg_pool", runtime=run.runtime,
-                      precision=run.precision, calibration=frames)
+    graph = graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision,
+                      calibration=frames)
     spec = FeaturizerSpec(layer=graph.layer, weights=run.weights.identity, weights_source=run.weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
     features = features_for(spark, labelled.source, labelled.wanted, spec=spec, graph=graph, decode=decode,
