@@ -88,6 +88,7 @@ OUTPUT_COLUMNS = SCORE_COLUMNS + RUN_COLUMNS
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
                 "error_kind", "error", "model_id", "scored_at", "batch")
 PARTITION_COLUMNS = ("date", "batch")
+NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # the date= folder of rows without a date, as Spark names it
 # One row per frame of the training job: its features, or its error.
 FEATURE_COLUMNS = (_PATH, _LENGTH, _MODIFICATION_TIME, _CAMERA_ID, _CAPTURED_AT,
                    Column("features", "array<float>"), *_ERRORS)

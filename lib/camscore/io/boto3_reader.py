@@ -15,8 +15,9 @@ from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
 from camscore.io.partitioning import listed_on_driver
 from camscore.io.paths import has_extension
-from camscore.io.reader import FetchedBatch, Opened, oversized
-from camscore.rows import ErrorKind, FrameError, FrameRead
+from camscore.io.objects import read_object
+from camscore.io.reader import FetchedBatch, Opened
+from camscore.rows import FrameRead
 
 
 def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> Opened:
@@ -42,14 +43,9 @@ def fetch_batch(batch: pd.DataFrame, *, s3: S3Settings, max_frame_mb: int) -> Fe
     """The object at each ``path`` of the batch, fetched in parallel; an object listed over ``max_frame_mb``
     is not fetched."""
     def read(path: str, length: int) -> tuple[FrameRead, float]:
-        refused = oversized(length, max_frame_mb=max_frame_mb)
-        if refused is not None:
-            return refused, 0.0
         started = time.thread_time()
-        got = storage.get_object(path, s3)
-        kind = ErrorKind.READ if got.passing else ErrorKind.UNREADABLE
-        return (FrameRead(got.data, None if got.error is None else FrameError(kind, got.error), got.retries),
-                time.thread_time() - started)
+        read, _ = read_object(path, s3=s3, max_frame_mb=max_frame_mb, length=length)
+        return read, time.thread_time() - started
 
     outcomes = list(_fetch_pool(s3.fetch_threads).map(read, batch["path"], batch["length"]))
     return FetchedBatch(batch, [read for read, _ in outcomes], sum(seconds for _, seconds in outcomes))

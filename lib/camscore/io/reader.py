@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping
 
-import pandas as pd
-
 from camscore.rows import ErrorKind, FrameError, FrameRead
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame
 
 # The read error of a listed frame deleted before it was read.
@@ -40,7 +39,7 @@ class FetchedBatch:
         return sum(read.retries for read in self.reads)
 
 
-Fetch = Callable[[pd.DataFrame], FetchedBatch]
+Fetch = Callable[["pd.DataFrame"], FetchedBatch]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class Opened:
 
 def oversized(length: float | None, *, max_frame_mb: int) -> FrameRead | None:
     """The read of a frame listed larger than ``max_frame_mb``, which is never read; None for any other."""
-    if pd.notna(length) and length > max_frame_mb * 2 ** 20:
+    if length is not None and length == length and length > max_frame_mb * 2 ** 20:  # NaN: not listed
         return FrameRead(None, FrameError(ErrorKind.TOO_LARGE, too_large_message(int(length), max_frame_mb)))
     return None
 

@@ -6,8 +6,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.rows import (OUTPUT_COLUMNS, OUTPUT_ORDER, PARTITION_COLUMNS, PASSING_KINDS, SCORE_COLUMNS, SUMMARY_FILE,
-                           FrameError)
+from camscore.rows import (NO_DATE, OUTPUT_COLUMNS, OUTPUT_ORDER, PARTITION_COLUMNS, PASSING_KINDS, SCORE_COLUMNS,
+                           SUMMARY_FILE, FrameError)
 from camscore.spark.schema import struct
 
 OUTPUT_SCHEMA = struct(OUTPUT_COLUMNS)
@@ -34,9 +34,6 @@ def error_rows(frames: DataFrame, error: FrameError) -> DataFrame:
     return frames.select(*(
         F.col(column.name) if column.name in frames.columns and column.name not in given
         else given.get(column.name, F.lit(None)).cast(column.type).alias(column.name) for column in SCORE_COLUMNS))
-
-
-NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # Spark's folder for a null partition value
 
 
 def date_folder() -> Column:

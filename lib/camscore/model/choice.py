@@ -1,13 +1,23 @@
 """Which featurizer a run uses: the config's featurizer.* settings over the trained model's or a new model's
-defaults, one resolution for scoring and training (import-booster is told each value)."""
+defaults, one resolution for scoring (the batch job and the service) and training (import-booster is told
+each value)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from camscore.config import (TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RUNTIME, TRAINING_WEIGHTS,
                              FeaturizerSettings)
-from camscore.model.featurizer import FeaturizerSpec, check_runtime
+from camscore.errors import ModelError
+from camscore.model.classifier import Model
+from camscore.model.conversion import make_graph
+from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, check_runtime
+from camscore.model.files import Files
+from camscore.model.weights import load_weights, weights_identity
+from camscore.vocabulary import FEATURE_SIZES
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,3 +55,68 @@ def chosen(requested: FeaturizerSettings, trained: FeaturizerSpec | None = None)
     check_runtime(runtime, precision)
     return FeaturizerChoice(layer=requested.layer or layer, weights=requested.weights or weights, seed=seed,
                             runtime=runtime, precision=precision)
+
+
+def scoring_graph(model: Model, requested: FeaturizerSettings, *, allow_weights_mismatch: bool, files: Files,
+                  carried_only: bool = False) -> tuple[Graph, str]:
+    """The graph a model is scored with, and the identity of its weights: the config's choice, else the model's.
+
+    A model directory that carries its OpenVINO featurizer is scored with it
+    (fp32 or bf16 from the same converted model; int8 only from an int8 one),
+    without Keras or TensorFlow. Otherwise the graph is made from the weights,
+    read once.
+
+    Args:
+        carried_only: refuse anything but the model's own OpenVINO featurizer (the service: no Keras).
+
+    Raises:
+        ModelError: the layer differs from the manifest's, or the weights do
+            (unless allow_weights_mismatch), or int8 is asked of a model
+            that does not carry an int8 featurizer, or (carried_only) the graph would be made.
+    """
+    trained = model.manifest.featurizer
+    choice = chosen(requested, trained)
+    if choice.layer != trained.layer:
+        raise ModelError(
+            f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
+            f"but the config asks for {choice.layer!r} ({FEATURE_SIZES[choice.layer]} features); "
+            f"drop featurizer.layer or use a model trained on {choice.layer!r}")
+
+    def check(identity: str) -> None:
+        if identity == trained.weights:
+            return
+        message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
+                   f"{identity} (from {choice.weights})")
+        if not allow_weights_mismatch:
+            raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
+        log.warning("%s; scoring anyway (--allow-weights-mismatch)", message)
+
+    # fp32 and bf16 run the same converted model; int8 is a model of its own.
+    same_model = (choice.precision == "int8") == (trained.precision == "int8")
+    carried = model.openvino if choice.runtime == "openvino" and same_model else None
+    if carried:
+        # The carried model is the manifest's weights: only weights the config names need checking.
+        identity = trained.weights if requested.weights is None else weights_identity(
+            choice.weights, seed=choice.seed, files=files)
+        check(identity)
+        if identity == trained.weights:
+            return OpenVinoGraph(layer=choice.layer, precision=choice.precision, model=carried), identity
+    if carried_only:
+        raise ModelError(f"model {model.uri} carries no OpenVINO featurizer for {choice.runtime} "
+                         f"{choice.precision} and these weights: the service scores only with the one a model "
+                         f"directory carries (train or import it with runtime openvino)")
+    if choice.precision == "int8":
+        raise ModelError(f"model {model.uri} carries no int8 featurizer for these weights: int8 is quantized "
+                         f"when a model is trained (or imported) with precision int8; score this one with "
+                         f"featurizer.precision fp32 or bf16")
+    # Checked once: the built-in sources before loading, so a refused run downloads nothing; a file by
+    # the identity of what was loaded (one read).
+    checked = carried is not None
+    if not checked and choice.weights in ("imagenet", "none"):
+        check(weights_identity(choice.weights, seed=choice.seed, files=files))
+        checked = True
+    weights = load_weights(choice.weights, seed=choice.seed, files=files)
+    if not checked:
+        check(weights.identity)
+    return (make_graph(weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision),
+            weights.identity)

@@ -16,20 +16,17 @@ from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import Settings, SourceSettings
-from camscore.errors import ConfigError, ModelError
+from camscore.errors import ConfigError
 from camscore.io import lease, sinks
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.reader import GONE
 from camscore.model.classifier import Model
-from camscore.model.conversion import make_graph
-from camscore.model.choice import chosen
-from camscore.model.featurizer import Graph, OpenVinoGraph
+from camscore.model.choice import scoring_graph
+from camscore.model.featurizer import Graph
 from camscore.model.model_dir import load_model
-from camscore.model.weights import load_weights, weights_identity
 from camscore.spark.progress import Progress
 from camscore.spark.session import run_conf
 from camscore.stages.batches import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
-from camscore.vocabulary import FEATURE_SIZES
 
 log = logging.getLogger(__name__)
 
@@ -90,64 +87,6 @@ class RunSummary:
         ])
 
 
-def resolve_featurizer(model: Model, settings: Settings) -> tuple[Graph, str]:
-    """The graph a run featurizes with, and the identity of its weights: the config's choice, else the manifest's.
-
-    A model directory that carries its OpenVINO featurizer is scored with it
-    (fp32 or bf16 from the same converted model; int8 only from an int8 one),
-    without Keras or TensorFlow. Otherwise the graph is made from the weights,
-    read once.
-
-    Raises:
-        ModelError: the layer differs from the manifest's, or the weights do
-            (unless score.allow_weights_mismatch), or int8 is asked of a model
-            that does not carry an int8 featurizer.
-    """
-    trained = model.manifest.featurizer
-    choice = chosen(settings.featurizer, trained)
-    layer, runtime, precision, source, seed = (choice.layer, choice.runtime, choice.precision, choice.weights,
-                                               choice.seed)
-    if layer != trained.layer:
-        raise ModelError(
-            f"model {model.uri} was trained on layer {trained.layer!r} ({trained.feature_size} features) "
-            f"but the config asks for {layer!r} ({FEATURE_SIZES[layer]} features); "
-            f"drop featurizer.layer or use a model trained on {layer!r}")
-
-    def check(identity: str) -> None:
-        if identity == trained.weights:
-            return
-        message = (f"model {model.uri} was trained with weights {trained.weights} but this run would use "
-                   f"{identity} (from {source})")
-        if not settings.score.allow_weights_mismatch:
-            raise ModelError(message + "; use the model's weights or pass --allow-weights-mismatch")
-        log.warning("%s; scoring anyway (--allow-weights-mismatch)", message)
-
-    # fp32 and bf16 run the same converted model; int8 is a model of its own.
-    same_model = (precision == "int8") == (trained.precision == "int8")
-    carried = model.openvino if runtime == "openvino" and same_model else None
-    if carried:
-        # The carried model is the manifest's weights: only weights the config names need checking.
-        identity = trained.weights if settings.featurizer.weights is None else weights_identity(
-            source, seed=seed, files=storage.Files(settings.s3))
-        check(identity)
-        if identity == trained.weights:
-            return OpenVinoGraph(layer=layer, precision=precision, model=carried), identity
-    if precision == "int8":
-        raise ModelError(f"model {model.uri} carries no int8 featurizer for these weights: int8 is quantized "
-                         f"when a model is trained (or imported) with precision int8; score this one with "
-                         f"featurizer.precision fp32 or bf16")
-    # Checked once: the built-in sources before loading, so a refused run downloads nothing; a file by
-    # the identity of what was loaded (one read).
-    checked = carried is not None
-    if not checked and source in ("imagenet", "none"):
-        check(weights_identity(source, seed=seed, files=storage.Files(settings.s3)))
-        checked = True
-    weights = load_weights(source, seed=seed, files=storage.Files(settings.s3))
-    if not checked:
-        check(weights.identity)
-    return make_graph(weights, layer=layer, runtime=runtime, precision=precision), weights.identity
-
-
 @dataclass(frozen=True)
 class PreparedRun:
     """A scoring run checked before Spark starts: its settings, model and featurizer."""
@@ -195,7 +134,9 @@ def prepare_score(settings: Settings) -> PreparedRun:
     if storage.is_local_to(settings.score.output, settings.spark):
         storage.check_writable(settings.score.output, s3=settings.s3)
     model = load_model(settings.score.model, files=storage.Files(settings.s3))
-    graph, weights_id = resolve_featurizer(model, settings)
+    graph, weights_id = scoring_graph(model, settings.featurizer,
+                                      allow_weights_mismatch=settings.score.allow_weights_mismatch,
+                                      files=storage.Files(settings.s3))
     return PreparedRun(settings, model, graph, weights_id, time.perf_counter() - started)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -19,9 +20,15 @@ class LocalStorage:
         return _path(uri).read_bytes()
 
     def write(self, uri: str, data: bytes) -> str:
+        """Writes the whole file under a hidden name, then renames it: a reader sees all of it or none."""
         path = _path(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        hidden = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            hidden.write_bytes(data)
+            os.replace(hidden, path)
+        finally:
+            hidden.unlink(missing_ok=True)
         return uri
 
     def exists(self, uri: str) -> bool:

@@ -7,6 +7,7 @@ credentials file, instance role); nothing here takes a key.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 import time
@@ -139,12 +140,14 @@ class ObjectRead:
         passing: the failure was a passing one (throttling, 5xx, a broken connection or
             body, the deadline), which a later read may not meet; not one that stays
             (no such key, access denied, no credentials).
+        modified: the object's Last-Modified, when read.
     """
 
     data: bytes | None
     error: str | None = None
     retries: int = 0
     passing: bool = False
+    modified: dt.datetime | None = None
 
 
 class _GaveUp(Exception):
@@ -178,7 +181,8 @@ def get_object(uri: str, settings: S3Settings) -> ObjectRead:
             answer = client(settings).get_object(Bucket=location.bucket, Key=location.key)
             used += answer["ResponseMetadata"].get("RetryAttempts", 0) + 1
             try:
-                return ObjectRead(_read_body(answer["Body"], deadline), retries=used - 1)
+                return ObjectRead(_read_body(answer["Body"], deadline), retries=used - 1,
+                                  modified=answer.get("LastModified"))
             except _BODY_ERRORS as exc:
                 delay = backoff.delay_amount(RetryContext(attempt_number=used))
                 if used >= settings.max_attempts or time.monotonic() + delay > deadline:
