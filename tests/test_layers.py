@@ -23,6 +23,9 @@ RULES = {
     "camscore.spark": ("boto3", "lightgbm", "openvino", "PIL", "camscore.model", "camscore.io", "camscore.storage",
                        "camscore.stages"),
     "camscore.stages": ("tensorflow", "keras", "camscore.devtools"),
+    # The service scores with the OpenVINO featurizer a model directory carries, without Spark.
+    "camscore.service": ("pyspark", "tensorflow", "keras", "nncf", "camscore.spark", "camscore.stages",
+                         "camscore.devtools"),
 }
 BASE = ("camscore.errors", "camscore.rows", "camscore.vocabulary", "camscore.config", "camscore.cli")
 

@@ -273,6 +273,36 @@ class TrainSettings:
                                          check=_fraction_below_half)
 
 
+def _port(value: int) -> None:
+    if not 0 < value < 65536:
+        raise ValueError("must be a port number, 1 to 65535")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """The scoring service: one frame per request or per upload event, rows into the batch job's table."""
+
+    model: str | None = setting(None, "model directory with its OpenVINO featurizer (local or s3://)")
+    output: str | None = setting(None, "Parquet output folder the rows go to (local path or s3://), the batch "
+                                       "job's table; null: rows are answered, not written")
+    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 in a container)")
+    port: int | None = setting(None, "port to listen on; null: $PORT (as serverless containers set it), else 8080",
+                               check=_port)
+    max_in_flight: int = setting(4, "frames scored or waiting at once; a request past them is answered 503 with "
+                                    "Retry-After", check=positive)
+    request_seconds: float = setting(30.0, "the most one request may take, its frames' fetches included; then 504",
+                                     check=_positive_seconds)
+    header_seconds: float = setting(10.0, "the most a client may take to send a request's headers and body",
+                                    check=_positive_seconds)
+    flush_seconds: float = setting(60.0, "rows are written at least this often while any wait",
+                                   check=_positive_seconds)
+    flush_rows: int = setting(1000, "rows are written as soon as this many wait", check=positive)
+    drain_seconds: float = setting(20.0, "on SIGTERM: the most it takes to finish the frames in flight and write "
+                                         "every row, then it exits", check=_positive_seconds)
+    token_env: str | None = setting(None, "name of the environment variable holding a bearer token every "
+                                          "request but /healthz and /readyz must carry; null: no token")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a camscore job reads from config: one section per field."""
@@ -283,6 +313,7 @@ class Settings:
     featurizer: FeaturizerSettings = field(default_factory=FeaturizerSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
 
 def _probability(value: float) -> None:

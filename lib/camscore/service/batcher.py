@@ -1,0 +1,70 @@
+"""Frames from many requests scored together: one thread runs the per-frame core on whatever is waiting,
+up to a batch at once, so concurrent requests share forward passes and the core runs on one thread only."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Sequence
+
+from camscore.model.core import FrameCore, Scored
+from camscore.rows import FrameRead
+
+_STOP = object()
+
+
+class Batcher:
+    """Scores submitted reads on its own thread, joining what waits into batches of at most ``batch_size``."""
+
+    def __init__(self, core: FrameCore, *, batch_size: int):
+        self.core, self.batch_size = core, batch_size
+        self._waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="camscore-score", daemon=True)
+        self._thread.start()
+
+    def submit(self, reads: Sequence[FrameRead]) -> Future[Scored]:
+        """The reads' Scored, in their order, once the scoring thread gets to them."""
+        done: Future[Scored] = Future()
+        self._waiting.put((list(reads), done))
+        return done
+
+    def close(self) -> None:
+        """Scores what was submitted, then stops the thread."""
+        self._waiting.put(_STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        held = None
+        while True:
+            first = held or self._waiting.get()
+            held = None
+            if first is _STOP:
+                return
+            batch = [first]
+            size = len(first[0])
+            while size < self.batch_size:
+                try:
+                    item = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP or size + len(item[0]) > self.batch_size:
+                    held = item
+                    break
+                batch.append(item)
+                size += len(item[0])
+            self._score(batch)
+
+    def _score(self, batch: list[tuple[list[FrameRead], Future]]) -> None:
+        try:
+            scored = self.core.score([read for reads, _ in batch for read in reads])
+        except Exception as exc:  # the core failed as a whole: every request of the batch is told
+            for _, done in batch:
+                done.set_exception(exc)
+            return
+        start = 0
+        for reads, done in batch:
+            end = start + len(reads)
+            done.set_result(Scored(scored.probability[start:end], scored.label[start:end],
+                                   scored.label_name[start:end], scored.errors[start:end], scored.seconds))
+            start = end

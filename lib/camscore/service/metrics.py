@@ -1,0 +1,32 @@
+"""What /metrics tells Prometheus: requests and frames by outcome, latency, frames in flight, rows."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+disable_created_metrics()  # a _created series per counter doubles the text for nothing an operator reads
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("camscore_requests", "requests answered, by endpoint and HTTP status",
+                                ("endpoint", "status"), registry=self.registry)
+        self.frames = Counter("camscore_frames", "frames scored, by outcome: scored, or the error kind",
+                              ("outcome",), registry=self.registry)
+        self.latency = Histogram("camscore_request_seconds", "seconds from a request's body to its answer",
+                                 ("endpoint",), registry=self.registry,
+                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.in_flight = Gauge("camscore_frames_in_flight", "frames being fetched or scored",
+                               registry=self.registry)
+        self.rows_buffered = Gauge("camscore_rows_buffered", "rows scored and not yet written",
+                                   registry=self.registry)
+        self.rows_written = Counter("camscore_rows_written", "rows written to the output",
+                                    registry=self.registry)
+        self.duplicates = Counter("camscore_duplicate_events", "frames an event named again, answered without a "
+                                                               "new row", registry=self.registry)
+
+    def text(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,145 @@
+"""The service's work without HTTP, shared by the HTTP server and the serverless handlers: the model loaded
+once, frames scored by the per-frame core, each event's frame one row of the batch job's table."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from camscore import storage
+from camscore.config import Settings
+from camscore.errors import ConfigError
+from camscore.io.objects import read_object
+from camscore.io.path_fields import camera_and_time
+from camscore.model.choice import scoring_graph
+from camscore.model.classifier import Classifier
+from camscore.model.core import FrameCore, Scored
+from camscore.model.featurizer import featurizer_for
+from camscore.model.model_dir import load_model
+from camscore.rows import FrameRead
+from camscore.service.batcher import Batcher
+from camscore.service.buffer import RowBuffer
+from camscore.service.events import StoredObject
+from camscore.service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# Paths answered before, so that an event delivered twice costs no second row (compaction drops what
+# gets past this: a path scored by the batch job, or by an earlier life of the service).
+_REMEMBERED = 100_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One frame's answer: its score or error, and, for a frame an event named, its path and row."""
+
+    scored: dict[str, Any]
+    path: str | None = None
+    duplicate: bool = False
+
+    def answer(self) -> dict[str, Any]:
+        head = {"path": self.path} if self.path else {}
+        return {**head, **self.scored, **({"duplicate": True} if self.duplicate else {})}
+
+
+class Scoring:
+    """Loads the model directory's OpenVINO featurizer and booster, warms them, and scores frames."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None):
+        if not settings.serve.model:
+            raise ConfigError("--model is required (or serve.model in the config file)")
+        if settings.serve.output:
+            storage.check_writable(settings.serve.output, s3=settings.s3)
+        self.settings, self.metrics = settings, metrics or Metrics()
+        started = time.perf_counter()
+        files = storage.Files(settings.s3)
+        model = load_model(settings.serve.model, files=files)
+        graph, _ = scoring_graph(model, settings.featurizer, allow_weights_mismatch=settings.score.allow_weights_mismatch,
+                                 files=files, carried_only=True)
+        manifest = model.manifest
+        self.model_id = manifest.model_id
+        core = FrameCore(featurizer_for(graph), decode=settings.featurizer.decode_options(),
+                         classifier=Classifier(model.booster_text, threshold=manifest.threshold),
+                         label_names=manifest.label_names)
+        _warm_up(core)
+        self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size)
+        self.fetchers = ThreadPoolExecutor(max_workers=settings.s3.fetch_threads, thread_name_prefix="camscore-get")
+        self.rows = (RowBuffer(settings.serve.output, s3=settings.s3, flush_rows=settings.serve.flush_rows)
+                     if settings.serve.output else None)
+        self._answered: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self.load_seconds = time.perf_counter() - started
+
+    def submit(self, reads: Sequence[FrameRead]) -> Future[Scored]:
+        return self.batcher.submit(reads)
+
+    def answers(self, scored: Scored, seconds: float) -> list[dict[str, Any]]:
+        """What each frame of a Scored is answered, counted in the metrics."""
+        out = []
+        for index, error in enumerate(scored.errors):
+            self.metrics.frames.labels(outcome=error.kind.value if error else "scored").inc()
+            out.append({"probability": scored.probability[index], "label": scored.label[index],
+                        "label_name": scored.label_name[index], "error_kind": error.kind.value if error else None,
+                        "error": error.message if error else None, "model": self.model_id,
+                        "seconds": round(seconds, 4)})
+        return out
+
+    def fetch(self, objects: Sequence[StoredObject]) -> list[Future[tuple[FrameRead, dt.datetime | None]]]:
+        """Each object's read (with s3.* retries and deadline), on the fetch threads."""
+        return [self.fetchers.submit(read_object, found.uri, s3=self.settings.s3,
+                                     max_frame_mb=self.settings.source.max_frame_mb, length=found.size)
+                for found in objects]
+
+    def duplicate(self, uri: str) -> dict[str, Any] | None:
+        """The answer given before to the frame at ``uri``, if it was scored or refused for good."""
+        return self._answered.get(uri)
+
+    def keep(self, objects: Sequence[StoredObject], modified: Sequence[dt.datetime | None],
+             answers: Sequence[dict[str, Any]]) -> bool:
+        """Remembers the answers and keeps their rows for the table; tells whether to flush now."""
+        scored_at = dt.datetime.now(dt.timezone.utc)
+        rows = []
+        for found, when, answer in zip(objects, modified, answers):
+            if answer["error_kind"] != "read":  # a passing fault: the next delivery reads it again
+                self._answered[found.uri] = answer
+                while len(self._answered) > _REMEMBERED:
+                    self._answered.popitem(last=False)
+            camera_id, captured_at = camera_and_time(found.uri, when, source=self.settings.source)
+            rows.append({"path": found.uri, "camera_id": camera_id, "captured_at": captured_at,
+                         **{name: answer[name] for name in ("probability", "label", "label_name", "error_kind",
+                                                            "error")},
+                         "model_id": self.model_id, "scored_at": scored_at})
+        if self.rows is None:
+            return False
+        full = self.rows.add(rows)
+        self.metrics.rows_buffered.set(self.rows.waiting)
+        return full
+
+    def flush(self) -> int:
+        """Writes the rows waiting (see RowBuffer.flush)."""
+        if self.rows is None:
+            return 0
+        written = self.rows.flush()
+        self.metrics.rows_written.inc(written)
+        self.metrics.rows_buffered.set(self.rows.waiting)
+        return written
+
+    def close(self) -> None:
+        """Scores what was submitted, then writes every row left."""
+        self.batcher.close()
+        self.fetchers.shutdown(wait=True)
+        self.flush()
+
+
+def _warm_up(core: FrameCore) -> None:
+    """One frame through decode, featurizer and booster, so the first request pays no first-call costs."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(buffer, format="JPEG")
+    core.score([FrameRead(buffer.getvalue())])

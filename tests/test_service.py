@@ -1,0 +1,240 @@
+"""The scoring service as operators run it: a process on a port, real HTTP, frames in the S3 server on
+loopback, rows in the batch job's table."""
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from camscore.devtools import samples
+from conftest import SEED_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclasses.dataclass
+class Running:
+    process: subprocess.Popen
+    url: str
+    output: Path
+    log: Path
+
+    def call(self, path: str, body: bytes | None = None, headers: dict | None = None,
+             method: str | None = None) -> tuple[int, dict, bytes]:
+        request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, dict(refused.headers), refused.read()
+
+    def post_json(self, path: str, value, headers: dict | None = None) -> tuple[int, object]:
+        status, _, body = self.call(path, json.dumps(value).encode(), headers)
+        return status, json.loads(body)
+
+    def stop(self, signum: int = signal.SIGTERM) -> str:
+        self.process.send_signal(signum)
+        self.process.wait(timeout=60)
+        return self.log.read_text()
+
+
+@pytest.fixture
+def start_service(tmp_path, write_config, s3_server, openvino_model_dir):
+    started = []
+
+    def start(serve: dict | None = None, env: dict | None = None, wait: bool = True) -> Running:
+        port = free_port()
+        output = tmp_path / f"scores-{len(started)}"
+        config = write_config({"s3": dataclasses.asdict(s3_server.settings), "source": {"path_regex": REGEX},
+                               "serve": {"model": openvino_model_dir, "output": str(output), "port": port,
+                                         **(serve or {})}}, name=f"serve-{len(started)}.yaml")
+        log = tmp_path / f"serve-{len(started)}.log"
+        process = subprocess.Popen([sys.executable, str(ROOT / "jobs" / "serve.py"), "--config", config],
+                                   stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        running = Running(process, f"http://127.0.0.1:{port}", output, log)
+        started.append(running)
+        deadline = time.monotonic() + 60
+        while wait:
+            try:
+                if running.call("/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+def aws_event(bucket: str, *keys: str) -> dict:
+    return {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket.removeprefix("s3://")},
+                                                                  "object": {"key": key}}} for key in keys]}
+
+
+def yandex_event(bucket: str, *keys: str) -> dict:
+    return {"messages": [{"event_metadata": {"event_type": "yandex.cloud.events.storage.ObjectCreate"},
+                          "details": {"bucket_id": bucket.removeprefix("s3://"), "object_id": key}} for key in keys]}
+
+
+def rows_of(output: Path) -> list[tuple]:
+    return duckdb.sql(f"select path, camera_id, captured_at, date::varchar, probability, label_name, error_kind, "
+                      f"model_id from read_parquet('{output}/*/*/*.parquet', hive_partitioning = true) "
+                      f"order by path").fetchall()
+
+
+def test_a_posted_frame_is_scored_and_a_body_that_is_no_image_gets_its_error_kind(start_service):
+    service = start_service()
+    car = (SEED_DIR / "car_474x315.png").read_bytes()
+
+    status, answer = service.call("/score", car)[0], json.loads(service.call("/score", car)[2])
+    not_image = json.loads(service.call("/score", b"hello")[2])
+
+    assert status == 200 and 0 <= answer["probability"] <= 1 and answer["label_name"] in ("bus", "car")
+    assert (answer["error_kind"], answer["model"].startswith("predictions-")) == (None, True)
+    assert (not_image["probability"], not_image["error_kind"]) == (None, "not_image")
+
+
+def test_a_body_over_max_frame_mb_is_refused_with_413_before_it_is_read(start_service):
+    service = start_service({}, wait=True)
+    with socket.create_connection(("127.0.0.1", int(service.url.rsplit(":", 1)[1]))) as raw:
+        raw.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n")  # and no body
+        raw.settimeout(10)
+        answer = raw.recv(4096).decode()
+
+    assert answer.startswith("HTTP/1.1 413") and "over source.max_frame_mb 64" in answer
+
+
+def test_upload_events_of_each_shape_become_one_row_per_frame_in_the_table(start_service, s3_server, bucket):
+    frames = {f"cam-{n}/20261120T08153{n}.jpg": samples.frame_jpeg("car", seed=n) for n in range(1, 4)}
+    for key, data in frames.items():
+        storage_put(s3_server, bucket, key, data)
+    service = start_service()
+
+    first = service.post_json("/", aws_event(bucket, "cam-1/20261120T081531.jpg"))
+    second = service.post_json("/", yandex_event(bucket, "cam-2/20261120T081532.jpg", "cam-9/missing.jpg"))
+    _, _, third = service.call("/", json.dumps({"bucket": bucket[5:], "name": "cam-3/20261120T081533.jpg"}).encode(),
+                               {"ce-type": "google.cloud.storage.object.v1.finalized",
+                                "ce-subject": "objects/cam-3/20261120T081533.jpg"})
+    log = service.stop()
+
+    assert [status for status, _ in (first, second)] == [200, 200]
+    answers = first[1] + second[1] + json.loads(third)
+    assert [(a["path"], a["error_kind"]) for a in answers] == [
+        (f"{bucket}/cam-1/20261120T081531.jpg", None), (f"{bucket}/cam-2/20261120T081532.jpg", None),
+        (f"{bucket}/cam-9/missing.jpg", "unreadable"), (f"{bucket}/cam-3/20261120T081533.jpg", None)]
+    rows = rows_of(service.output)
+    assert [(path, camera, str(captured), date, kind) for path, camera, captured, date, _, _, kind, _ in rows] == [
+        (f"{bucket}/cam-1/20261120T081531.jpg", "cam-1", "2026-11-20 08:15:31+00:00", "2026-11-20", None),
+        (f"{bucket}/cam-2/20261120T081532.jpg", "cam-2", "2026-11-20 08:15:32+00:00", "2026-11-20", None),
+        (f"{bucket}/cam-3/20261120T081533.jpg", "cam-3", "2026-11-20 08:15:33+00:00", "2026-11-20", None),
+        (f"{bucket}/cam-9/missing.jpg", "cam-9", "None", None, "unreadable")]  # no time: Spark's null date
+    assert [round(row[4], 6) for row in rows[:3]] == [round(a["probability"], 6) for a in (answers[0], answers[1], answers[3])]
+    assert "4 rows written" in log
+
+
+def test_an_event_delivered_twice_is_answered_twice_and_gives_one_row(start_service, s3_server, bucket):
+    storage_put(s3_server, bucket, "cam-1/20261120T081531.jpg", samples.frame_jpeg("bus", seed=1))
+    service = start_service()
+
+    once = service.post_json("/", aws_event(bucket, "cam-1/20261120T081531.jpg"))[1]
+    again = service.post_json("/", aws_event(bucket, "cam-1/20261120T081531.jpg"))[1]
+    service.stop()
+
+    assert (again[0]["probability"], again[0].get("duplicate")) == (once[0]["probability"], True)
+    assert len(rows_of(service.output)) == 1
+
+
+def test_malformed_and_unknown_events_get_400_and_422_in_one_line(start_service):
+    service = start_service()
+
+    malformed = service.call("/", b"{not json")
+    unknown = service.call("/", b'{"hello": "world"}')
+
+    assert (malformed[0], unknown[0]) == (400, 422)
+    assert [len(json.loads(body)["error"].splitlines()) for _, _, body in (malformed, unknown)] == [1, 1]
+
+
+def test_with_a_token_every_request_but_the_probes_must_carry_it(start_service):
+    service = start_service({"token_env": "CAMSCORE_TEST_TOKEN"}, env={"CAMSCORE_TEST_TOKEN": "s3cret-t0ken"})
+
+    without = service.call("/score", b"x")[0]
+    wrong = service.call("/score", b"x", {"Authorization": "Bearer nope"})[0]
+    right = service.call("/score", b"x", {"Authorization": "Bearer s3cret-t0ken"})[0]
+    metrics = service.call("/metrics", headers={"Authorization": "Bearer s3cret-t0ken"})[2].decode()
+    log = service.stop()
+
+    assert (without, wrong, right, service.call is not None) == (401, 401, 200, True)
+    assert "s3cret-t0ken" not in metrics + log
+
+
+def test_metrics_count_requests_frames_by_outcome_and_latency(start_service):
+    service = start_service()
+    service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
+    service.call("/score", b"")
+
+    text = service.call("/metrics")[2].decode()
+
+    assert 'camscore_requests_total{endpoint="/score",status="200"} 2.0' in text
+    assert 'camscore_frames_total{outcome="scored"} 1.0' in text and 'camscore_frames_total{outcome="empty"} 1.0' in text
+    assert 'camscore_request_seconds_count{endpoint="/score"} 2.0' in text
+    assert "camscore_frames_in_flight 0.0" in text
+
+
+def test_readyz_answers_503_until_the_model_is_loaded_and_healthz_at_once(start_service):
+    service = start_service(wait=False)
+    deadline, statuses = time.monotonic() + 60, []
+    while time.monotonic() < deadline and (not statuses or statuses[-1][1] != 200):
+        try:
+            statuses.append((service.call("/healthz")[0], service.call("/readyz")[0]))
+        except OSError:
+            time.sleep(0.01)
+
+    assert statuses[0] == (200, 503) and statuses[-1] == (200, 200)
+
+
+def test_sigterm_finishes_what_is_in_flight_writes_every_row_and_exits_0(start_service, s3_server, bucket):
+    keys = [f"cam-{n % 3}/20261120T0815{n:02d}.jpg" for n in range(24)]
+    for n, key in enumerate(keys):
+        storage_put(s3_server, bucket, key, samples.frame_jpeg("car", seed=n))
+    service = start_service({"flush_seconds": 3600, "max_in_flight": 64})
+    sent = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
+                              json.dumps(aws_event(bucket, *keys[n:n + 4])), service.url + "/"],
+                             stdout=subprocess.PIPE, text=True) for n in range(0, 24, 4)]
+    time.sleep(0.3)
+
+    log = service.stop(signal.SIGTERM)
+    answered = [int(p.communicate()[0] or 0) for p in sent]
+
+    assert service.process.returncode == 0
+    scored = {path for path, *_ in rows_of(service.output)} if service.output.exists() else set()
+    # Every request is either answered (its rows written) or refused at the door (the trigger sends it again).
+    assert all(code in (200, 0) for code in answered) and 200 in answered, answered
+    assert len(scored) == 4 * answered.count(200), (answered, log)
+
+
+def storage_put(s3_server, bucket: str, key: str, data: bytes) -> None:
+    from camscore import storage
+
+    storage.write_bytes(f"{bucket}/{key}", data, s3=s3_server.settings)
