@@ -153,3 +153,13 @@ def put_frames(prefix: str, named: dict[str, bytes], settings) -> None:
     for name, data in named.items():
         target = storage.join(prefix, name)
         storage.write_bytes(target, data, s3=settings)
+
+
+@pytest.fixture
+def start_service(tmp_path, write_config, s3_server, openvino_model_dir):
+    """Starts the scoring service (tests/service.py) with the OpenVINO model directory; kills what is left."""
+    from service import starter
+
+    start, stop_all = starter(tmp_path, write_config, s3_server.settings, openvino_model_dir)
+    yield start
+    stop_all()

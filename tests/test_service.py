@@ -1,107 +1,15 @@
 """The scoring service as operators run it: a process on a port, real HTTP, frames in the S3 server on
 loopback, rows in the batch job's table."""
 
-import dataclasses
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-
-import duckdb
-import pytest
 
 from camscore.devtools import samples
 from conftest import SEED_DIR
-
-ROOT = Path(__file__).resolve().parents[1]
-REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclasses.dataclass
-class Running:
-    process: subprocess.Popen
-    url: str
-    output: Path
-    log: Path
-
-    def call(self, path: str, body: bytes | None = None, headers: dict | None = None,
-             method: str | None = None) -> tuple[int, dict, bytes]:
-        request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return answer.status, dict(answer.headers), answer.read()
-        except urllib.error.HTTPError as refused:
-            return refused.code, dict(refused.headers), refused.read()
-
-    def post_json(self, path: str, value, headers: dict | None = None) -> tuple[int, object]:
-        status, _, body = self.call(path, json.dumps(value).encode(), headers)
-        return status, json.loads(body)
-
-    def stop(self, signum: int = signal.SIGTERM) -> str:
-        self.process.send_signal(signum)
-        self.process.wait(timeout=60)
-        return self.log.read_text()
-
-
-@pytest.fixture
-def start_service(tmp_path, write_config, s3_server, openvino_model_dir):
-    started = []
-
-    def start(serve: dict | None = None, env: dict | None = None, wait: bool = True) -> Running:
-        port = free_port()
-        output = tmp_path / f"scores-{len(started)}"
-        config = write_config({"s3": dataclasses.asdict(s3_server.settings), "source": {"path_regex": REGEX},
-                               "serve": {"model": openvino_model_dir, "output": str(output), "port": port,
-                                         **(serve or {})}}, name=f"serve-{len(started)}.yaml")
-        log = tmp_path / f"serve-{len(started)}.log"
-        process = subprocess.Popen([sys.executable, str(ROOT / "jobs" / "serve.py"), "--config", config],
-                                   stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        running = Running(process, f"http://127.0.0.1:{port}", output, log)
-        started.append(running)
-        deadline = time.monotonic() + 60
-        while wait:
-            try:
-                if running.call("/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        return running
-
-    yield start
-    for running in started:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
-
-
-def aws_event(bucket: str, *keys: str) -> dict:
-    return {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket.removeprefix("s3://")},
-                                                                  "object": {"key": key}}} for key in keys]}
-
-
-def yandex_event(bucket: str, *keys: str) -> dict:
-    return {"messages": [{"event_metadata": {"event_type": "yandex.cloud.events.storage.ObjectCreate"},
-                          "details": {"bucket_id": bucket.removeprefix("s3://"), "object_id": key}} for key in keys]}
-
-
-def rows_of(output: Path) -> list[tuple]:
-    return duckdb.sql(f"select path, camera_id, captured_at, date::varchar, probability, label_name, error_kind, "
-                      f"model_id from read_parquet('{output}/*/*/*.parquet', hive_partitioning = true) "
-                      f"order by path").fetchall()
+from service import aws_event, rows_of, storage_put, yandex_event
 
 
 def test_a_posted_frame_is_scored_and_a_body_that_is_no_image_gets_its_error_kind(start_service):
@@ -232,9 +140,3 @@ def test_sigterm_finishes_what_is_in_flight_writes_every_row_and_exits_0(start_s
     # Every request is either answered (its rows written) or refused at the door (the trigger sends it again).
     assert all(code in (200, 0) for code in answered) and 200 in answered, answered
     assert len(scored) == 4 * answered.count(200), (answered, log)
-
-
-def storage_put(s3_server, bucket: str, key: str, data: bytes) -> None:
-    from camscore import storage
-
-    storage.write_bytes(f"{bucket}/{key}", data, s3=s3_server.settings)
