@@ -52,3 +52,18 @@ def test_compaction_waits_its_turn_while_a_run_holds_the_output(spark, tmp_path)
 
     with held(output, seconds=300, s3=None) as run, pytest.raises(LeaseHeld, match=run.run):
         compact_day(spark, load_settings(), output=output, date="2026-11-20", file_mb=128)
+
+
+def test_a_frame_scored_twice_keeps_its_first_scored_row_and_other_models_rows_stay(spark, tmp_path):
+    output = str(tmp_path / "scores")
+    write_run(spark, output, day=20, batch="b0", frames=range(0, 10))
+    write_run(spark, output, day=20, batch="b1", frames=range(5, 15))  # frames 5-9 again, scored later
+    write_run(spark, output, day=20, batch="b2", frames=range(0, 3), model_id="other")
+    first = every_row(output, "batch = 'b0' or (batch = 'b1' and path not in (select path from read_parquet("
+                              f"'{output}/*/batch=b0/*.parquet')))")
+
+    done = compact_day(spark, load_settings(), output=output, date="2026-11-20", file_mb=128)
+
+    assert every_row(output, "model_id = 'm'") == sorted(first)
+    assert len(every_row(output, "model_id = 'other'")) == 3
+    assert (done.rows, done.duplicates) == (18, 5)

@@ -1,12 +1,14 @@
-"""A day's run partitions rewritten into one: few files for analysts, every row kept.
+"""A day's run partitions rewritten into one: few files for analysts, one row per frame and model.
 
-Each scoring run writes its own ``date=D/batch=B`` folders, so a day scored every five minutes
-is hundreds of small folders. Compaction reads them all, writes their rows once into a hidden
-folder (``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks
-that it holds every row (their count and the sum of their hashes), moves it into place as one new
-batch (a rename), and only then deletes the batches it read. Between the rename and the last
-delete, a reader can see a frame twice; no moment misses one. The run holds the output's lease,
-so no scoring run writes meanwhile.
+Each scoring run writes its own ``date=D/batch=B`` folders, and the service one per write, so a day
+scored every five minutes is hundreds of small folders. Compaction reads them all, keeps one row per
+frame and model (a frame scored twice, by an upload event delivered twice or late, or by the service
+and the backstop run, keeps its first scored row), writes them once into a hidden folder
+(``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks that it holds
+exactly those rows (their count and the sum of their hashes), moves it into place as one new batch (a
+rename), and only then deletes the batches it read. Between the rename and the last delete, a reader
+can see a frame twice; no moment misses one. The run holds the output's lease, so no scoring run
+writes meanwhile; the service's batches written meanwhile are not among those read, and stay.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import math
 import time
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.io import lease
 from camscore.config import Settings
 from camscore.errors import CompactionCheckFailed, InputError
+from camscore.io import lease
 from camscore.io.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
+from camscore.rows import PASSING_KINDS
 
 STAGING = "_compacting"
 
@@ -38,12 +41,14 @@ class Compacted:
     files: int
     batch: str | None
     overlap_seconds: float
+    duplicates: int = 0
 
     def format(self) -> str:
         if self.batch is None:
             return f"date {self.date}: {self.batches_read} batch, nothing to compact"
         return (f"date {self.date}: {self.rows} rows of {self.batches_read} batches now in batch {self.batch}, "
-                f"{self.files} files; readers could see rows twice for {self.overlap_seconds * 1000:.0f} ms")
+                f"{self.files} files, {self.duplicates} repeated rows of a frame and model dropped; readers "
+                f"could see rows twice for {self.overlap_seconds * 1000:.0f} ms")
 
 
 def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: str, file_mb: int) -> Compacted:
@@ -63,9 +68,11 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
         batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch="))
         if len(batches) < 2:
             return Compacted(date, len(batches), 0, 0, None, 0.0)
-        rows = rows_under(spark, base, [f"date={date}/{name}" for name in batches])
         columns = [c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS]
+        read = rows_under(spark, base, [f"date={date}/{name}" for name in batches])
+        rows = one_per_frame(read, columns)
         count, digest = _count_and_digest(rows, columns)
+        duplicates = read.count() - count
         size = sum(storage.size(spark, f"{day}/{b}") for b in batches)
         files = max(1, math.ceil(size / (file_mb * 2 ** 20)))
         batch = "c" + hashlib.sha256(",".join(batches).encode()).hexdigest()[:16]
@@ -86,7 +93,16 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
             storage.delete(spark, f"{day}/{name}")
         overlap = time.perf_counter() - started
         storage.delete(spark, f"{base}/{STAGING}")
-    return Compacted(date, len(batches), count, files, batch, overlap)
+    return Compacted(date, len(batches), count, files, batch, overlap, duplicates)
+
+
+def one_per_frame(rows: DataFrame, columns: list[str]) -> DataFrame:
+    """One row per ``path`` and ``model_id``: a scored one before an error, an error that stays before a
+    passing one, then the first scored; the same row whatever the order read."""
+    rank = (F.when(F.col("error_kind").isNull(), 0).when(F.col("error_kind").isin(*PASSING_KINDS), 2)
+            .otherwise(1))
+    order = Window.partitionBy("path", "model_id").orderBy(rank, "scored_at", "batch", F.xxhash64(*columns))
+    return rows.withColumn("_nth", F.row_number().over(order)).where("_nth = 1").drop("_nth")
 
 
 def _count_and_digest(rows: DataFrame, columns: list[str]) -> tuple[int, int]:
