@@ -13,6 +13,7 @@
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
 #   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
 #   ./submit.sh pack [--for score|train] [--out FILE] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
+#   ./submit.sh pack --for function [--config FILE] [--out FILE]  dist/camscore-function.zip for Cloud Functions / Lambda
 # The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
 set -euo pipefail
 
@@ -80,8 +81,9 @@ case "$command" in
     cd "$root"
     if [ "${1:-}" = "--fast" ]; then
       shift
-      # The specifications that need no Spark, no real weights or photos and no cluster (the S3 server is in).
-      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not cluster" "$@"
+      # The specifications that need no Spark, no real weights or photos, no cluster and no clean environment
+      # built from a package (the S3 server is in).
+      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not cluster and not packaged" "$@"
     fi
     status=0
     # The slowest tests are listed: the suite is meant to stay under 5 minutes.
@@ -117,6 +119,11 @@ case "$command" in
     ensure_venv
     exec "$venv/bin/python" -m camscore.devtools.fuzz "$@" ;;
   pack)
+    if [ "${1:-}" = "--for" ] && [ "${2:-}" = "function" ]; then
+      # The serverless function: code and pinned requirements, which the platform installs.
+      shift 2; ensure_venv
+      exec "$venv/bin/python" -m camscore.devtools.function_package "$@"
+    fi
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"
     # Scoring needs no TensorFlow; the training job (and Keras scoring) does. Neither takes pyspark:

@@ -18,13 +18,13 @@ RULES = {
     "camscore.model": ("pyspark", "boto3", "botocore", "camscore.io", "camscore.storage", "camscore.spark",
                        "camscore.stages", "camscore.devtools"),
     "camscore.io": ("lightgbm", "openvino", "PIL", "camscore.model", "camscore.stages", "camscore.devtools"),
-    "camscore.storage": ("pyspark", "lightgbm", "openvino", "PIL", "camscore.model", "camscore.io",
+    "camscore.storage": ("pyspark", "py4j", "lightgbm", "openvino", "PIL", "camscore.model", "camscore.io",
                          "camscore.spark", "camscore.stages"),
     "camscore.spark": ("boto3", "lightgbm", "openvino", "PIL", "camscore.model", "camscore.io", "camscore.storage",
                        "camscore.stages"),
     "camscore.stages": ("tensorflow", "keras", "camscore.devtools"),
     # The service scores with the OpenVINO featurizer a model directory carries, without Spark.
-    "camscore.service": ("pyspark", "tensorflow", "keras", "nncf", "camscore.spark", "camscore.stages",
+    "camscore.service": ("pyspark", "py4j", "tensorflow", "keras", "nncf", "camscore.spark", "camscore.stages",
                          "camscore.devtools"),
 }
 BASE = ("camscore.errors", "camscore.rows", "camscore.vocabulary", "camscore.config", "camscore.cli")

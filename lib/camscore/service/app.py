@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -45,6 +46,8 @@ class Service:
         if settings.serve.token_env and not self.token:
             raise ConfigError(f"serve.token_env names {settings.serve.token_env}, which is not set")
         self.flushing: asyncio.Task | None = None
+        # Events wait for their frames' fetches and scores on these threads (the scoring itself is one thread).
+        self.workers = ThreadPoolExecutor(max_workers=settings.serve.max_in_flight, thread_name_prefix="camscore-event")
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.source.max_frame_mb * 2 ** 20,
@@ -109,39 +112,19 @@ class Service:
             objects = objects_of(await self._body(request), request.headers)
         except EventError as exc:
             return _error(exc.status, str(exc))
-        scoring = self.scoring
-        answers: list[dict[str, Any] | None] = [None] * len(objects)
-        fresh = []
-        for index, found in enumerate(objects):
-            before = scoring.duplicate(found.uri)
-            if before is not None:
-                answers[index] = {"path": found.uri, **before, "duplicate": True}
-                self.metrics.duplicates.inc()
-            else:
-                fresh.append(index)
-        refused = self._refuse(request, len(fresh))
+        refused = self._refuse(request, len(objects))
         if refused:
             return refused
-        self.in_flight += len(fresh)
-        self.metrics.in_flight.inc(len(fresh))
+        self.in_flight += len(objects)
+        self.metrics.in_flight.inc(len(objects))
         try:
-            started = time.perf_counter()
-            wanted = [objects[index] for index in fresh]
-
-            async def scored_and_kept():
-                got = await asyncio.gather(*map(asyncio.wrap_future, scoring.fetch(wanted)))
-                scored = await asyncio.wrap_future(scoring.submit([read for read, _ in got]))
-                return got, scored
-
-            got, scored = await self._within_deadline(scored_and_kept())
-            given = scoring.answers(scored, time.perf_counter() - started)
-            if scoring.keep(wanted, [modified for _, modified in got], given):
+            work = asyncio.get_running_loop().run_in_executor(self.workers, self.scoring.score_objects, objects)
+            answers, full = await self._within_deadline(work)
+            if full:
                 self._flush_soon()
-            for index, answer in zip(fresh, given):
-                answers[index] = {"path": objects[index].uri, **answer}
         finally:
-            self.in_flight -= len(fresh)
-            self.metrics.in_flight.dec(len(fresh))
+            self.in_flight -= len(objects)
+            self.metrics.in_flight.dec(len(objects))
         return web.json_response(answers)
 
     def _refuse(self, request: web.Request, frames: int) -> web.Response | None:
@@ -154,7 +137,8 @@ class Service:
             return response
         if self.scoring is None:
             return _error(503, "the model is loading", retry_after=1)
-        if frames and self.in_flight + frames > self.settings.serve.max_in_flight:
+        # An event of more frames than the bound runs alone rather than never.
+        if frames and self.in_flight and self.in_flight + frames > self.settings.serve.max_in_flight:
             return _error(503, f"{self.in_flight} frames in flight, at serve.max_in_flight "
                                f"{self.settings.serve.max_in_flight}", retry_after=1)
         return None
@@ -242,6 +226,7 @@ async def serve(settings: Settings) -> None:
         started = time.perf_counter()
         await runner.cleanup()
         flusher.cancel()
+        service.workers.shutdown(wait=True)
         await loop.run_in_executor(None, service.scoring.close)
         log.info("stopped in %.1fs; %d rows written in all", time.perf_counter() - started,
                  service.scoring.rows.written if service.scoring.rows else 0)

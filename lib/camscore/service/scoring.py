@@ -7,9 +7,9 @@ import collections
 import datetime as dt
 import io
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from camscore import storage
@@ -33,19 +33,6 @@ log = logging.getLogger(__name__)
 # Paths answered before, so that an event delivered twice costs no second row (compaction drops what
 # gets past this: a path scored by the batch job, or by an earlier life of the service).
 _REMEMBERED = 100_000
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One frame's answer: its score or error, and, for a frame an event named, its path and row."""
-
-    scored: dict[str, Any]
-    path: str | None = None
-    duplicate: bool = False
-
-    def answer(self) -> dict[str, Any]:
-        head = {"path": self.path} if self.path else {}
-        return {**head, **self.scored, **({"duplicate": True} if self.duplicate else {})}
 
 
 class Scoring:
@@ -73,6 +60,7 @@ class Scoring:
         self.rows = (RowBuffer(settings.serve.output, s3=settings.s3, flush_rows=settings.serve.flush_rows)
                      if settings.serve.output else None)
         self._answered: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self._lock = threading.Lock()
         self.load_seconds = time.perf_counter() - started
 
     def submit(self, reads: Sequence[FrameRead]) -> Future[Scored]:
@@ -89,26 +77,46 @@ class Scoring:
                         "seconds": round(seconds, 4)})
         return out
 
-    def fetch(self, objects: Sequence[StoredObject]) -> list[Future[tuple[FrameRead, dt.datetime | None]]]:
-        """Each object's read (with s3.* retries and deadline), on the fetch threads."""
-        return [self.fetchers.submit(read_object, found.uri, s3=self.settings.s3,
-                                     max_frame_mb=self.settings.source.max_frame_mb, length=found.size)
-                for found in objects]
+    def score_objects(self, objects: Sequence[StoredObject]) -> tuple[list[dict[str, Any]], bool]:
+        """Each object's answer, fetched (s3.* retries and deadline) and scored, its row kept for the table;
+        an object answered before is answered again (``duplicate``) without a new row. Blocks.
 
-    def duplicate(self, uri: str) -> dict[str, Any] | None:
-        """The answer given before to the frame at ``uri``, if it was scored or refused for good."""
-        return self._answered.get(uri)
+        Returns:
+            The answers, in order, and whether enough rows wait to flush now.
+        """
+        started = time.perf_counter()
+        answers: list[dict[str, Any] | None] = [None] * len(objects)
+        fresh = []
+        for index, found in enumerate(objects):
+            before = self._answered.get(found.uri)
+            if before is not None:
+                answers[index] = {"path": found.uri, **before, "duplicate": True}
+                self.metrics.duplicates.inc()
+            else:
+                fresh.append(index)
+        wanted = [objects[index] for index in fresh]
+        reads = [self.fetchers.submit(read_object, found.uri, s3=self.settings.s3,
+                                      max_frame_mb=self.settings.source.max_frame_mb, length=found.size)
+                 for found in wanted]
+        got = [future.result() for future in reads]
+        scored = self.submit([read for read, _ in got]).result()
+        given = self.answers(scored, time.perf_counter() - started)
+        for index, answer in zip(fresh, given):
+            answers[index] = {"path": objects[index].uri, **answer}
+        return answers, self._keep(wanted, [modified for _, modified in got], given)
 
-    def keep(self, objects: Sequence[StoredObject], modified: Sequence[dt.datetime | None],
-             answers: Sequence[dict[str, Any]]) -> bool:
+    def _keep(self, objects: Sequence[StoredObject], modified: Sequence[dt.datetime | None],
+              answers: Sequence[dict[str, Any]]) -> bool:
         """Remembers the answers and keeps their rows for the table; tells whether to flush now."""
         scored_at = dt.datetime.now(dt.timezone.utc)
         rows = []
+        with self._lock:
+            for found, when, answer in zip(objects, modified, answers):
+                if answer["error_kind"] != "read":  # a passing fault: the next delivery reads it again
+                    self._answered[found.uri] = answer
+                    while len(self._answered) > _REMEMBERED:
+                        self._answered.popitem(last=False)
         for found, when, answer in zip(objects, modified, answers):
-            if answer["error_kind"] != "read":  # a passing fault: the next delivery reads it again
-                self._answered[found.uri] = answer
-                while len(self._answered) > _REMEMBERED:
-                    self._answered.popitem(last=False)
             camera_id, captured_at = camera_and_time(found.uri, when, source=self.settings.source)
             rows.append({"path": found.uri, "camera_id": camera_id, "captured_at": captured_at,
                          **{name: answer[name] for name in ("probability", "label", "label_name", "error_kind",

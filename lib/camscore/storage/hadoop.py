@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from py4j.protocol import Py4JJavaError
-
 from camscore.errors import ConfigError
 from camscore.storage.uri import scheme
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+def _java_error() -> type[Exception]:
+    """py4j's error of a failed Java call, imported where Spark runs (a process without it never calls)."""
+    from py4j.protocol import Py4JJavaError
+
+    return Py4JJavaError
 
 
 class HadoopStorage:
@@ -25,7 +30,7 @@ class HadoopStorage:
         path, filesystem = hadoop_fs(self.spark, uri)
         try:
             stream = filesystem.open(path)
-        except Py4JJavaError as exc:
+        except _java_error() as exc:
             if "FileNotFoundException" in str(exc):
                 raise FileNotFoundError(uri) from None
             raise OSError(f"cannot read {uri}: {str(exc.java_exception).splitlines()[0]}") from None
@@ -47,7 +52,7 @@ class HadoopStorage:
         path, filesystem = hadoop_fs(self.spark, uri)
         try:
             stream = filesystem.create(path, False)
-        except Py4JJavaError as exc:
+        except _java_error() as exc:
             if "FileAlreadyExistsException" in str(exc):
                 return None
             raise
@@ -79,7 +84,7 @@ class HadoopStorage:
         try:
             if filesystem.exists(path) and not filesystem.getFileStatus(path).isDirectory():
                 raise ConfigError(f"cannot write to {uri}: it is a file, not a folder")
-        except Py4JJavaError as exc:
+        except _java_error() as exc:
             raise ConfigError(f"cannot write to {uri}: {str(exc.java_exception).splitlines()[0]}") from None
 
     @staticmethod
@@ -95,7 +100,7 @@ def file_status(spark: SparkSession, uri: str) -> tuple[int, dt.datetime] | None
     path, filesystem = hadoop_fs(spark, uri)
     try:
         status = filesystem.getFileStatus(path)
-    except Py4JJavaError as exc:
+    except _java_error() as exc:
         if "FileNotFoundException" not in str(exc):
             raise
         return None
@@ -150,7 +155,7 @@ def hadoop_fs(spark: SparkSession, uri: str):
     path = jvm.org.apache.hadoop.fs.Path(uri)
     try:
         return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    except Py4JJavaError as exc:
+    except _java_error() as exc:
         # No filesystem for the scheme, or one configured (s3a:// by Spark's defaults) whose jar is missing.
         if "UnsupportedFileSystemException" not in str(exc) and "ClassNotFoundException" not in str(exc):
             raise
