@@ -15,6 +15,12 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+# The service runs in a process where these cannot be imported: it scores without TensorFlow, Keras or Spark.
+NEVER_IMPORTED = ("tensorflow", "keras", "pyspark", "py4j")
+_LAUNCH = ("import runpy, sys\n"
+           "for name in {blocked!r}: sys.modules[name] = None\n"
+           "sys.argv = [{job!r}, '--config', {config!r}]\n"
+           "runpy.run_path({job!r}, run_name='__main__')")
 REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
 
 
@@ -62,7 +68,8 @@ def starter(tmp_path: Path, write_config, s3_settings, model: str):
                                "serve": {"model": model, "output": str(output), "port": port,
                                          **(serve or {})}}, name=f"serve-{len(started)}.yaml")
         log = tmp_path / f"serve-{len(started)}.log"
-        process = subprocess.Popen([sys.executable, str(ROOT / "jobs" / "serve.py"), "--config", config],
+        launch = _LAUNCH.format(blocked=NEVER_IMPORTED, job=str(ROOT / "jobs" / "serve.py"), config=config)
+        process = subprocess.Popen([sys.executable, "-c", launch],
                                    stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         running = Running(process, f"http://127.0.0.1:{port}", output, log)
         started.append(running)

@@ -140,3 +140,65 @@ def test_sigterm_finishes_what_is_in_flight_writes_every_row_and_exits_0(start_s
     # Every request is either answered (its rows written) or refused at the door (the trigger sends it again).
     assert all(code in (200, 0) for code in answered) and 200 in answered, answered
     assert len(scored) == 4 * answered.count(200), (answered, log)
+
+
+def put_many(s3_server, bucket: str, count: int) -> list[str]:
+    keys = [f"cam-{n % 4}/20261120T08{n // 60:02d}{n % 60:02d}.jpg" for n in range(count)]
+    for n, key in enumerate(keys):
+        storage_put(s3_server, bucket, key, samples.frame_jpeg("car", seed=n))
+    return keys
+
+
+def in_flight(service) -> float:
+    text = service.call("/metrics")[2].decode()
+    return float(text.split("\ncamscore_frames_in_flight ", 1)[1].split()[0])
+
+
+def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_is_queued(
+        start_service, s3_server, bucket):
+    keys = put_many(s3_server, bucket, 48)
+    service = start_service({"max_in_flight": 2})
+    big = subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
+                            json.dumps(aws_event(bucket, *keys)), service.url + "/"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while in_flight(service) == 0:
+        assert time.monotonic() < deadline and big.poll() is None
+    status, headers, body = service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
+
+    assert (status, headers.get("Retry-After")) == (503, "1"), body
+    assert big.communicate()[0] == "200"  # an event of more frames than the bound runs alone
+    assert service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())[0] == 200
+
+
+def test_a_request_past_its_deadline_is_answered_504(start_service, s3_server, bucket):
+    keys = put_many(s3_server, bucket, 48)
+    service = start_service({"request_seconds": 0.05, "max_in_flight": 64})
+
+    status, _, body = service.call("/", json.dumps(aws_event(bucket, *keys)).encode())
+
+    assert status == 504 and "serve.request_seconds 0.05" in json.loads(body)["error"]
+
+
+def test_slow_clients_hold_no_worker_delay_no_one_and_a_trickling_body_is_cut_off(start_service):
+    service = start_service({"header_seconds": 2, "max_in_flight": 1})
+    port = int(service.url.rsplit(":", 1)[1])
+    car = (SEED_DIR / "car_474x315.png").read_bytes()
+    slow = []
+    for _ in range(8):  # headers that never end, and bodies that never come
+        raw = socket.create_connection(("127.0.0.1", port))
+        raw.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Le")
+        slow.append(raw)
+    trickling = socket.create_connection(("127.0.0.1", port))
+    trickling.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + car[:100])
+    slow.append(trickling)
+
+    started = time.monotonic()
+    answers = [service.call("/score", car)[0] for _ in range(3)]
+    took = time.monotonic() - started
+    trickling.settimeout(10)
+    cut_off = trickling.recv(4096).decode()
+
+    assert answers == [200, 200, 200] and took < 2
+    assert cut_off.startswith("HTTP/1.1 408")
+    for raw in slow:
+        raw.close()
