@@ -1,6 +1,7 @@
 """Benchmark: bare model, the original notebook's loop, and the scoring job end to end, in one run.
 
 Run as ``./submit.sh bench [--n N]``; prints frames/s and ratios and writes them as JSON.
+``./submit.sh bench --service [--n N] [--seconds S]``: the service's latency and frames/s against the batch job's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _at_least_one(text: str) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=_at_least_one, default=2000, help="frames scored end to end (default 2000)")
+    parser.add_argument("--n", type=_at_least_one, default=None, help="frames scored end to end (default 2000)")
     parser.add_argument("--repeats", type=_at_least_one, default=3, help="runs per figure, median taken (default 3)")
     parser.add_argument("--settings", default="keras-fp32,keras-bf16,openvino-fp32,openvino-bf16,openvino-int8",
                         help="runtime-precision pairs to measure (default: all five)")
@@ -28,6 +29,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="frame counts scored by whole job processes, the default setting (default 20,200)")
     parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
+    parser.add_argument("--service", action="store_true",
+                        help="measure the service against the batch job instead (needs wrk; --n frames, default 1600)")
+    parser.add_argument("--seconds", type=_at_least_one, default=10, help="each wrk run of --service (default 10)")
     parser.add_argument("--booster", type=Path, default=Path("../shared/seed/lightgbm_classifier.model"),
                         help="the original notebook's booster (default ../shared/seed/lightgbm_classifier.model)")
     return parser.parse_args(argv)
@@ -38,9 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     from camscore.devtools.benchmark import BenchOptions, format_results, run_benchmark
     from camscore.cli import run_main
 
+    def service() -> None:
+        from camscore.devtools.service_bench import ServiceBenchOptions, format_service_results, run_service_bench
+
+        options = ServiceBenchOptions(frames=args.n or 1600, seconds=args.seconds, master=args.master,
+                                      booster=args.booster, frame=args.booster.parent / "car_cctv_960x576.png")
+        results = run_service_bench(options, report=lambda line: print(line, flush=True))
+        print()
+        print(format_service_results(results))
+        print(f"\nresults: {options.workdir / 'service.json'}")
+
     def body() -> None:
         options = BenchOptions(
-            n=args.n, repeats=args.repeats, workdir=Path(args.workdir), master=args.master, booster=args.booster,
+            n=args.n or 2000, repeats=args.repeats, workdir=Path(args.workdir), master=args.master, booster=args.booster,
             seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n),
@@ -50,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_results(results))
         print(f"\nresults: {options.workdir / 'results.json'}")
 
-    return run_main(body)
+    return run_main(service if args.service else body)
 
 
 if __name__ == "__main__":

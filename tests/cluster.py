@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,13 +14,10 @@ from pathlib import Path
 
 import pyspark
 
+from camscore.devtools.samples import free_port
+
 SPARK_HOME = Path(pyspark.__file__).parent
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class StandaloneCluster:

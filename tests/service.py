@@ -4,7 +4,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import duckdb
+
+from camscore.devtools.samples import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # The service runs in a process where these cannot be imported: it scores without TensorFlow, Keras or Spark.
@@ -23,11 +24,6 @@ _LAUNCH = ("import runpy, sys\n"
            "runpy.run_path({job!r}, run_name='__main__')")
 REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclasses.dataclass

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
+
+import yaml
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -18,6 +25,7 @@ from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.model.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
+JOBS = Path(__file__).resolve().parents[3] / "jobs"
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
@@ -73,6 +81,66 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
         truth = {f"{bucket}/incoming/{frame.relative_path}": LABELS[frame.kind] for frame in incoming}
         print(agreement_with_truth(spark, output, truth))
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
+
+        uploaded = [f"incoming/{frame.relative_path}" for frame in incoming[:5]]
+        print(f"\nthe service (./submit.sh serve) with the same model, {len(uploaded)} of those frames posted as "
+              f"upload events, its rows into the same table")
+        answers, ready = serve_events(settings, model_dir=model_dir, output=output, bucket=bucket, keys=uploaded,
+                                      workdir=run_dir)
+        print(f"ready {ready:.1f}s after start; the table now holds both rows of each frame (./submit.sh compact "
+              f"keeps one):")
+        print(side_by_side(spark, output, [answer["path"] for answer in answers]))
+
+
+def serve_events(settings: Settings, *, model_dir: str, output: str, bucket: str, keys: list[str],
+                 workdir: Path) -> tuple[list[dict], float]:
+    """Starts the service as ``./submit.sh serve`` would, posts one S3 upload event naming ``keys``, stops it
+    with SIGTERM (which writes its rows); returns its answers and how long it took to get ready."""
+    config = workdir / "serve.yaml"
+    port = samples.free_port()
+    config.write_text(yaml.safe_dump({
+        "s3": dataclasses.asdict(settings.s3), "source": dataclasses.asdict(settings.source),
+        "serve": {"model": model_dir, "output": output, "port": port}}, sort_keys=False))
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(JOBS / "serve.py"), "--config", str(config)],
+                               stdout=(workdir / "serve.log").open("w"), stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/readyz", timeout=5).status == 200:
+                    break
+            except OSError:
+                if process.poll() is not None or time.perf_counter() - started > 120:
+                    raise SystemExit(f"camscore: the service did not start; see {workdir / 'serve.log'}") from None
+                time.sleep(0.05)
+        ready = time.perf_counter() - started
+        event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket[5:]},
+                                                                       "object": {"key": key}}} for key in keys]}
+        request = urllib.request.Request(url + "/", data=json.dumps(event).encode(),
+                                         headers={"Content-Type": "application/json"})
+        answers = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    return answers, ready
+
+
+def side_by_side(spark: SparkSession, output: str, paths: list[str]) -> str:
+    """Each frame's row from the batch job beside the service's (batch ``s...``), read back from the table."""
+    rows = spark.read.parquet(output).where(F.col("path").isin(paths)).select(
+        "path", "batch", "probability", "label_name").collect()
+    by_path: dict[str, dict[str, tuple]] = {}
+    for row in rows:
+        by_path.setdefault(row["path"], {})["service" if row["batch"].startswith("s") else "batch job"] = (
+            row["probability"], row["label_name"])
+    lines = [f"{'frame':<44} {'batch job':>16} {'service':>16}"]
+    for path in paths:
+        found = by_path.get(path, {})
+        cells = [f"{found[k][0]:.4f} {found[k][1]}" if k in found and found[k][0] is not None else "-"
+                 for k in ("batch job", "service")]
+        lines.append(f"{path.rsplit('/incoming/', 1)[-1]:<44} {cells[0]:>16} {cells[1]:>16}")
+    return "\n".join(lines)
 
 
 def leakage_table(random_folds: list[FoldResult], camera_folds: list[FoldResult]) -> str:

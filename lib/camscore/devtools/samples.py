@@ -221,7 +221,7 @@ class EmbeddedS3:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
-        self.port = _free_port()
+        self.port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.settings = S3Settings(endpoint_url=f"http://127.0.0.1:{self.port}", region="us-east-1",
                                    addressing_style="path")
@@ -241,7 +241,7 @@ class EmbeddedS3:
         return f"s3://{name}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
