@@ -256,8 +256,8 @@ def test_a_missing_model_stops_the_job_with_one_line(bucket, config, tmp_path, c
     assert not (tmp_path / "out").exists()
 
 
-def test_a_missing_flag_is_named(model_dir, capsys):
-    assert score(["--model", model_dir]) == 2
+def test_a_missing_flag_is_named(tmp_path, capsys):
+    assert score(["--model", str(tmp_path / "model")]) == 2
     assert "--input is required (or score.input in the config file)" in capsys.readouterr().err
 
 

@@ -44,6 +44,7 @@ def test_a_local_session_starts_its_jvm_with_the_quick_compiler_and_the_class_ar
     assert (f"-XX:SharedArchiveFile={archive}" in arguments) == archive.is_file()
 
 
+@pytest.mark.spark  # starts a Spark session's JVM of its own
 def test_a_class_archive_the_jvm_cannot_map_is_removed_and_the_session_starts_without_it(tmp_path):
     archive = class_archive.archive_path()
     if not archive.is_file():

@@ -171,11 +171,13 @@ def test_bad_input_is_refused_and_nothing_is_written(layout, message, config_fil
     assert not model_out.exists()
 
 
-def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(frames, config_file, tmp_path, capsys):
+def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(config_file, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
+    put_frames(str(tmp_path / "frames"), {"car/cam-01_20261120T000000.jpg": samples.frame_jpeg("car", seed=1),
+                                          "bus/cam-02_20261120T000000.jpg": samples.frame_jpeg("bus", seed=2)}, None)
 
-    code = train(["--input", frames, "--model-out", str(blocker / "model"), "--config", config_file])
+    code = train(["--input", str(tmp_path / "frames"), "--model-out", str(blocker / "model"), "--config", config_file])
 
     assert code == 2
     assert f"cannot write to {blocker / 'model'}: {blocker} is a file, not a folder" in capsys.readouterr().err
