@@ -7,6 +7,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from camscore.devtools import samples
 from conftest import SEED_DIR
 from service import aws_event, rows_of, storage_put, yandex_event
@@ -202,3 +204,18 @@ def test_slow_clients_hold_no_worker_delay_no_one_and_a_trickling_body_is_cut_of
     assert cut_off.startswith("HTTP/1.1 408")
     for raw in slow:
         raw.close()
+
+
+def test_the_port_is_the_flag_else_dollar_port_as_serverless_containers_set_it_else_8080(monkeypatch):
+    from camscore.config import ServeSettings, Settings
+    from camscore.errors import ConfigError
+    from camscore.service.app import port_of
+
+    monkeypatch.delenv("PORT", raising=False)
+    assert port_of(Settings()) == 8080
+    monkeypatch.setenv("PORT", "9123")
+    assert port_of(Settings()) == 9123
+    assert port_of(Settings(serve=ServeSettings(port=8443))) == 8443
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(ConfigError, match=r"\$PORT must be a port number"):
+        port_of(Settings())

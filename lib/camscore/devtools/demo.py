@@ -5,27 +5,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
-
-import yaml
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from camscore.config import Settings
 from camscore.devtools import samples
+from camscore.devtools.served import served
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.model.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
-JOBS = Path(__file__).resolve().parents[3] / "jobs"
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
@@ -96,34 +91,13 @@ def serve_events(settings: Settings, *, model_dir: str, output: str, bucket: str
                  workdir: Path) -> tuple[list[dict], float]:
     """Starts the service as ``./submit.sh serve`` would, posts one S3 upload event naming ``keys``, stops it
     with SIGTERM (which writes its rows); returns its answers and how long it took to get ready."""
-    config = workdir / "serve.yaml"
-    port = samples.free_port()
-    config.write_text(yaml.safe_dump({
-        "s3": dataclasses.asdict(settings.s3), "source": dataclasses.asdict(settings.source),
-        "serve": {"model": model_dir, "output": output, "port": port}}, sort_keys=False))
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(JOBS / "serve.py"), "--config", str(config)],
-                               stdout=(workdir / "serve.log").open("w"), stderr=subprocess.STDOUT)
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/readyz", timeout=5).status == 200:
-                    break
-            except OSError:
-                if process.poll() is not None or time.perf_counter() - started > 120:
-                    raise SystemExit(f"camscore: the service did not start; see {workdir / 'serve.log'}") from None
-                time.sleep(0.05)
-        ready = time.perf_counter() - started
-        event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket[5:]},
-                                                                       "object": {"key": key}}} for key in keys]}
-        request = urllib.request.Request(url + "/", data=json.dumps(event).encode(),
+    event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket[5:]},
+                                                                   "object": {"key": key}}} for key in keys]}
+    with served(settings, {"model": model_dir, "output": output}, workdir=workdir) as service:
+        request = urllib.request.Request(service.url + "/", data=json.dumps(event).encode(),
                                          headers={"Content-Type": "application/json"})
         answers = json.loads(urllib.request.urlopen(request, timeout=60).read())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-    return answers, ready
+    return answers, service.ready_seconds
 
 
 def side_by_side(spark: SparkSession, output: str, paths: list[str]) -> str:

@@ -14,29 +14,24 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
-
-import yaml
 
 from camscore import storage
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings
 from camscore.devtools import samples
 from camscore.devtools.processes import cpu_seconds, parse_stat, usable_cores
+from camscore.devtools.served import served
 from camscore.model.model_dir import import_booster
 from camscore.spark.session import spark_session
 from camscore.stages.score import prepare_score, run_score
 
-JOBS = Path(__file__).resolve().parents[3] / "jobs"
 PATH_REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
 _POST_FRAME = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "image/jpeg"
@@ -111,6 +106,9 @@ def format_service_results(results: dict[str, Any]) -> str:
         run = service[name]
         lines.append(f"| {name} | {run['frames_per_second']:.1f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | "
                      f"{run['cpu_ms_per_frame']:.1f} |")
+    if service["duplicate_events"]:
+        lines.append(f"{service['duplicate_events']:.0f} events named a frame named before (answered without "
+                     f"scoring): give --n more frames than the event runs take")
     lines.append("ratios: " + ", ".join(f"{name} {value:.2f}" for name, value in ratios.items()))
     parity = results["parity"]
     lines.append(f"parity: {parity['frames']} frames scored by both, max |dp| {parity['max_dp']:.2e}")
@@ -153,51 +151,30 @@ def _batch(settings: Settings, uri: str, model_dir: str, output: Path) -> dict[s
 
 def _service(settings: Settings, model_dir: str, bucket: str, keys: list[str], workdir: Path,
              options: ServiceBenchOptions, report: Callable[[str], None]) -> dict[str, Any]:
-    port = samples.free_port()
-    config = workdir / "serve.yaml"
-    config.write_text(yaml.safe_dump({
-        "s3": dataclasses.asdict(settings.s3), "source": {"path_regex": PATH_REGEX},
-        "serve": {"model": model_dir, "output": str(workdir / "scores" / "service"), "port": port,
-                  "max_in_flight": 16}}))
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(JOBS / "serve.py"), "--config", str(config)],
-                               stdout=(workdir / "serve.log").open("w"), stderr=subprocess.STDOUT)
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.perf_counter() - started > 120:
-                raise SystemExit(f"camscore: the service did not get ready; see {workdir / 'serve.log'}")
-            time.sleep(0.01)
-        measured: dict[str, Any] = {"ready_seconds": time.perf_counter() - started}
+    with served(settings, {"model": model_dir, "output": str(workdir / "scores" / "service"),
+                           "max_in_flight": 16}, workdir=workdir) as service:
+        url = service.url
+        measured: dict[str, Any] = {"ready_seconds": service.ready_seconds}
         report(f"service ready in {measured['ready_seconds']:.2f} s")
         frame_script = workdir / "post-frame.lua"
         frame_script.write_text(_POST_FRAME.format(frame=workdir / "frame.jpg"))
-        halves = {"event_c1": keys[: len(keys) // 3], "event_c8": keys[len(keys) // 3:]}
+        frames_of = {"event_c1": keys[: len(keys) // 3], "event_c8": keys[len(keys) // 3:]}
         for name, connections, path in (("score_c1", 1, "/score"), ("event_c1", 1, "/"), ("score_c4", 4, "/score"),
                                         ("score_c8", 8, "/score"), ("event_c8", 8, "/")):
             script = frame_script
             if path == "/":
                 events = workdir / f"{name}.jsonl"
                 events.write_text("".join(json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-                    "bucket": {"name": bucket[5:]}, "object": {"key": key}}}]}) + "\n" for key in halves[name]))
+                    "bucket": {"name": bucket[5:]}, "object": {"key": key}}}]}) + "\n" for key in frames_of[name]))
                 script = workdir / f"{name}.lua"
                 script.write_text(_POST_EVENTS.format(events=events))
             measured[name] = _wrk(url + path, script, connections=connections, seconds=options.seconds,
-                                  pid=process.pid)
+                                  pid=service.process.pid)
             report(f"{name}: {measured[name]['frames_per_second']:.1f} frames/s, p50 {measured[name]['p50_ms']:.1f} "
                    f"ms, p99 {measured[name]['p99_ms']:.1f} ms")
         metrics = urllib.request.urlopen(url + "/metrics").read().decode()
         found = re.search(r"^camscore_duplicate_events_total (\S+)$", metrics, re.M)
         measured["duplicate_events"] = float(found.group(1)) if found else 0.0
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
     return measured
 
 
