@@ -1,9 +1,10 @@
 """Every frame uploaded has exactly one row once the backstop run and the day's compaction are done, whatever
 the trigger did: events lost, delivered twice or late, a service SIGKILLed with rows unwritten, events
-arriving while a batch run or a compaction holds the output."""
+arriving while a batch run holds the output and while the day is being compacted."""
 
 import dataclasses
 import signal
+import threading
 import time
 
 import duckdb
@@ -35,7 +36,7 @@ def written(service) -> None:
 
 def test_lost_doubled_and_late_events_a_killed_service_and_a_held_output_end_in_one_row_per_frame(
         spark, s3_server, bucket, start_service, openvino_model_dir, write_config):
-    keys = [f"in/cam-{n % 3 + 1}/20261120T08{n:02d}00.jpg" for n in range(14)]
+    keys = [f"in/cam-{n % 3 + 1}/20261120T08{n:02d}00.jpg" for n in range(20)]
     for n, key in enumerate(keys[:12]):
         storage_put(s3_server, bucket, key, samples.frame_jpeg(samples.KINDS[n % 2], seed=n))
     service = start_service({"flush_rows": 1})
@@ -49,9 +50,21 @@ def test_lost_doubled_and_late_events_a_killed_service_and_a_held_output_end_in_
     for _ in range(2):  # delivered twice
         assert service.post_json("/", yandex_event(bucket, *keys[4:6]))[0] == 200
     # keys 6-8: their events are lost
-    with held(output, seconds=300, s3=None):  # a batch run or a compaction holds the output meanwhile
+    with held(output, seconds=300, s3=None):  # a batch run holds the output meanwhile
         assert service.post_json("/", aws_event(bucket, keys[9]))[0] == 200
         written(service)
+    for n, key in enumerate(keys[14:], start=14):
+        storage_put(s3_server, bucket, key, samples.frame_jpeg("bus", seed=n))
+    compacting = threading.Thread(target=compact, args=(["--output", output, "--date", "2026-11-20",
+                                                          "--config", config],))
+    compacting.start()
+    during = 0
+    for key in keys[14:]:  # events arrive while the day is compacted
+        assert service.post_json("/", aws_event(bucket, key))[0] == 200
+        written(service)
+        during += compacting.is_alive()
+    compacting.join()
+    assert during > 0
     assert score(backstop) == 0  # scores 6-8, and 10-11 whose events come late
     late = service.post_json("/", aws_event(bucket, *keys[10:12]))[1]
     written(service)
@@ -76,4 +89,4 @@ def test_lost_doubled_and_late_events_a_killed_service_and_a_held_output_end_in_
     after = rows_by_path(output)
     assert {path: len(rows) for path, rows in after.items()} == {path: 1 for path in paths}
     assert {rows[0][7] for rows in after.values()} == {late[0]["model"]}
-    assert duckdb.sql(f"select count(*) from read_parquet('{output}/*/*/*.parquet')").fetchall() == [(14,)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{output}/*/*/*.parquet')").fetchall() == [(20,)]
