@@ -13,6 +13,12 @@ from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.weights import load_weights, weights_identity
 
 
+@pytest.fixture(scope="module")
+def openvino_cache(tmp_path_factory):
+    """One conversion cache for fp32 and bf16, which run the same converted model."""
+    return tmp_path_factory.mktemp("openvino-cache")
+
+
 def frames(*kinds: str) -> np.ndarray:
     return np.stack([decode_frame(samples.frame_jpeg(kind, seed=i), DecodeOptions()) for i, kind in enumerate(kinds)])
 
@@ -67,7 +73,7 @@ def test_random_weights_differ_for_another_seed(weights):
     assert not np.array_equal(weights.arrays[0], other.arrays[0])
 
 
-def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weights, featurizer, s3_server, bucket):
+def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weights, s3_server, bucket):
     import keras
 
     model = keras.applications.ResNet50(weights=None, include_top=True)
@@ -82,8 +88,7 @@ def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weight
 
     assert from_file.identity.startswith("sha256:")
     assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, files=storage.Files(s3_server.settings))
-    batch = frames("car")
-    np.testing.assert_allclose(featurizer_for(make_graph(from_s3, layer="avg_pool"))(batch), featurizer(batch), rtol=1e-5)
+    assert all(np.array_equal(ours, theirs) for ours, theirs in zip(from_s3.arrays, weights.arrays))
 
 
 def test_a_missing_weights_file_names_the_sources_to_use(tmp_path):
@@ -113,12 +118,13 @@ def test_when_imagenet_cannot_be_downloaded_the_error_names_the_other_sources():
 
 @pytest.mark.parametrize("runtime, precision, tolerance", [
     ("openvino", "fp32", 1e-3), ("openvino", "bf16", 0.5), ("keras", "bf16", 0.5)])
-def test_other_runtimes_give_the_features_of_keras_fp32(weights, featurizer, tmp_path, runtime, precision, tolerance):
+def test_other_runtimes_give_the_features_of_keras_fp32(weights, featurizer, openvino_cache, runtime, precision,
+                                                       tolerance):
     batch = frames("car", "bus", "car")
     reference = featurizer(batch)
 
     other = featurizer_for(make_graph(weights, layer="avg_pool", runtime=runtime, precision=precision,
-                                  cache_dir=tmp_path), threads=2)(batch)
+                                      cache_dir=openvino_cache), threads=2)(batch)
 
     assert other.shape == reference.shape
     assert np.abs(other - reference).max() <= tolerance
