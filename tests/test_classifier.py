@@ -166,3 +166,14 @@ def test_scoring_imports_no_scikit_learn_even_where_it_is_installed():
         capture_output=True, text=True, check=True).stdout.strip()
 
     assert imported == "False"
+
+
+def test_a_booster_read_on_another_thread_logs_lightgbms_messages_and_prints_none():
+    script = (f"import logging, threading\nlogging.basicConfig(level=logging.INFO, format='LOG %(message)s')\n"
+              f"from camscore.model.classifier import Classifier\n"
+              f"reading = threading.Thread(target=Classifier, args=(open({str(ORIGINAL_BOOSTER)!r}).read(),))\n"
+              f"reading.start(); reading.join()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+
+    assert done.stdout == ""
+    assert "LOG LightGBM ignores parameters of an older version in the booster file" in done.stderr

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -161,9 +162,17 @@ def _booster_log() -> LightGBMLog:
     return routed
 
 
+_THREADS_ROUTED = threading.local()
+
+
 def load_booster(booster_text: str) -> lightgbm.Booster:
     """A booster from its text, LightGBM's messages routed to logging."""
     _booster_log()
+    if not getattr(_THREADS_ROUTED, "done", False):
+        # LightGBM's native library keeps its log callback per thread and sets it only on the thread that
+        # loaded it: on any other (the service loads its model on a worker thread) it prints to stdout.
+        lightgbm.basic._LIB.LGBM_RegisterLogCallback(lightgbm.basic._LIB.callback)
+        _THREADS_ROUTED.done = True
     return lightgbm.Booster(model_str=booster_text)
 
 
