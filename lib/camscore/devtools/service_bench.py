@@ -2,7 +2,7 @@
 
 The original notebook's booster imported over Keras' ImageNet weights (OpenVINO fp32, the model directory
 carrying its featurizer: import-booster's default), the seed's 960x576 CCTV frame as a JPEG under many keys
-in the embedded S3 server. (1) The scoring job over all of them: frames/s and the CPU its JVM and Python
+in the local object store (SeaweedFS). (1) The scoring job over all of them: frames/s and the CPU its JVM and Python
 workers spent a frame. (2) The service as its own process: start to ready, then wrk (Debian's HTTP load
 generator) at concurrency 1 for latency (p50, p99) posting the frame to /score and posting an event that
 names one frame, and at concurrency 4 and 8 for frames/s; each event names a frame no earlier event named.
@@ -26,6 +26,7 @@ from camscore import storage
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings
 from camscore.devtools import samples
+from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.processes import cpu_seconds, parse_stat, usable_cores
 from camscore.devtools.served import served
 from camscore.model.model_dir import import_booster
@@ -67,7 +68,7 @@ def run_service_bench(options: ServiceBenchOptions, *, report: Callable[[str], N
     jpeg = _jpeg(options.frame, workdir / "frame.jpg")
     results: dict[str, Any] = {"cores": usable_cores(), "frames": options.frames, "seconds": options.seconds,
                                "frame_bytes": len(jpeg)}
-    with samples.EmbeddedS3() as server:
+    with LocalObjectStore() as server:
         bucket = server.create_bucket("bench")
         keys = [f"frames/cam-{n % 8:02d}/20261120T{n // 3600 % 24:02d}{n // 60 % 60:02d}{n % 60:02d}.jpg"
                 for n in range(options.frames)]
@@ -98,7 +99,7 @@ def format_service_results(results: dict[str, Any]) -> str:
     batch, service, ratios = results["batch"], results["service"], results["ratios"]
     lines = [f"{results['frames']} frames of {results['frame_bytes']} bytes (960x576 JPEG), {results['cores']} cores, "
              f"wrk runs of {results['seconds']:.0f} s",
-             f"batch job (boto3 reader, embedded S3): {batch['frames_per_second']:.1f} frames/s, "
+             f"batch job (boto3 reader, SeaweedFS): {batch['frames_per_second']:.1f} frames/s, "
              f"{batch['cpu_ms_per_frame']:.1f} CPU ms a frame",
              f"service: ready {service['ready_seconds']:.2f} s after start",
              "| load | frames/s | p50 ms | p99 ms | service CPU ms a frame |", "| --- | --- | --- | --- | --- |"]
