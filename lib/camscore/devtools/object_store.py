@@ -83,18 +83,13 @@ class LocalObjectStore:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
         if self._process is not None:
+            # Its data goes with the scratch folder: no graceful shutdown (seconds) is owed to it.
             try:
-                os.killpg(self._process.pid, signal.SIGKILL)  # any child it left
+                os.killpg(self._process.pid, signal.SIGKILL)  # it and any child it started
             except ProcessLookupError:
                 pass
+            self._process.wait()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._process = self._folder = None
