@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from camscore.devtools import samples
+from camscore.devtools.object_store import LocalObjectStore
 
 from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
 from conftest import put_frames
@@ -51,14 +52,27 @@ def pack(archive: Path) -> Path:
     return archive
 
 
+@pytest.fixture
+def planted_store(monkeypatch):
+    """A store of its own whose one identity is a planted key: the job must reach it through the standard
+    chain (the environment), and the key must appear nowhere."""
+    key = ("AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key[1])
+    with LocalObjectStore(key=key) as store:
+        yield store
+
+
 def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_executor_and_leaks_no_key(
-        s3_server, bucket, openvino_model_dir, write_config, tmp_path):
+        planted_store, openvino_model_dir, write_config, tmp_path):
+    s3_server = planted_store
+    bucket = s3_server.create_bucket("cluster")
     distinct = [samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i in range(8)]
     frames = {f"cam-{i % 3}/20261120T08{i // 60:02d}{i % 60:02d}.jpg": distinct[i % 8] for i in range(78)}
     frames.update({"cam-0/20261120T090000.jpg": b"broken", "cam-1/20261120T090000.jpg": b""})
     put_frames(f"{bucket}/in", frames, s3_server.settings)
-    key, secret = "AKIAPLANTED7EXAMPLE1", "planted/Secret+Key/0123456789abcdefEXAMPLE"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+    key, secret = s3_server.key
+    env = dict(os.environ)
     (tmp_path / "blocker").mkdir()
     (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
     processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"

@@ -22,8 +22,7 @@ from camscore import storage
 from camscore.config import S3Settings
 from camscore.devtools.samples import free_port
 
-_PLACEHOLDER_CREDENTIALS = (("AWS_ACCESS_KEY_ID", "local-store"), ("AWS_SECRET_ACCESS_KEY", "local-store"),
-                            ("AWS_DEFAULT_REGION", "us-east-1"))
+PLACEHOLDER_KEY = ("local-store", "local-store")  # not a secret: a store on loopback with scratch data
 
 
 def weed_binary() -> str:
@@ -42,12 +41,16 @@ def weed_binary() -> str:
 class LocalObjectStore:
     """SeaweedFS on 127.0.0.1 as a context manager; ``settings`` reach its S3 gateway, ``pid`` is its process.
 
-    With no credentials configured SeaweedFS accepts any: when none are in the environment, placeholder
-    ones are set there (they are not secrets).
+    SeaweedFS takes its one identity from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when it starts and
+    then checks every request's signature against it. The store is started with ``key`` (access key id,
+    secret), by default the environment's where both are set, else placeholders, which are then set in the
+    environment for this process's clients (they are not secrets).
     """
 
-    def __init__(self, *, ready_seconds: float = 30.0) -> None:
+    def __init__(self, *, key: tuple[str, str] | None = None, ready_seconds: float = 30.0) -> None:
         self.ready_seconds = ready_seconds
+        given = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
+        self.key = key or (given if all(given) else PLACEHOLDER_KEY)
         self.port = free_port()
         self.settings = S3Settings(endpoint_url=f"http://127.0.0.1:{self.port}", region="us-east-1",
                                    addressing_style="path")
@@ -60,7 +63,8 @@ class LocalObjectStore:
         return self._process.pid
 
     def __enter__(self) -> "LocalObjectStore":
-        for name, value in _PLACEHOLDER_CREDENTIALS:
+        for name, value in (("AWS_ACCESS_KEY_ID", self.key[0]), ("AWS_SECRET_ACCESS_KEY", self.key[1]),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):
             os.environ.setdefault(name, value)
         self._folder = Path(tempfile.mkdtemp(prefix="camscore-seaweedfs-"))
         ports = {"s3": self.port}
@@ -73,8 +77,9 @@ class LocalObjectStore:
                    "-admin.ui=false", "-master.telemetry=false", "-webdav=false", "-s3.port.iceberg=0",
                    "-s3.port.lance=0"]
         (self._folder / "data").mkdir()
+        environment = {**os.environ, "AWS_ACCESS_KEY_ID": self.key[0], "AWS_SECRET_ACCESS_KEY": self.key[1]}
         self._process = subprocess.Popen(command, cwd=self._folder, stdout=(self._folder / "weed.log").open("w"),
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True, env=environment)
         try:
             self._wait_ready()
         except BaseException:
