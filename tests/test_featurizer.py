@@ -146,3 +146,20 @@ def test_loading_keras_prints_nothing_of_tensorflows_on_stderr():
                           capture_output=True, text=True, check=True)
 
     assert done.stderr == ""
+
+
+def test_an_openvino_featurizer_called_from_many_threads_at_once_gives_each_its_features(openvino_model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from camscore.model.featurizer import OpenVinoGraph
+    from camscore.model.model_dir import load_model
+
+    model = load_model(openvino_model_dir)
+    featurizer = featurizer_for(OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino))
+    batches = [frames(*(["car", "bus"][n % 2:] * 3)) for n in range(8)]
+    alone = [featurizer(batch) for batch in batches]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(featurizer, batches))
+
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))

@@ -290,6 +290,8 @@ class ServeSettings:
                                check=_port)
     max_in_flight: int = setting(4, "frames scored or waiting at once; a request past them is answered 503 with "
                                     "Retry-After", check=positive)
+    scoring_threads: int | None = setting(None, "threads that score batches side by side, so that one decodes while "
+                                                "another infers; null: one per core", check=positive)
     request_seconds: float = setting(30.0, "the most one request may take, its frames' fetches included; then 504",
                                      check=_positive_seconds)
     header_seconds: float = setting(10.0, "the most a client may take to send a request's headers and body",

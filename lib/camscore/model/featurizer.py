@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from types import ModuleType
@@ -219,6 +220,9 @@ class Featurizer(ABC):
 
 
 class OpenVinoFeaturizer(Featurizer):
+    """Thread-safe: each calling thread runs an inference request of its own (the service's scoring threads:
+    one decodes while another infers; a lone request still has every core)."""
+
     def __init__(self, graph: OpenVinoGraph, *, threads: int | None = None):
         super().__init__(graph)
         import openvino as ov
@@ -232,11 +236,15 @@ class OpenVinoFeaturizer(Featurizer):
             config["INFERENCE_NUM_THREADS"] = threads
             config["ENABLE_CPU_PINNING"] = False
         self._compiled = core.compile_model(graph.model.read(core), "CPU", config)
+        self._requests = threading.local()
 
     def _features(self, frames: np.ndarray) -> np.ndarray:
+        request = getattr(self._requests, "request", None)
+        if request is None:
+            request = self._requests.request = self._compiled.create_infer_request()
         frames = np.ascontiguousarray(frames, dtype=np.uint8)
         return np.concatenate([
-            np.asarray(self._compiled(frames[start:start + _OPENVINO_CHUNK])[0], dtype=np.float32)
+            np.array(request.infer({0: frames[start:start + _OPENVINO_CHUNK]})[0], dtype=np.float32)
             for start in range(0, len(frames), _OPENVINO_CHUNK)])
 
 

@@ -1,5 +1,6 @@
-"""Frames from many requests scored together: one thread runs the per-frame core on whatever is waiting,
-up to a batch at once, so concurrent requests share forward passes and the core runs on one thread only."""
+"""Frames from many requests scored together: each scoring thread runs the per-frame core on whatever is
+waiting, up to a batch at once, so concurrent requests share forward passes; with one thread a core's worth
+of inference each, decoding on one overlaps inference on another."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ _STOP = object()
 
 
 class Batcher:
-    """Scores submitted reads on its own thread, joining what waits into batches of at most ``batch_size``."""
+    """Scores submitted reads on ``threads`` threads of its own, joining what waits into batches of at most
+    ``batch_size``."""
 
-    def __init__(self, core: FrameCore, *, batch_size: int):
+    def __init__(self, core: FrameCore, *, batch_size: int, threads: int = 1):
         self.core, self.batch_size = core, batch_size
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="camscore-score", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"camscore-score-{n}", daemon=True)
+                         for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, reads: Sequence[FrameRead]) -> Future[Scored]:
         """The reads' Scored, in their order, once the scoring thread gets to them."""
@@ -30,9 +34,11 @@ class Batcher:
         return done
 
     def close(self) -> None:
-        """Scores what was submitted, then stops the thread."""
-        self._waiting.put(_STOP)
-        self._thread.join()
+        """Scores what was submitted, then stops the threads."""
+        for _ in self._threads:
+            self._waiting.put(_STOP)
+        for thread in self._threads:
+            thread.join()
 
     def _run(self) -> None:
         held = None

@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import io
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,11 +52,12 @@ class Scoring:
                                  files=files, carried_only=True)
         manifest = model.manifest
         self.model_id = manifest.model_id
+        threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
         core = FrameCore(featurizer_for(graph), decode=settings.featurizer.decode_options(),
                          classifier=Classifier(model.booster_text, threshold=manifest.threshold),
                          label_names=manifest.label_names)
         _warm_up(core)
-        self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size)
+        self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size, threads=threads)
         self.fetchers = ThreadPoolExecutor(max_workers=settings.s3.fetch_threads, thread_name_prefix="camscore-get")
         self.rows = (RowBuffer(settings.serve.output, s3=settings.s3, flush_rows=settings.serve.flush_rows)
                      if settings.serve.output else None)
