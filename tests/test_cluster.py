@@ -1,6 +1,7 @@
 """The scoring job as a data engineer runs it: packed, submitted to a standalone cluster of separate JVMs."""
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from camscore.assets.packages import CACHE_ROOT
 from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 
@@ -43,12 +45,25 @@ sys.meta_path.insert(0, NoTensorFlow())
 '''
 
 
-def pack(archive: Path) -> Path:
-    """The scoring archive ``./submit.sh pack`` builds, compressed at gzip's quickest level. (Spark unpacks a
-    plain .tar itself, and refuses the venv's links to the nodes' interpreter there.)"""
-    packed = subprocess.run([str(ROOT / "submit.sh"), "pack", "--out", str(archive), "--compress-level", "1"],
-                            capture_output=True, timeout=600)
-    assert packed.returncode == 0, packed.stderr[-3000:]
+ARCHIVES = CACHE_ROOT / "test-archives"
+
+
+def packed() -> Path:
+    """The scoring archive ``./submit.sh pack`` builds, compressed at gzip's quickest level (Spark unpacks a
+    plain .tar itself, and refuses the venv's links to the nodes' interpreter there); built again only when
+    something packed into it changed: setup.py, submit.sh or camscore's sources."""
+    digest = hashlib.sha256()
+    for path in [ROOT / "setup.py", ROOT / "submit.sh", *sorted((ROOT / "lib").rglob("*.py"))]:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    archive = ARCHIVES / f"camscore-env-{digest.hexdigest()[:16]}.tar.gz"
+    if not archive.is_file():
+        shutil.rmtree(ARCHIVES, ignore_errors=True)  # older sources' archives
+        ARCHIVES.mkdir(parents=True)
+        building = archive.with_suffix(".building.tar.gz")
+        done = subprocess.run([str(ROOT / "submit.sh"), "pack", "--out", str(building), "--compress-level", "1"],
+                              capture_output=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        building.rename(archive)
     return archive
 
 
@@ -87,7 +102,7 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
 
     with StandaloneCluster(tmp_path / "cluster", workers=2, env=env) as cluster, \
             open(tmp_path / "stdout", "wb") as out, open(tmp_path / "stderr", "wb") as err:
-        archive = pack(tmp_path / "pack" / "camscore-env.tar.gz")  # while the cluster's JVMs start
+        archive = packed()  # while the cluster's JVMs start
         cluster.ready()
         submit = subprocess.Popen(
             [str(SPARK_HOME / "bin" / "spark-submit"), "--master", cluster.master_url,

@@ -148,7 +148,7 @@ def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gav
     args = ["--input", f"{bucket}/in", "--model", openvino_model_dir, "--output", output, "--only-new"]
     with FaultProxy(s3_server.port, plan) as proxy:
         faulty = write_config({"s3": {**dataclasses.asdict(s3_server.settings), "endpoint_url": proxy.endpoint_url,
-                                      "frame_deadline": 3.0}}, name="faulty.yaml")
+                                      "frame_deadline": 8.0}}, name="faulty.yaml")
         assert score([*args, "--config", faulty]) == 0
     first = json.loads((tmp_path / "scores" / "_summary.json").read_text())
     assert proxy.faults["reset"] == 5

