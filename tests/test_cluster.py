@@ -125,7 +125,6 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
                 and "environment" not in path.parts and not path.name.endswith(".tar.gz")
                 and not path.is_relative_to(cluster.scratch)]
     assert cluster.executor_jvms() == []
-    shutil.rmtree(tmp_path / "pack")
     stdout, stderr = (tmp_path / "stdout").read_bytes(), (tmp_path / "stderr").read_bytes()
 
     assert submit.returncode == 0, stderr[-3000:].decode(errors="replace")
