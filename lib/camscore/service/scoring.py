@@ -23,7 +23,7 @@ from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore, Scored
 from camscore.model.featurizer import featurizer_for
 from camscore.model.model_dir import load_model
-from camscore.rows import FrameRead
+from camscore.rows import ErrorKind, FrameRead
 from camscore.service.batcher import Batcher
 from camscore.service.buffer import RowBuffer
 from camscore.service.events import StoredObject
@@ -69,13 +69,12 @@ class Scoring:
         return self.batcher.submit(reads)
 
     def answers(self, scored: Scored, seconds: float) -> list[dict[str, Any]]:
-        """What each frame of a Scored is answered, counted in the metrics."""
+        """What each frame of a Scored is answered (its score row's columns), counted in the metrics."""
+        columns = scored.columns()
         out = []
-        for index, error in enumerate(scored.errors):
-            self.metrics.frames.labels(outcome=error.kind.value if error else "scored").inc()
-            out.append({"probability": scored.probability[index], "label": scored.label[index],
-                        "label_name": scored.label_name[index], "error_kind": error.kind.value if error else None,
-                        "error": error.message if error else None, "model": self.model_id,
+        for index, kind in enumerate(columns["error_kind"]):
+            self.metrics.frames.labels(outcome=kind or "scored").inc()
+            out.append({**{name: values[index] for name, values in columns.items()}, "model": self.model_id,
                         "seconds": round(seconds, 4)})
         return out
 
@@ -112,13 +111,12 @@ class Scoring:
         """Remembers the answers and keeps their rows for the table; tells whether to flush now."""
         scored_at = dt.datetime.now(dt.timezone.utc)
         rows = []
-        with self._lock:
-            for found, when, answer in zip(objects, modified, answers):
-                if answer["error_kind"] != "read":  # a passing fault: the next delivery reads it again
+        for found, when, answer in zip(objects, modified, answers):
+            if not (answer["error_kind"] and ErrorKind(answer["error_kind"]).passing):
+                with self._lock:  # a passing fault is read again at the next delivery: not remembered
                     self._answered[found.uri] = answer
                     while len(self._answered) > _REMEMBERED:
                         self._answered.popitem(last=False)
-        for found, when, answer in zip(objects, modified, answers):
             camera_id, captured_at = camera_and_time(found.uri, when, source=self.settings.source)
             rows.append({"path": found.uri, "camera_id": camera_id, "captured_at": captured_at,
                          **{name: answer[name] for name in ("probability", "label", "label_name", "error_kind",
