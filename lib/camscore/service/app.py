@@ -4,7 +4,7 @@
 aiohttp serves it: a request's headers and body are read by the event loop, so a client that sends them
 slowly holds no thread and delays no one; the body limit is checked from Content-Length before the body is
 read (and while it streams, for a chunked one). Frames are fetched on the fetch threads and scored on the
-one scoring thread (camscore.service.batcher), at most ``serve.max_in_flight`` at once.
+scoring threads (camscore.service.batcher), at most ``serve.max_in_flight`` at once.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from camscore.service.scoring import Scoring
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
-_SCORING = web.AppKey("scoring", Scoring)
 _OPEN = ("/healthz", "/readyz")  # answered without the token: platforms' probes carry none
 
 
@@ -46,7 +45,7 @@ class Service:
         if settings.serve.token_env and not self.token:
             raise ConfigError(f"serve.token_env names {settings.serve.token_env}, which is not set")
         self.flushing: asyncio.Task | None = None
-        # Events wait for their frames' fetches and scores on these threads (the scoring itself is one thread).
+        # Events wait on these threads for their frames' fetches and scores (done by the fetch and scoring threads).
         self.workers = ThreadPoolExecutor(max_workers=settings.serve.max_in_flight, thread_name_prefix="camscore-event")
 
     def app(self) -> web.Application:

@@ -1,6 +1,6 @@
 """Frames from many requests scored together: each scoring thread runs the per-frame core on whatever is
-waiting, up to a batch at once, so concurrent requests share forward passes; with one thread a core's worth
-of inference each, decoding on one overlaps inference on another."""
+waiting, up to a batch at once, so concurrent requests share forward passes; with several threads, one
+decodes while another infers."""
 
 from __future__ import annotations
 
