@@ -48,8 +48,8 @@ class Scoring:
         started = time.perf_counter()
         files = storage.Files(settings.s3)
         model = load_model(settings.serve.model, files=files)
-        graph, _ = scoring_graph(model, settings.featurizer, allow_weights_mismatch=settings.score.allow_weights_mismatch,
-                                 files=files, carried_only=True)
+        graph, _ = scoring_graph(model, settings.featurizer, files=files, carried_only=True,
+                                 allow_weights_mismatch=settings.score.allow_weights_mismatch)
         manifest = model.manifest
         self.model_id = manifest.model_id
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
