@@ -27,6 +27,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scaling", default="", help="frame counts for the scaling table, e.g. 500,1000,2000,4000")
     parser.add_argument("--small-runs", default="20,200",
                         help="frame counts scored by whole job processes, the default setting (default 20,200)")
+    parser.add_argument("--model-frames", type=_at_least_one, default=512,
+                        help="pre-decoded frames per run of the bare model (default 512)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="leave out (b), parity, the CV AUCs and the small runs: the speed of every setting alone")
     parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
     parser.add_argument("--service", action="store_true",
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> None:
         options = BenchOptions(
-            n=args.n or 2000, repeats=args.repeats, workdir=Path(args.workdir), master=args.master, booster=args.booster,
+            n=args.n or 2000, repeats=args.repeats, model_frames=args.model_frames, quality=not args.speed_only, workdir=Path(args.workdir), master=args.master, booster=args.booster,
             seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n),

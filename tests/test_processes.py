@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from camscore.devtools.processes import cpu_seconds, is_python_worker, parse_stat
+from camscore.devtools.processes import cpu_seconds, is_object_store, is_python_worker, parse_stat
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -17,6 +17,12 @@ def test_a_stat_line_gives_the_parent_and_cpu_including_reaped_children():
 def test_pyspark_workers_are_told_from_the_jvm_by_their_command_line():
     assert is_python_worker(b"/venv/bin/python\0-m\0pyspark.daemon\0pyspark.worker\0")
     assert not is_python_worker(b"/usr/bin/java\0-cp\0/venv/lib/pyspark/jars/*\0org.apache.spark.deploy.SparkSubmit\0")
+
+
+def test_the_local_object_store_is_told_by_its_binary_not_by_its_arguments():
+    assert is_object_store(b"/venv/bin/weed\0mini\0-dir=/tmp/camscore-seaweedfs-1/data\0")
+    assert not is_object_store(b"/usr/bin/java\0-Dweed=1\0org.apache.spark.deploy.SparkSubmit\0")
+    assert not is_object_store(b"/venv/bin/python\0-m\0weed\0")
 
 
 def test_cpu_seconds_counts_a_child_worker_process():

@@ -4,8 +4,8 @@ Everything runs in one process on the same cores, with Keras' ResNet50
 ImageNet weights (``./submit.sh weights``) and the original notebook's
 booster: (a) forward passes on pre-decoded tensors for each runtime and
 precision, (b) the original notebook's loop, (c) the scoring job from local
-files (binaryFile) and (d) from the embedded S3 server (boto3 reader), on
-generated camera-like frames, each the median of several runs; then parity
+files and (d) from a local object store (SeaweedFS, boto3 reader), and (d') from moto's S3 server in this
+process for comparison, on generated camera-like frames, each the median of several runs; then parity
 against Keras fp32 on real photos (CIFAR-10's cars and trucks, and the seed's
 car frames): (i) the original booster's labels and probabilities through the
 scoring job, (ii) the training job's CV AUC with each setting's features.
@@ -33,9 +33,10 @@ from pyspark.sql import SparkSession
 
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
-from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.config import S3Settings, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
 from camscore.devtools import samples
+from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
 from camscore.model.featurizer import featurizer_for
 from camscore.assets.imagenet_weights import imagenet_weights_file
@@ -77,6 +78,8 @@ class BenchOptions:
         master: Spark master.
         booster: the original notebook's booster (predictions layer).
         seed_frames: the original's real frames, scored beside the photos for parity (may be absent).
+        quality: measure (b), parity, the CV AUCs, the default they choose and its small runs; without them
+            the run measures the speed of every setting alone.
     """
 
     n: int = 2000
@@ -90,6 +93,7 @@ class BenchOptions:
     master: str = "local[2]"
     booster: Path = Path("../shared/seed/lightgbm_classifier.model")
     seed_frames: Path = Path("../shared/seed")
+    quality: bool = True
 
 
 def cpu_model() -> str:
@@ -131,21 +135,25 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
                        for path in sorted(frames_dir.rglob("*.jpg"))[:options.model_frames]])
     # The original booster's int8 featurizer is calibrated on photos held apart from those it is compared on.
     calibration_frames = calibration.of_folder(cars_and_trucks(batch="data_batch_1"), decode=decode)
-    originals = sorted(frames_dir.rglob("*.jpg"))[:options.original_frames]
-    results["original"] = _median_rate(_original_method(originals, weights), frames=len(originals),
-                                       repeats=options.repeats)
-    report(f"(b) original notebook loop: {results['original']:.2f} frames/s")
+    if options.quality:
+        originals = sorted(frames_dir.rglob("*.jpg"))[:options.original_frames]
+        results["original"] = _median_rate(_original_method(originals, weights), frames=len(originals),
+                                           repeats=options.repeats)
+        report(f"(b) original notebook loop: {results['original']:.2f} frames/s")
 
     models = _import_original(workdir / "models", options.booster, weights_file, calibration_frames)
-    with samples.EmbeddedS3() as server:
-        bucket = server.create_bucket("bench")
-        started = time.perf_counter()
-        samples.upload(incoming, f"{bucket}/frames", server.settings)
-        report(f"uploaded {len(incoming)} frames to the embedded S3 server ({time.perf_counter() - started:.0f}s)")
+    with LocalObjectStore() as store, samples.EmbeddedS3() as moto:
+        inputs: dict[str, tuple[str, S3Settings | None]] = {"local": (str(frames_dir.resolve()), None)}
+        for label, server in (("s3", store), ("moto", moto)):
+            started = time.perf_counter()
+            prefix = f"{server.create_bucket('bench')}/frames"
+            samples.upload(incoming, prefix, server.settings)
+            inputs[label] = (prefix, server.settings)
+            report(f"uploaded {len(incoming)} frames to {label} ({time.perf_counter() - started:.0f}s)")
         base = Settings(
             spark=SparkSettings(master=options.master, app_name="camscore-bench",
                                 conf={"spark.driver.memory": "4g"}),
-            s3=server.settings, source=SourceSettings(path_regex=PATH_REGEX))
+            s3=store.settings, source=SourceSettings(path_regex=PATH_REGEX))
         probabilities = {}
         for runtime, precision in options.settings:
             name = f"{runtime}-{precision}"
@@ -156,24 +164,29 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
             time_model = _bare_model(weights, runtime=runtime, precision=precision, pixels=pixels, cores=cores,
                                      calibration_frames=calibration_frames)
             model_seconds = _timed_runs(time_model, repeats=options.repeats)
-            measured = _end_to_end(settings, inputs={"local": str(frames_dir.resolve()), "s3": f"{bucket}/frames"},
-                                   model_dir=model_dir, workdir=workdir / "scores" / name, repeats=options.repeats)
+            measured = _end_to_end(settings, inputs=inputs, model_dir=model_dir, workdir=workdir / "scores" / name,
+                                   repeats=options.repeats)
             model_seconds += _timed_runs(time_model, repeats=options.repeats)
             results["model"][name] = len(pixels) / statistics.median(model_seconds)
             del time_model
             report(f"(a) bare model {runtime} {precision}: {results['model'][name]:.1f} frames/s")
-            report(f"(c) local {measured['local']:.1f}, (d) s3 {measured['s3']:.1f} frames/s, "
-                   f"worker peak {measured['worker_peak_mib']} MiB ({name})")
+            report(f"(c) local {measured['local']:.1f}, (d) s3 {measured['s3']:.1f}, (d') moto "
+                   f"{measured['moto']:.1f} frames/s, worker peak {measured['worker_peak_mib']} MiB ({name})")
+            results["end_to_end"][name] = measured
+            if not options.quality:
+                continue
             probabilities[name] = _scored(settings, parity_dir, model_dir, workdir / "parity-scores" / name)
             measured["cv_auc"] = _cv_auc(settings, photos, weights_file, workdir / "cv" / name)
             report(f"(ii) CV AUC {measured['cv_auc']:.4f} ({name})")
-            results["end_to_end"][name] = measured
         reference = probabilities.get("-".join(REFERENCE))
         if reference is not None:
             for name, values in probabilities.items():
                 results["end_to_end"][name]["parity"] = parity(values, reference)
         if options.scaling:
             results["scaling"] = _scaling(base, _fastest(results), frames_dir, models, workdir, options)
+    if not options.quality:
+        (workdir / "results.json").write_text(json.dumps(results, indent=2))
+        return results
     results["default"] = choose_default(results)
     if options.small_runs and results["default"]["training"]:
         results["small_runs"] = _small_runs(results["default"]["training"], frames_dir, models, workdir, options)
@@ -215,17 +228,24 @@ def choose_default(results: dict[str, Any]) -> dict[str, Any]:
 
 def format_results(results: dict[str, Any]) -> str:
     """The benchmark's tables: frames/s and ratios, parity, and where the cores went, for every setting."""
+    original = results.get("original", float("nan"))
     lines = [f"N = {results['n']} frames, {results['cores']} cores of {results['cpu']}, "
              f"median of {results['repeats']} runs",
-             f"(b) original notebook loop: {results['original']:.2f} frames/s", "",
-             f"{'setting':<15} {'(a) model':>9} {'(c) local':>9} {'(d) s3':>7} {'c/a':>5} {'d/a':>5} "
-             f"{'c/b':>6} {'peak MiB':>8}"]
+             f"(b) original notebook loop: {original:.2f} frames/s", "",
+             "(d) s3: SeaweedFS, its own process on the same cores; (d') moto: moto's server in the benchmark's "
+             "driver",
+             f"{'setting':<15} {'(a) model':>9} {'(c) local':>9} {'(d) s3':>7} {'(d2) moto':>9} {'c/a':>5} "
+             f"{'d/a':>5} {'d2/a':>5} {'c/b':>6} {'peak MiB':>8}"]
     for name, measured in results["end_to_end"].items():
         model = results["model"][name]
+        moto = measured.get("moto", float("nan"))
         lines.append(
-            f"{name:<15} {model:>9.1f} {measured['local']:>9.1f} {measured['s3']:>7.1f} "
-            f"{measured['local'] / model:>5.2f} {measured['s3'] / model:>5.2f} "
-            f"{measured['local'] / results['original']:>6.1f} {measured['worker_peak_mib']:>8}")
+            f"{name:<15} {model:>9.1f} {measured['local']:>9.1f} {measured['s3']:>7.1f} {moto:>9.1f} "
+            f"{measured['local'] / model:>5.2f} {measured['s3'] / model:>5.2f} {moto / model:>5.2f} "
+            f"{measured['local'] / original:>6.1f} {measured['worker_peak_mib']:>8}")
+    lines += ["", *_profile_table(results)]
+    if "default" not in results:
+        return "\n".join(lines)
     lines += ["", "parity against keras-fp32 on real photos: (i) the original booster, "
                   "(ii) CV AUC of a booster trained on the setting's features",
               f"{'setting':<15} {'frames':>6} {'agree':>7} {'mean|dp|':>8} {'p99|dp|':>8} {'max|dp|':>8} "
@@ -241,17 +261,6 @@ def format_results(results: dict[str, Any]) -> str:
     lines.append(f"training default by the parity rule (|dAUC| <= {AUC_TOLERANCE}, fastest): {default['training']}")
     lines.append(f"may score a booster trained on other features (agree >= {AGREEMENT:.0%}): "
                  f"{', '.join(default['other_features']) or 'none'}")
-    lines += ["", "where the cores went in the median run, core-ms a frame "
-                  "(wall: ms a frame; the rest add up to cores × wall; driver includes the embedded S3 server)",
-              f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'model':>6} "
-              f"{'classify':>8} {'other':>6} {'driver':>6} {'idle':>6}"]
-    for name, measured in results["end_to_end"].items():
-        for label, profile in measured["profile"].items():
-            split = profile["core_ms_per_frame"]
-            wall = 1000 * profile["seconds"] / max(profile["frames"], 1)
-            lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['fetch']:>6.2f} "
-                         f"{split['decode']:>6.2f} {split['featurize']:>6.2f} {split['classify']:>8.2f} "
-                         f"{split['worker_other']:>6.2f} {split['driver']:>6.2f} {split['idle']:>6.2f}")
     chosen, reference = results["default"]["training"], "-".join(REFERENCE)
     if chosen and reference in results["end_to_end"]:
         ours, theirs = results["end_to_end"][chosen], results["end_to_end"][reference]
@@ -275,6 +284,22 @@ def format_results(results: dict[str, Any]) -> str:
         for point in results["scaling"]["points"]:
             lines.append(f"{point['n']:>6} {point['seconds']:>8.1f} {point['frames_per_second']:>9.1f}")
     return "\n".join(lines)
+
+
+def _profile_table(results: dict[str, Any]) -> list[str]:
+    lines = ["where the cores went in the median run, core-ms a frame (wall: ms a frame; the rest add up to "
+             "cores × wall; store: SeaweedFS's process; driver includes moto's server)",
+             f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'model':>6} "
+             f"{'classify':>8} {'other':>6} {'store':>6} {'driver':>6} {'idle':>6}"]
+    for name, measured in results["end_to_end"].items():
+        for label, profile in measured["profile"].items():
+            split = profile["core_ms_per_frame"]
+            wall = 1000 * profile["seconds"] / max(profile["frames"], 1)
+            lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['fetch']:>6.2f} "
+                         f"{split['decode']:>6.2f} {split['featurize']:>6.2f} {split['classify']:>8.2f} "
+                         f"{split['worker_other']:>6.2f} {split.get('store', 0.0):>6.2f} {split['driver']:>6.2f} "
+                         f"{split['idle']:>6.2f}")
+    return lines
 
 
 def _parity_frames(folder: Path, photos: Path, seed_frames: Path) -> Path:
@@ -383,18 +408,19 @@ def _original_method(paths: list[Path], weights) -> Callable[[], None]:
     return run
 
 
-def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, workdir: Path,
-                repeats: int) -> dict[str, Any]:
-    """Median frames/s of the scoring job per input, in a fresh Spark session (fresh Python workers)."""
+def _end_to_end(settings: Settings, *, inputs: dict[str, tuple[str, S3Settings | None]], model_dir: str,
+                workdir: Path, repeats: int) -> dict[str, Any]:
+    """Median frames/s of the scoring job per input (its URI and the S3 settings that reach it), in a fresh
+    Spark session (fresh Python workers)."""
     measured: dict[str, Any] = {}
     with _session(settings) as spark:
-        for label, uri in inputs.items():
+        for label, (uri, s3) in inputs.items():
             runs = []
             for attempt in range(repeats):
                 output = workdir / f"{label}-{attempt}"
                 shutil.rmtree(output, ignore_errors=True)
-                run_settings = dataclasses.replace(settings, score=ScoreSettings(input=uri, model=model_dir,
-                                                                                 output=str(output)))
+                run_settings = dataclasses.replace(settings, s3=s3 or settings.s3, score=ScoreSettings(
+                    input=uri, model=model_dir, output=str(output)))
                 before, started = cpu_seconds(), time.perf_counter()
                 summary = run_score(spark, prepare_score(run_settings))
                 runs.append(cpu_profile(frames=summary.frames_read, worker_seconds=summary.worker_seconds,
@@ -413,7 +439,8 @@ def cpu_profile(*, frames: int, worker_seconds: dict[str, float], seconds: float
 
     ``fetch``, ``decode``, ``featurize`` and ``classify`` are the CPU the
     workers spent in those stages; ``worker_other`` is the rest of the workers'
-    CPU (Arrow, pandas, model setup); ``idle`` is what no process used.
+    CPU (Arrow, pandas, model setup); ``store`` the local object store's;
+    ``idle`` is what no process used.
     """
     used = {name: after[name] - before[name] for name in after}
     stages = worker_seconds
@@ -425,6 +452,7 @@ def cpu_profile(*, frames: int, worker_seconds: dict[str, float], seconds: float
         "featurize": stages["featurize"],
         "classify": stages["classify"],
         "worker_other": max(used["workers"] - staged, 0.0),
+        "store": used.get("store", 0.0),
         "driver": used["driver"],
     }
     split["idle"] = max(cores * seconds - sum(split.values()), 0.0)
@@ -517,7 +545,7 @@ def _scaling(base: Settings, setting: str, frames_dir: Path, models: dict[str, s
     for n in options.scaling:
         subset = _subset(frames_dir, n, workdir / f"scaling-{n}")
         started = time.perf_counter()
-        measured = _end_to_end(settings, inputs={"local": str(subset.resolve())},
+        measured = _end_to_end(settings, inputs={"local": (str(subset.resolve()), None)},
                                model_dir=_model_for(models, setting),
                                workdir=workdir / "scaling-scores" / str(n), repeats=options.repeats)
         points.append({"n": n, "frames_per_second": measured["local"], "seconds": n / measured["local"],

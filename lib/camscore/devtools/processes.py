@@ -15,8 +15,9 @@ def usable_cores() -> int:
 
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by this process (``driver``: the driver and any threads it hosts, such
-    as an embedded S3 server), by the PySpark Python workers (``workers``) and by every other process
-    under it (``jvm``: the JVM and its launcher script).
+    as an in-process S3 server), by the PySpark Python workers (``workers``), by a local object store it
+    started (``store``: SeaweedFS) and by every other process under it (``jvm``: the JVM and its launcher
+    script).
 
     A process's figure includes its ended and reaped children, so a worker that exits moves its CPU
     to the daemon that forked it and the totals only grow.
@@ -32,13 +33,14 @@ def cpu_seconds() -> dict[str, float]:
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in processes.items():
         children.setdefault(parent, []).append(pid)
-    totals = {"driver": sum(os.times()[:2]), "jvm": 0.0, "workers": 0.0}
+    totals = {"driver": sum(os.times()[:2]), "jvm": 0.0, "workers": 0.0, "store": 0.0}
     pending = list(children.get(os.getpid(), []))
     while pending:
         pid = pending.pop()
         pending += children.get(pid, [])
         _, seconds, command = processes[pid]
-        totals["workers" if is_python_worker(command) else "jvm"] += seconds
+        kind = "workers" if is_python_worker(command) else "store" if is_object_store(command) else "jvm"
+        totals[kind] += seconds
     return totals
 
 
@@ -53,6 +55,11 @@ def parse_stat(text: str) -> tuple[int, float]:
 def is_python_worker(command: bytes) -> bool:
     """Whether a ``/proc/<pid>/cmdline`` is a PySpark Python worker (or the daemon that forks them)."""
     return b"pyspark.daemon" in command or b"pyspark.worker" in command
+
+
+def is_object_store(command: bytes) -> bool:
+    """Whether a ``/proc/<pid>/cmdline`` is SeaweedFS's ``weed`` (the local object store)."""
+    return Path(command.split(b"\0", 1)[0].decode(errors="replace")).name == "weed"
 
 
 def python_worker_peak_mib() -> int:
