@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> None:
         options = BenchOptions(
-            n=args.n or 2000, repeats=args.repeats, model_frames=args.model_frames, quality=not args.speed_only, workdir=Path(args.workdir), master=args.master, booster=args.booster,
+            n=args.n or 2000, repeats=args.repeats, model_frames=args.model_frames,
+            quality=not args.speed_only, workdir=Path(args.workdir), master=args.master, booster=args.booster,
             seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n),

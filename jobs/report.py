@@ -1,4 +1,5 @@
-"""Per camera and hour of the scoring job's output: frames, car share and errors, as Parquet and a PNG chart."""
+"""Per camera and hour of the scoring job's output: frames, car share and errors, as Parquet and a PNG chart;
+and each camera's health (dark, overexposed, covered, frozen, blurred, moved, silent) as camera_health.parquet."""
 
 import sys
 
@@ -13,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
         from camscore.stages.report import write_report
         from camscore.spark.session import spark_session
 
-        print(write_report(spark_session(settings.spark), options.output, date=options.date, to=options.to).format())
+        print(write_report(spark_session(settings.spark), options.output, date=options.date, to=options.to,
+                           health=settings.health).format())
 
     return run_job(argv, __doc__, prog="report", settings=FLAGS, options=ReportOptions, body=body, spark=True)
 

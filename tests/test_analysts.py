@@ -4,12 +4,10 @@ import datetime as dt
 
 import duckdb
 
-from camscore.rows import SCORE_COLUMNS as SCORE_ROW
-from camscore.spark.schema import struct
 from camscore.stages.batches import with_output_columns
 
-SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import write_scores
+from tables import score_rows
 
 
 def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp_path):
@@ -20,7 +18,7 @@ def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp
     rows.append(("file:/in/cam-1/broken.jpg", "cam-1", dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc), None,
                  None, None, "not_image", "not a known image format (6 bytes)"))
     output = str(tmp_path / "scores")
-    write_scores(with_output_columns(spark.createDataFrame(rows, SCORE_COLUMNS), model_id="m", batch_id="b1",
+    write_scores(with_output_columns(score_rows(spark, rows), model_id="m", batch_id="b1",
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)), output)
 
     query = "select date, camera_id, count(*) as frames, count(error_kind) as errors from scores " \

@@ -1,6 +1,6 @@
 import pytest
 
-from camscore.devtools.benchmark import choose_default, cpu_profile, format_results, parity
+from camscore.devtools.benchmark import choose_default, cpu_profile, format_results, parity, signal_share
 
 
 def _results(**settings):
@@ -38,15 +38,15 @@ def test_parity_counts_agreeing_labels_and_the_spread_of_probability_differences
 
 
 def test_the_profile_splits_core_time_a_frame_between_processes_and_worker_stages():
-    stages = {"setup": 0.2, "fetch": 0.1, "decode": 0.2, "featurize": 1.0, "classify": 0.1}
+    stages = {"setup": 0.2, "fetch": 0.1, "decode": 0.2, "signals": 0.05, "featurize": 1.0, "classify": 0.1}
     before = {"driver": 10.0, "jvm": 20.0, "workers": 5.0, "store": 1.0}
     after = {"driver": 10.1, "jvm": 20.3, "workers": 6.7, "store": 1.2}
 
     profile = cpu_profile(frames=100, worker_seconds=stages, seconds=1.2, before=before, after=after, cores=2)
 
     assert profile["core_ms_per_frame"] == pytest.approx(
-        {"jvm": 3.0, "fetch": 1.0, "decode": 2.0, "featurize": 10.0, "classify": 1.0, "worker_other": 3.0,
-         "store": 2.0, "driver": 1.0, "idle": 1.0})
+        {"jvm": 3.0, "fetch": 1.0, "decode": 2.0, "signals": 0.5, "featurize": 10.0, "classify": 1.0,
+         "worker_other": 2.5, "store": 2.0, "driver": 1.0, "idle": 1.0})
 
 
 def test_a_speed_only_run_gives_each_settings_ratios_to_its_bare_model_from_files_and_both_stores():
@@ -61,6 +61,12 @@ def test_a_speed_only_run_gives_each_settings_ratios_to_its_bare_model_from_file
     row = next(line for line in lines if line.startswith("openvino-int8 ") and "nan" in line)
     assert row.split() == ["openvino-int8", "50.0", "45.0", "43.0", "30.0", "0.90", "0.86", "0.60", "nan", "500"]
     assert not any(line.startswith("parity") for line in lines)
+
+
+def test_the_signals_share_is_their_part_of_every_process_cpu_a_frame_took_idle_left_out():
+    profile = {"core_ms_per_frame": {"jvm": 1.0, "decode": 2.0, "signals": 0.5, "featurize": 6.5, "idle": 5.0}}
+
+    assert signal_share(profile) == pytest.approx(0.05)
 
 
 def test_the_table_gives_the_defaults_ratio_to_keras_fp32_and_what_a_small_run_waits_for():

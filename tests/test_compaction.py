@@ -7,19 +7,17 @@ from camscore.stages.compact import STAGING, compact_day
 from camscore.config import load_settings
 from camscore.errors import LeaseHeld
 from camscore.io.lease import held
-from camscore.rows import SCORE_COLUMNS as SCORE_ROW
-from camscore.spark.schema import struct
 from camscore.stages.batches import with_output_columns
 
-SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import write_scores
+from tables import score_rows
 
 
 def write_run(spark, output: str, *, day: int, batch: str, frames: range, model_id: str = "m") -> None:
     rows = [(f"s3://b/cam-{i % 2}/{day}-{i}.jpg", f"cam-{i % 2}", dt.datetime(2026, 11, day, 8, i % 60),
              None if i % 7 == 0 else 0.25, None if i % 7 == 0 else 0, None if i % 7 == 0 else "bus",
              "decode" if i % 7 == 0 else None, "decode: bad" if i % 7 == 0 else None) for i in frames]
-    write_scores(with_output_columns(spark.createDataFrame(rows, SCORE_COLUMNS), model_id=model_id,
+    write_scores(with_output_columns(score_rows(spark, rows), model_id=model_id,
                                      batch_id=batch, scored_at=dt.datetime(2026, 11, day, 9, len(batch))), output)
 
 

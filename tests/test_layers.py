@@ -15,6 +15,10 @@ from conftest import SEED_DIR
 HEAVY = ("pyspark", "lightgbm", "openvino", "PIL", "boto3", "botocore", "tensorflow", "keras")
 # A layer's modules, and what importing all of them must not load.
 RULES = {
+    # Picture signals and camera health: numpy, Pillow and pandas only, for the core, the report and the service.
+    "camscore.health": ("pyspark", "boto3", "botocore", "lightgbm", "openvino", "tensorflow", "keras", "camscore.model",
+                        "camscore.io", "camscore.storage", "camscore.spark", "camscore.stages", "camscore.devtools",
+                        "camscore.service"),
     "camscore.model": ("pyspark", "boto3", "botocore", "camscore.io", "camscore.storage", "camscore.spark",
                        "camscore.stages", "camscore.devtools"),
     "camscore.io": ("lightgbm", "openvino", "PIL", "camscore.model", "camscore.stages", "camscore.devtools"),

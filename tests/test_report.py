@@ -1,13 +1,16 @@
 import datetime as dt
+import hashlib
+import io
 
 import duckdb
+from PIL import Image
 
-from camscore.rows import SCORE_COLUMNS as SCORE_ROW
-from camscore.spark.schema import struct
 from camscore.stages.batches import with_output_columns
 
-SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import write_scores
+from camscore.devtools import samples
+from camscore.health.signals import picture_signals
+from tables import score_rows
 
 from conftest import load_job
 
@@ -25,7 +28,7 @@ def test_the_report_gives_frames_car_share_and_errors_per_camera_and_hour_as_par
             ("s3://b/cam-1/d.jpg", "cam-1", dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC), 0.8, 1, "car", None, None),
             ("s3://b/cam-2/e.jpg", "cam-2", dt.datetime(2026, 11, 20, 8, 30, tzinfo=UTC), 0.7, 1, "car", None, None),
             ("s3://b/cam-2/f.jpg", "cam-2", dt.datetime(2026, 11, 21, 8, 30, tzinfo=UTC), 0.7, 1, "car", None, None)]
-    write_scores(with_output_columns(spark.createDataFrame(rows, SCORE_COLUMNS), model_id="m", batch_id="b1",
+    write_scores(with_output_columns(score_rows(spark, rows), model_id="m", batch_id="b1",
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=UTC)), output)
 
     assert report(["--output", output, "--date", "2026-11-20", "--master", "local[2]"]) == 0
@@ -38,6 +41,35 @@ def test_the_report_gives_frames_car_share_and_errors_per_camera_and_hour_as_par
                      ("cam-2", "2026-11-20 08:00:00+00", 1, 1, 1, 1.0, 0)]
     assert (folder / "camera_hours.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out.splitlines()[:3] == [
-        "camera        frames  scored car share  errors",
-        "cam-1              4       3     0.667       1",
-        "cam-2              1       1     1.000       0"]
+        "camera        frames  scored car share  errors  health",
+        "cam-1              4       3     0.667       1  -",
+        "cam-2              1       1     1.000       0  -"]
+
+
+def test_the_report_finds_each_cameras_faults_in_its_rows_and_writes_them_as_camera_health_parquet(
+        spark, tmp_path, capsys):
+    day = dt.date(2026, 11, 20)
+    frames = [frame for camera, fault in (("cam-a", None), ("cam-b", "frozen"), ("cam-c", "silent"))
+              for frame in samples.camera_day(camera, day=day, fault=fault, seed=len(camera) + ord(camera[-1]),
+                                              width=320, height=192)]
+    rows, signals = [], []
+    for frame in frames:
+        camera, name = frame.relative_path.split("/")
+        rows.append((f"s3://b/{frame.relative_path}", camera,
+                     dt.datetime.strptime(name[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC), 0.9, 1, "car", None, None))
+        signals.append(picture_signals(Image.open(io.BytesIO(frame.data))).values()
+                       + (hashlib.sha256(frame.data).hexdigest(),))
+    output = str(tmp_path / "scores")
+    write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id="b1",
+                                     scored_at=dt.datetime(2026, 11, 21, tzinfo=UTC)), output)
+
+    assert report(["--output", output, "--date", "2026-11-20", "--master", "local[2]"]) == 0
+
+    health = tmp_path / "scores" / "_reports" / "2026-11-20" / "camera_health.parquet"
+    assert duckdb.sql(f"select camera_id, status, since::varchar, until, frames from '{health}' order by all"
+                      ).fetchall() == [("cam-a", "ok", "2026-11-20 06:00:00", None, 72),
+                                       ("cam-b", "frozen", "2026-11-20 12:00:00", None, 48),
+                                       ("cam-c", "silent", "2026-11-20 11:45:00", None, 0)]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[-1] for line in lines[1:4]] == [
+        "ok", "frozen since 2026-11-20 12:00", "silent since 2026-11-20 11:45"]

@@ -1,11 +1,14 @@
 import dataclasses
 import datetime as dt
+import hashlib
+import io
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from pyspark.sql import types as T
 
 from camscore.stages import calibration
@@ -21,9 +24,13 @@ REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
     ("path", T.StringType()), ("camera_id", T.StringType()), ("captured_at", T.TimestampType()),
     ("probability", T.DoubleType()), ("label", T.IntegerType()), ("label_name", T.StringType()),
-    ("error_kind", T.StringType()), ("error", T.StringType()), ("model_id", T.StringType()), ("scored_at", T.TimestampType()),
-    ("date", T.DateType()), ("batch", T.StringType()),
+    ("error_kind", T.StringType()), ("error", T.StringType()),
+    ("brightness", T.DoubleType()), ("contrast", T.DoubleType()), ("dark_fraction", T.DoubleType()),
+    ("bright_fraction", T.DoubleType()), ("sharpness", T.DoubleType()), ("phash", T.LongType()),
+    ("content_sha", T.StringType()),
+    ("model_id", T.StringType()), ("scored_at", T.TimestampType()), ("date", T.DateType()), ("batch", T.StringType()),
 ]
+SIGNALS = ("brightness", "contrast", "dark_fraction", "bright_fraction", "sharpness", "phash")
 
 
 score = load_job("score").main
@@ -62,6 +69,10 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
     assert all(name.endswith(f"{kind}.jpg") for name, kind in kinds.items())
     assert all(rows[name]["error"] and not rows[name]["error"].startswith(kind) for name, kind in kinds.items())
     assert all(rows[name]["probability"] is None and rows[name]["label"] is None for name in kinds)
+    # A frame that did not decode has no picture signals; one that was read has the hash of its bytes.
+    assert all(rows[name][signal] is None for name in kinds for signal in SIGNALS)
+    assert [name for name in kinds if rows[name]["content_sha"]] == [
+        name for name in kinds if not name.endswith("empty.jpg")]
 
     # The scores are those of the same featurizer and booster run in this process.
     model = load_model(model_dir)
@@ -82,6 +93,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
         assert row["camera_id"] == name.split("/")[0]
         assert row["captured_at"] == dt.datetime.strptime(name.split("/")[1][:15], "%Y%m%dT%H%M%S")
         assert row["date"] == dt.date(2026, 11, 20)
+        assert row["content_sha"] == hashlib.sha256(good[name]).hexdigest()
+        assert 0 < row["brightness"] < 1 and row["contrast"] > 0 and row["sharpness"] > 0
+        assert row["dark_fraction"] < 0.5 and row["bright_fraction"] < 0.5 and row["phash"] is not None
 
     summary = json.loads((tmp_path / "scores" / "_summary.json").read_text())
     assert summary["frames_read"] == 11
@@ -134,6 +148,27 @@ def test_local_folders_are_scored_by_workers_that_read_their_files(spark, model_
     assert (rows[f"file:{frames}/gate/b.jpg"]["error_kind"], rows[f"file:{frames}/gate/b.jpg"]["error"]) == \
         ("empty", "zero bytes")
     assert {row["camera_id"] for row in rows.values()} == {"gate"}
+
+
+def test_with_skip_unhealthy_a_black_frame_keeps_its_signals_and_is_left_out_of_the_model(
+        spark, model_dir, write_config, tmp_path):
+    black = io.BytesIO()
+    Image.new("RGB", (640, 480)).save(black, "JPEG")
+    put_frames(str(tmp_path / "frames"), {"cam-1/20261125T080000.jpg": black.getvalue(),
+                                          "cam-1/20261125T081000.jpg": samples.frame_jpeg("car", seed=5)}, None)
+    config = write_config({"score": {"skip_unhealthy": True}})
+    output = tmp_path / "scores"
+
+    assert score(["--input", str(tmp_path / "frames"), "--model", model_dir, "--output", str(output),
+                  "--config", config]) == 0
+
+    rows = {Path(row["path"]).stem: row for row in spark.read.parquet(str(output)).collect()}
+    dark, sound = rows["20261125T080000"], rows["20261125T081000"]
+    assert (dark["error_kind"], dark["probability"], dark["dark_fraction"]) == ("blank", None, 1.0)
+    assert dark["error"] == "dark picture, not scored (score.skip_unhealthy)"
+    assert sound["error_kind"] is None and sound["probability"] is not None
+    summary = json.loads((output / "_summary.json").read_text())
+    assert (summary["frames_scored"], summary["frames_blank"], summary["errors"]) == (1, 1, {})
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +341,8 @@ def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server,
 
 def test_an_output_written_before_error_kind_existed_takes_new_runs(spark, model_dir, tmp_path):
     output = tmp_path / "scores"
-    older = T.StructType([T.StructField(name, kind) for name, kind in OUTPUT_SCHEMA if name != "error_kind"])
+    older = T.StructType([T.StructField(name, kind) for name, kind in OUTPUT_SCHEMA
+                          if name not in ("error_kind", "content_sha", *SIGNALS)])
     day = dt.datetime(2026, 11, 1, 8, 0)
     spark.createDataFrame([("file:/old/cam-1/a.jpg", "cam-1", day, None, None, None, "empty: zero bytes", "m0", day,
                             day.date(), "bolder")], older).write.partitionBy("date", "batch").parquet(str(output))

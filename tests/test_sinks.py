@@ -3,12 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from camscore.rows import SCORE_COLUMNS as SCORE_ROW
-from camscore.spark.schema import struct
 from camscore.stages.batches import with_output_columns
 
-SCORE_COLUMNS = struct(SCORE_ROW)
 from camscore.io.sinks import batch_rows, done_paths, partition_dates, write_scores
+from tables import score_rows
 
 pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too
 
@@ -19,7 +17,7 @@ def scores(spark, day: int, count: int, *, start: int = 0, error_kind: str | Non
     rows = [(f"s3://b/cam-1/{day}-{i}.jpg", "cam-1", dt.datetime(2026, 11, day, 8, i, tzinfo=dt.timezone.utc),
              None if error_kind else 0.9, None if error_kind else 1, None if error_kind else "car", error_kind,
              error_kind and f"{error_kind}: reset") for i in range(start, start + count)]
-    return spark.createDataFrame(rows, SCORE_COLUMNS)
+    return score_rows(spark, rows)
 
 
 def read_folders(frame) -> set[str]:

@@ -70,6 +70,11 @@ def _not_negative(value: int) -> None:
         raise ValueError("must be 0 or more")
 
 
+def _above_one(value: float) -> None:
+    if value <= 1:
+        raise ValueError("must be a number above 1")
+
+
 def _positive_seconds(value: float) -> None:
     if value <= 0:
         raise ValueError("must be a positive number of seconds")
@@ -245,6 +250,9 @@ class ScoreSettings:
                                          "this; another run meanwhile stops with exit code 75; a lease not renewed "
                                          "this long, or left by a process gone from this host, is taken over",
                                    check=_positive_seconds)
+    skip_unhealthy: bool = setting(False, "leave absolutely dark, white or uniform pictures out of the model: "
+                                          "their rows keep their picture signals and get error_kind blank "
+                                          "(the batch job and the service)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -306,6 +314,18 @@ class ServeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HealthSettings:
+    """How the report tells a camera's faults from its rows' picture signals (camscore.health.episodes)."""
+
+    baseline_frames: int = setting(24, "a camera's baseline: its last this many sound frames (their medians)",
+                                   check=positive)
+    persist_frames: int = setting(3, "a fault counts once this many consecutive frames show it", check=positive)
+    silent_gaps: float = setting(4.0, "silent: no frame for this many times the camera's usual gap (the 95th "
+                                      "percentile of its gaps) before the report's window ends",
+                                 check=_above_one)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a camscore job reads from config: one section per field."""
 
@@ -316,6 +336,7 @@ class Settings:
     score: ScoreSettings = field(default_factory=ScoreSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 def _probability(value: float) -> None:

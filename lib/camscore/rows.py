@@ -20,6 +20,7 @@ class ErrorKind(str, enum.Enum):
     DECODE = "decode"  # any other decoder error
     READ = "read"  # the bytes could not be fetched, for a passing fault
     UNREADABLE = "unreadable"  # the store refused them, or they were gone: no such key, access denied
+    BLANK = "blank"  # an absolutely dark, white or uniform picture, left out of the model by score.skip_unhealthy
 
     @property
     def passing(self) -> bool:
@@ -77,21 +78,28 @@ _ERRORS = (Column("error_kind", "string"), Column("error", "string"))
 
 # A listed frame, before it is read.
 LISTING_COLUMNS = (_PATH, _MODIFICATION_TIME, _LENGTH)
-# One row per frame from the per-frame core: its probability, label and label name, or its error.
+# A decoded frame's picture signals (camscore.health.signals), and the hash of any frame's bytes.
+SIGNAL_COLUMNS = (Column("brightness", "double"), Column("contrast", "double"), Column("dark_fraction", "double"),
+                  Column("bright_fraction", "double"), Column("sharpness", "double"), Column("phash", "bigint"),
+                  Column("content_sha", "string"))
+# One row per frame from the per-frame core: its probability, label and label name, or its error; its signals.
 SCORE_COLUMNS = (_PATH, _CAMERA_ID, _CAPTURED_AT, Column("probability", "double"), Column("label", "int"),
-                 Column("label_name", "string"), *_ERRORS)
+                 Column("label_name", "string"), *_ERRORS, *SIGNAL_COLUMNS)
 # What the output adds to a score row: the model, when the run started, and the partition keys.
 RUN_COLUMNS = (Column("model_id", "string"), Column("scored_at", "timestamp"), Column("date", "date"),
                Column("batch", "string"))
 OUTPUT_COLUMNS = SCORE_COLUMNS + RUN_COLUMNS
 # The order of the output's columns as analysts see them.
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
-                "error_kind", "error", "model_id", "scored_at", "batch")
+                "error_kind", "error", *(column.name for column in SIGNAL_COLUMNS), "model_id", "scored_at", "batch")
 PARTITION_COLUMNS = ("date", "batch")
 NO_DATE = "__HIVE_DEFAULT_PARTITION__"  # the date= folder of rows without a date, as Spark names it
 # One row per frame of the training job: its features, or its error.
 FEATURE_COLUMNS = (_PATH, _LENGTH, _MODIFICATION_TIME, _CAMERA_ID, _CAPTURED_AT,
                    Column("features", "array<float>"), *_ERRORS)
+# One row per camera health episode (camscore.health.episodes): a fault, or ``ok`` for a camera with none.
+EPISODE_COLUMNS = (Column("camera_id", "string"), Column("status", "string"), Column("since", "timestamp"),
+                   Column("until", "timestamp"), Column("frames", "bigint"))
 SUMMARY_FILE = "_summary.json"
 
 

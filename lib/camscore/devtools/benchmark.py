@@ -289,17 +289,28 @@ def format_results(results: dict[str, Any]) -> str:
 def _profile_table(results: dict[str, Any]) -> list[str]:
     lines = ["where the cores went in the median run, core-ms a frame (wall: ms a frame; the rest add up to "
              "cores × wall; store: SeaweedFS's process; driver includes moto's server)",
-             f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'model':>6} "
-             f"{'classify':>8} {'other':>6} {'store':>6} {'driver':>6} {'idle':>6}"]
+             f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'signal':>6} "
+             f"{'model':>6} {'classify':>8} {'other':>6} {'store':>6} {'driver':>6} {'idle':>6}"]
     for name, measured in results["end_to_end"].items():
         for label, profile in measured["profile"].items():
             split = profile["core_ms_per_frame"]
             wall = 1000 * profile["seconds"] / max(profile["frames"], 1)
             lines.append(f"{name:<15} {label:<6} {wall:>6.2f} {split['jvm']:>6.2f} {split['fetch']:>6.2f} "
-                         f"{split['decode']:>6.2f} {split['featurize']:>6.2f} {split['classify']:>8.2f} "
+                         f"{split['decode']:>6.2f} {split.get('signals', 0.0):>6.2f} {split['featurize']:>6.2f} "
+                         f"{split['classify']:>8.2f} "
                          f"{split['worker_other']:>6.2f} {split.get('store', 0.0):>6.2f} {split['driver']:>6.2f} "
                          f"{split['idle']:>6.2f}")
+    shares = [f"{name} {signal_share(measured['profile']['local']):.1%}"
+              for name, measured in results["end_to_end"].items() if "local" in measured["profile"]]
+    if shares:
+        lines.append("picture signals' share of a frame's CPU (local files, all processes): " + ", ".join(shares))
     return lines
+
+
+def signal_share(profile: dict[str, Any]) -> float:
+    """The picture signals' share of the CPU a frame took in a run (every process's, idle left out)."""
+    split = profile["core_ms_per_frame"]
+    return split.get("signals", 0.0) / max(sum(value for name, value in split.items() if name != "idle"), 1e-9)
 
 
 def _parity_frames(folder: Path, photos: Path, seed_frames: Path) -> Path:
@@ -437,18 +448,20 @@ def cpu_profile(*, frames: int, worker_seconds: dict[str, float], seconds: float
                 after: dict[str, float], cores: int) -> dict[str, Any]:
     """Where one scoring run's core time went, in core-milliseconds a frame.
 
-    ``fetch``, ``decode``, ``featurize`` and ``classify`` are the CPU the
-    workers spent in those stages; ``worker_other`` is the rest of the workers'
+    ``fetch``, ``decode``, ``signals`` (picture signals and the bytes' hash),
+    ``featurize`` and ``classify`` are the CPU the workers spent in those stages; ``worker_other`` is the rest of the workers'
     CPU (Arrow, pandas, model setup); ``store`` the local object store's;
     ``idle`` is what no process used.
     """
     used = {name: after[name] - before[name] for name in after}
     stages = worker_seconds
-    staged = sum(stages[name] for name in ("fetch", "decode", "featurize", "classify"))
+    staged = sum(stages.get(name, 0.0) for name in ("fetch", "decode", "signals", "featurize",
+                                                     "classify"))
     split = {
         "jvm": used["jvm"],
         "fetch": stages["fetch"],
         "decode": stages["decode"],
+        "signals": stages.get("signals", 0.0),
         "featurize": stages["featurize"],
         "classify": stages["classify"],
         "worker_other": max(used["workers"] - staged, 0.0),

@@ -16,12 +16,14 @@ from camscore.config import Settings
 from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.served import served
+from camscore.stages.report import write_report
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.model.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
+HEALTH_DAY = dt.date(2026, 11, 23)
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
@@ -42,10 +44,14 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
         incoming = samples.camera_frames(cameras=4, days=3, per_day=12, start=dt.date(2026, 11, 20))
         broken = [samples.SampleFrame(f"cam-04/20261122T235900-bad-{kind}.jpg", data, kind)
                   for kind, data in samples.bad_frames().items()]
+        # A day of two fixed cameras: one sound from dawn to dusk, one covered from noon on.
+        day = [*samples.camera_day("cam-05", day=HEALTH_DAY, dusk=True, seed=5),
+               *samples.camera_day("cam-06", day=HEALTH_DAY, fault="covered", seed=6)]
         samples.upload(labelled, f"{bucket}/labelled", server.settings)
-        samples.upload(incoming + broken, f"{bucket}/incoming", server.settings)
+        samples.upload(incoming + broken + day, f"{bucket}/incoming", server.settings)
         print(f"generated {len(labelled)} labelled frames (8 cameras, tracks of 5 frames) and "
-              f"{len(incoming) + len(broken)} incoming frames ({len(broken)} broken on purpose) "
+              f"{len(incoming) + len(broken) + len(day)} incoming frames ({len(broken)} broken on purpose; "
+              f"{len(day)} of two cameras over {HEALTH_DAY}, one covered from noon on) "
               f"in {time.perf_counter() - started:.1f}s")
 
         model_dir = str(run_dir / "model")
@@ -76,6 +82,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
         print(per_camera_table(spark, output))
         truth = {f"{bucket}/incoming/{frame.relative_path}": LABELS[frame.kind] for frame in incoming}
         print(agreement_with_truth(spark, output, truth))
+        print(f"\ncamera health on {HEALTH_DAY} (./submit.sh report --output {output} --date {HEALTH_DAY}):")
+        print(write_report(spark, output, date=HEALTH_DAY.isoformat(), to=None, health=settings.health).format())
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
 
         uploaded = [f"incoming/{frame.relative_path}" for frame in incoming[:5]]
@@ -146,8 +154,9 @@ def per_camera_table(spark: SparkSession, output: str) -> str:
 
 
 def agreement_with_truth(spark: SparkSession, output: str, truth: dict[str, int]) -> str:
-    """How many scored frames got the label the generator drew."""
-    rows = spark.read.parquet(output).where(F.col("error").isNull()).select("path", "label").collect()
+    """How many scored frames of ``truth`` got the label the generator drew."""
+    rows = [row for row in spark.read.parquet(output).where(F.col("error").isNull()).select("path", "label").collect()
+            if row["path"] in truth]
     right = sum(truth[row["path"]] == row["label"] for row in rows)
     if not rows:
         return "no frames were scored"

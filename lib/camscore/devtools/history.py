@@ -2,7 +2,7 @@
 
     python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
 
-Scores ``--new`` frames from the embedded S3 server with --only-new into an empty output and into
+Scores ``--new`` frames from a local object store (SeaweedFS) with --only-new into an empty output and into
 one holding ``days`` x ``rows-per-day`` earlier rows of the same model, in turn, ``--rounds`` times
 (the first run of a process also warms its Python workers), and prints each run's seconds.
 """
@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import load_settings
 from camscore.devtools import samples
+from camscore.devtools.object_store import LocalObjectStore
 from camscore.model.model_dir import import_booster, load_model
 from camscore.stages.score import prepare_score, run_score
 from camscore.stages.batches import with_output_columns
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="camscore-history-"))
-    with samples.EmbeddedS3() as server:
+    with LocalObjectStore() as server:
         model = str(work / "model")
         import_booster(str(ORIGINAL_BOOSTER), model, layer="predictions", weights="none")
         model_id = load_model(model).manifest.model_id

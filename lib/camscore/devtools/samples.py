@@ -28,7 +28,9 @@ KINDS = ("bus", "car")
 
 
 def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None, vehicle: int | None = None,
-               position: float | None = None, width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
+               position: float | None = None, width: int = WIDTH, height: int = HEIGHT, light: float | None = None,
+               blur: float | None = None, noise: float | None = None, horizon: float | None = None,
+               size: float = 1.0) -> Image.Image:
     """One synthetic frame showing a vehicle of ``kind`` (bus or car).
 
     Args:
@@ -37,6 +39,11 @@ def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None,
         scene: seed of the background (one camera's view); None draws a new one.
         vehicle: seed of the vehicle's look (one vehicle seen in several frames); None draws a new one.
         position: where the vehicle is, 0 (entering on the left) to 1 (leaving on the right); None: anywhere.
+        light: the gain on every pixel (daylight about 1); None: drawn between 0.5 and 1.3.
+        blur: the Gaussian blur radius of the optics, in pixels of a 960-wide frame; None: drawn up to 1.5.
+        noise: the sensor noise's standard deviation, in levels of 255; None: drawn between 3 and 14.
+        horizon: where the horizon is, a share of the height from the top; None: the scene draws it (0.3-0.45).
+        size: the vehicle's size against the usual (a camera farther from the street sees smaller ones).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
@@ -44,7 +51,7 @@ def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None,
     vehicle_rng = np.random.default_rng(vehicle) if vehicle is not None else rng
     image = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(image)
-    horizon = int(height * scene_rng.uniform(0.3, 0.45))
+    horizon = int(height * (scene_rng.uniform(0.3, 0.45) if horizon is None else horizon))
     sky = tuple(int(v) for v in scene_rng.integers(90, 200, 3))
     draw.rectangle([0, 0, width, horizon], fill=sky)
     for _ in range(scene_rng.integers(3, 8)):  # buildings along the horizon
@@ -58,7 +65,7 @@ def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None,
         y = int(horizon + (height - horizon) * 0.55)
         draw.rectangle([x, y, x + 60, y + 6], fill=(220, 220, 200))
 
-    scale = vehicle_rng.uniform(0.6, 1.2)
+    scale = vehicle_rng.uniform(0.6, 1.2) * size
     bottom = int(horizon + 80 + vehicle_rng.uniform(0, 1) * (height - 90 - horizon))
     place = position if position is not None else rng.uniform(0, 1)
     draw_vehicle = _draw_car if kind == "car" else _draw_bus
@@ -68,9 +75,11 @@ def draw_frame(kind: str, rng: np.random.Generator, *, scene: int | None = None,
         top = int(rng.uniform(horizon - 40, height - 60))
         draw.rectangle([left, top, left + int(rng.uniform(10, 90)), top + int(rng.uniform(40, 260))],
                        fill=tuple(int(v) for v in rng.integers(20, 200, 3)))
-    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.5)))
+    radius = rng.uniform(0.0, 1.5) if blur is None else blur
+    image = image.filter(ImageFilter.GaussianBlur(radius * width / WIDTH))
     pixels = np.asarray(image, dtype=np.float32)
-    pixels = pixels * rng.uniform(0.5, 1.3) + rng.normal(0.0, rng.uniform(3, 14), pixels.shape)
+    gain = rng.uniform(0.5, 1.3) if light is None else light
+    pixels = pixels * gain + rng.normal(0.0, rng.uniform(3, 14) if noise is None else noise, pixels.shape)
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
@@ -194,6 +203,81 @@ def camera_frames(*, cameras: int, days: int, per_day: int, start: dt.date, seed
                 name = f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}.jpg"
                 frames.append(SampleFrame(name, frame_jpeg(kind, seed=int(rng.integers(1 << 31))), kind))
     return frames
+
+
+FAULTS = ("dark", "overexposed", "blurred", "covered", "frozen", "moved", "silent")
+
+
+def camera_day(camera: str, *, day: dt.date, every_minutes: int = 15, fault: str | None = None,
+               onset: dt.time = dt.time(12), dusk: bool = False, seed: int = 0, width: int = 480,
+               height: int = 288) -> list[SampleFrame]:
+    """A day of one camera's frames (``<camera>/YYYYMMDDTHHMMSS.jpg``, one every ``every_minutes`` from
+    06:00 to midnight): traffic coming and going in one scene under the camera's own noise, and from ``onset``
+    a fault of FAULTS, or none.
+
+    Args:
+        dusk: the light falls from 14:00 to a third of the morning's at 22:00.
+    """
+    if fault not in (None, *FAULTS):
+        raise ValueError(f"fault must be one of {FAULTS} or None; got {fault!r}")
+    rng = np.random.default_rng(seed)
+    scene, noise = int(rng.integers(1 << 31)), float(rng.uniform(3, 8))
+    frames: list[SampleFrame] = []
+    moment, end = dt.datetime.combine(day, dt.time(6)), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    while moment < end:
+        faulty = fault is not None and moment.time() >= onset
+        if faulty and fault == "silent":
+            break
+        hours = (moment - dt.datetime.combine(day, dt.time(14))).total_seconds() / 3600
+        light = 1.0 - (min(max(hours, 0.0), 8.0) / 8) * (2 / 3) if dusk else float(rng.uniform(0.9, 1.1))
+        kind = KINDS[int(rng.random() < 0.6)]
+        options = {"light": light, "blur": float(rng.uniform(0.0, 1.0)), "noise": noise, "scene": scene,
+                   "size": 0.5}
+        if faulty:
+            options.update({"dark": {"light": 0.02}, "overexposed": {"light": 5.0}, "blurred": {"blur": 14.0},
+                            }.get(fault, {}))
+        if faulty and fault == "frozen":
+            data = frames[-1].data  # the picture of the last frame before the onset, again and again
+        elif faulty and fault == "covered":
+            data = _jpeg(_covered(rng, width=width, height=height, noise=noise))
+        elif faulty and fault == "moved":
+            data = _jpeg(_facade(rng, scene=scene, width=width, height=height, light=light, noise=noise))
+        else:
+            data = _jpeg(draw_frame(kind, rng, width=width, height=height, **options))
+        frames.append(SampleFrame(f"{camera}/{moment:%Y%m%dT%H%M%S}.jpg", data, kind))
+        moment += dt.timedelta(minutes=every_minutes)
+    return frames
+
+
+def _facade(rng: np.random.Generator, *, scene: int, width: int, height: int, light: float,
+            noise: float) -> Image.Image:
+    """A camera turned away from its street: the building beside it, rows of windows, no traffic."""
+    look = np.random.default_rng(scene + 1)
+    wall = tuple(int(v) for v in look.integers(90, 180, 3))
+    glass = tuple(int(v) for v in look.integers(20, 80, 3))
+    image = Image.new("RGB", (width, height), wall)
+    draw = ImageDraw.Draw(image)
+    columns, rows = int(look.integers(4, 8)), int(look.integers(3, 5))
+    for column in range(columns):
+        for row in range(rows):
+            left, top = (column + 0.2) * width / columns, (row + 0.25) * height / rows
+            draw.rectangle([left, top, left + 0.55 * width / columns, top + 0.5 * height / rows], fill=glass)
+    pixels = np.asarray(image, dtype=np.float32) * light + rng.normal(0.0, noise, (height, width, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _covered(rng: np.random.Generator, *, width: int, height: int, noise: float) -> Image.Image:
+    """Something held over the lens: an out-of-focus, nearly even surface, with the sensor's noise."""
+    colour = rng.integers(30, 90, 3).astype(np.float32)
+    shade = np.linspace(0.9, 1.1, width, dtype=np.float32)[None, :, None]
+    pixels = colour * shade * np.ones((height, 1, 1), np.float32) + rng.normal(0.0, noise / 3, (height, width, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 def write_local(frames: Iterable[SampleFrame], root: str | Path) -> None:

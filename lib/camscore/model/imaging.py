@@ -57,7 +57,13 @@ class DecodeOptions:
 
 
 def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
-    """Decodes an encoded frame into a ``(size, size, 3)`` uint8 RGB array.
+    """Decodes an encoded frame into a ``(size, size, 3)`` uint8 RGB array (see decode_picture)."""
+    return decode_picture(data, options)[0]
+
+
+def decode_picture(data: bytes | None, options: DecodeOptions) -> tuple[np.ndarray, Image.Image]:
+    """Decodes an encoded frame into a ``(size, size, 3)`` uint8 RGB array, and gives the decoded picture it
+    was resized from (for its signals: camscore.health.signals).
 
     The frame is squeezed to a square without cropping, as the original did.
     JPEG frames are decoded at the smallest DCT scale that is still at least
@@ -85,7 +91,7 @@ def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:
                 log.debug("warned while decoding: %s", warning.message)
 
 
-def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:
+def _decoded(data: bytes, options: DecodeOptions) -> tuple[np.ndarray, Image.Image]:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
@@ -109,15 +115,15 @@ def _decoded(data: bytes, options: DecodeOptions) -> np.ndarray:
     square = (options.size, options.size)
     try:
         if resize_first:
-            image = image.resize(square, Image.Resampling.NEAREST).convert("RGB")
+            resized = image.resize(square, Image.Resampling.NEAREST).convert("RGB")
         else:
-            image = image.convert("RGB").resize(square, RESAMPLING[options.resample])
+            resized = image.convert("RGB").resize(square, RESAMPLING[options.resample])
     except OSError as exc:
         kind = ErrorKind.TRUNCATED if "truncated" in str(exc).lower() else ErrorKind.DECODE
         raise FrameError(kind, _describe(exc)) from None
     except (*_DECODER_ERRORS, Image.DecompressionBombError) as exc:
         raise FrameError(ErrorKind.DECODE, _describe(exc)) from None
-    return np.asarray(image, dtype=np.uint8)
+    return np.asarray(resized, dtype=np.uint8), image
 
 
 def _bytes_per_pixel(mode: str) -> int:

@@ -59,18 +59,17 @@ class Batcher:
                     break
                 batch.append(item)
                 size += len(item[0])
-            self._score(batch)
+            try:
+                self._score(batch)
+            except Exception as exc:  # the batch failed as a whole: its requests are told, the thread goes on
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
 
     def _score(self, batch: list[tuple[list[FrameRead], Future]]) -> None:
-        try:
-            scored = self.core.score([read for reads, _ in batch for read in reads])
-        except Exception as exc:  # the core failed as a whole: every request of the batch is told
-            for _, done in batch:
-                done.set_exception(exc)
-            return
+        scored = self.core.score([read for reads, _ in batch for read in reads])
         start = 0
         for reads, done in batch:
             end = start + len(reads)
-            done.set_result(Scored(scored.probability[start:end], scored.label[start:end],
-                                   scored.label_name[start:end], scored.errors[start:end], scored.seconds))
+            done.set_result(scored.part(start, end))
             start = end

@@ -55,7 +55,8 @@ class Scoring:
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
         core = FrameCore(featurizer_for(graph), decode=settings.featurizer.decode_options(),
                          classifier=Classifier(model.booster_text, threshold=manifest.threshold),
-                         label_names=manifest.label_names)
+                         label_names=manifest.label_names, signals=True,
+                         skip_blank=settings.score.skip_unhealthy)
         _warm_up(core)
         self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size, threads=threads)
         self.fetchers = ThreadPoolExecutor(max_workers=settings.s3.fetch_threads, thread_name_prefix="camscore-get")

@@ -34,7 +34,7 @@ from camscore.spark.schema import struct
 
 log = logging.getLogger(__name__)
 
-STAGES = ("setup", "fetch", "decode", "featurize", "classify")
+STAGES = ("setup", "fetch", "decode", "signals", "featurize", "classify")
 READ_COUNTS = ("read_retries",)
 
 
@@ -47,6 +47,7 @@ class Assets:
     booster_text: str | None = None
     threshold: float = 0.5
     label_names: tuple[str, str] = ("0", "1")
+    skip_blank: bool = False
 
 
 class _SumsParam(AccumulatorParam):
@@ -76,12 +77,12 @@ def worker_meter(spark: SparkSession) -> Accumulator:
 _WORKER_CORES: dict[str, FrameCore] = {}
 
 
-def models_key(graph: Graph, booster_text: str | None, threshold: float) -> str:
-    """What a worker's models are made of: equal keys, equal models. A Keras graph's weights have no
+def models_key(graph: Graph, booster_text: str | None, threshold: float, skip_blank: bool = False) -> str:
+    """What a worker's core is made of: equal keys, equal cores. A Keras graph's weights have no
     cheap identity here, so its key is new each job."""
     if isinstance(graph, KerasGraph):
         return uuid.uuid4().hex
-    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}".encode())
+    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}:{skip_blank}".encode())
     digest.update((booster_text or "").encode())
     return digest.hexdigest()
 
@@ -96,7 +97,8 @@ def _worker_core(key: str, assets: Broadcast) -> FrameCore:
         classifier = (Classifier(value.booster_text, threshold=value.threshold)
                       if value.booster_text is not None else None)
         _WORKER_CORES[key] = FrameCore(featurizer, decode=value.decode, classifier=classifier,
-                                       label_names=value.label_names)
+                                       label_names=value.label_names, signals=classifier is not None,
+                                       skip_blank=value.skip_blank)
     return _WORKER_CORES[key]
 
 
@@ -125,9 +127,15 @@ def _frame_columns(fetched: FetchedBatch) -> dict[str, pd.Series]:
     return {"path": rows["path"], "camera_id": rows["camera_id"], "captured_at": rows["captured_at"]}
 
 
+# Score columns whose nulls pandas must keep as nulls beside numbers (Arrow then writes them as nulls).
+_NULLABLE_NUMBERS = {"probability": "Float64", "label": "Int32", "brightness": "Float64", "contrast": "Float64",
+                     "dark_fraction": "Float64", "bright_fraction": "Float64", "sharpness": "Float64",
+                     "phash": "Int64"}
+
+
 def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model: Model, graph: Graph,
-                 decode: DecodeOptions, meter: Accumulator | None = None) -> DataFrame:
-    """One row per frame: probability, label and label name, or an error.
+                 decode: DecodeOptions, skip_blank: bool = False, meter: Accumulator | None = None) -> DataFrame:
+    """One row per frame: probability, label and label name, or an error; and its picture signals.
 
     Args:
         source: where the frames are.
@@ -135,6 +143,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
         model: the loaded model directory.
         graph: the featurizer graph matching the model's featurizer.
         decode: decoding options.
+        skip_blank: leave absolutely dark, white or uniform pictures out of the model (score.skip_unhealthy).
         meter: where workers add their CPU seconds per stage (see worker_meter); None: nowhere.
 
     Returns:
@@ -145,8 +154,8 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
     manifest = model.manifest
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold,
-        label_names=tuple(manifest.label_names)))
-    key = models_key(graph, model.booster_text, manifest.threshold)
+        label_names=tuple(manifest.label_names), skip_blank=skip_blank))
+    key = models_key(graph, model.booster_text, manifest.threshold, skip_blank)
 
     def step(core: FrameCore, fetched: FetchedBatch) -> tuple[pd.DataFrame, dict[str, float]]:
         scored = core.score(fetched.reads)
@@ -154,10 +163,8 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
             if error is not None:
                 log.debug("frame %s not scored: %s", path, error)  # its row holds the error
         columns = scored.columns()
-        return pd.DataFrame({
-            **_frame_columns(fetched),
-            "probability": pd.array(columns.pop("probability"), dtype="Float64"),
-            "label": pd.array(columns.pop("label"), dtype="Int32"), **columns}), scored.seconds
+        typed = {name: pd.array(columns.pop(name), dtype=dtype) for name, dtype in _NULLABLE_NUMBERS.items()}
+        return pd.DataFrame({**_frame_columns(fetched), **typed, **columns}), scored.seconds
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return _run_partition(batches, key=key, assets=assets, fetch=fetch, max_batch_mb=max_batch_mb, meter=meter,

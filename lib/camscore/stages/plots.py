@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # no display on servers and clusters
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from camscore.model.training import FoldResult  # noqa: E402
@@ -48,12 +49,22 @@ def roc_png(results: Sequence[FoldResult], labels: np.ndarray) -> bytes:
     return _png(figure)
 
 
-def camera_hours_png(rows) -> bytes:
-    """Frames per hour and the share labelled 1 (car) per hour, a line per camera (rows of report.camera_hours)."""
+def camera_hours_png(rows, episodes=None) -> bytes:
+    """Frames per hour and the share labelled 1 (car) per hour, a line per camera (rows of report.camera_hours),
+    each camera's fault episodes shaded in its colour and named (report.camera_health)."""
     figure, (frames, share) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    faults = episodes[episodes["status"] != "ok"] if episodes is not None else None
     for camera, hours in rows.groupby("camera_id", dropna=False):
-        frames.plot(hours["hour"], hours["frames"], marker=".", label=str(camera))
+        line, = frames.plot(hours["hour"], hours["frames"], marker=".", label=str(camera))
         share.plot(hours["hour"], hours["car_share"], marker=".", label=str(camera))
+        if faults is None:
+            continue
+        for episode in faults[faults["camera_id"] == camera].itertuples():
+            until = hours["hour"].max() if pd.isna(episode.until) else episode.until
+            for axes in (frames, share):
+                axes.axvspan(episode.since, until, color=line.get_color(), alpha=0.15)
+            frames.annotate(f"{camera}: {episode.status}", (episode.since, 1.0), xycoords=("data", "axes fraction"),
+                            fontsize="x-small", color=line.get_color(), rotation=90, va="top")
     frames.set_ylabel("frames")
     frames.set_title("Frames and car share per camera and hour (UTC)")
     share.set_ylabel("share labelled 1 (car)")

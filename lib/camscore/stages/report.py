@@ -1,32 +1,55 @@
-"""What analysts ask first of the scoring job's output: per camera and hour, frames, car share and errors."""
+"""What analysts and camera operations ask first of the scoring job's output: per camera and hour, frames,
+car share and errors; and each camera's health (camscore.health.episodes) from its rows' picture signals."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from dataclasses import dataclass
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
+from camscore.config import HealthSettings
 from camscore.errors import InputError
+from camscore.health.episodes import camera_episodes
 from camscore.io.sinks import rows_under
+from camscore.rows import EPISODE_COLUMNS, SIGNAL_COLUMNS, names
+from camscore.spark.schema import struct
+
+HEALTH_FILE = "camera_health.parquet"
 
 
 @dataclass(frozen=True)
 class Report:
-    """Where a report went, and its rows (camera and hour) as pandas."""
+    """Where a report went, its rows (camera and hour) and its cameras' health episodes, as pandas."""
 
     table: str
     chart: str
-    rows: object  # pandas.DataFrame
+    health: str
+    rows: pd.DataFrame
+    episodes: pd.DataFrame
 
     def format(self) -> str:
         totals = self.rows.groupby("camera_id", dropna=False)[["frames", "scored", "cars", "errors"]].sum()
-        lines = [f"{'camera':<12} {'frames':>7} {'scored':>7} {'car share':>9} {'errors':>7}"]
+        lines = [f"{'camera':<12} {'frames':>7} {'scored':>7} {'car share':>9} {'errors':>7}  health"]
         for camera, row in totals.iterrows():
             share = f"{row['cars'] / row['scored']:.3f}" if row["scored"] else "-"
-            lines.append(f"{str(camera):<12} {row['frames']:>7} {row['scored']:>7} {share:>9} {row['errors']:>7}")
-        return "\n".join(lines + [f"table {self.table}", f"chart {self.chart}"])
+            lines.append(f"{str(camera):<12} {row['frames']:>7} {row['scored']:>7} {share:>9} {row['errors']:>7}  "
+                         f"{health_of(self.episodes[self.episodes['camera_id'] == camera])}")
+        return "\n".join(lines + [f"table {self.table}", f"health {self.health}", f"chart {self.chart}"])
+
+
+def health_of(episodes: pd.DataFrame) -> str:
+    """A camera's health in a few words: its faults that last (since when), or ok, and how many ended."""
+    if episodes.empty:
+        return "-"  # no frame with picture signals
+    lasting = episodes[episodes["until"].isna() & (episodes["status"] != "ok")]
+    ended = int((episodes["until"].notna()).sum())
+    now = ", ".join(f"{row.status} since {pd.Timestamp(row.since):%Y-%m-%d %H:%M}" for row in lasting.itertuples())
+    return (now or "ok") + (f" ({ended} ended)" if ended else "")
 
 
 def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -> DataFrame:
@@ -50,14 +73,46 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
             .orderBy("camera_id", "hour"))
 
 
-def write_report(spark: SparkSession, output: str, *, date: str | None, to: str | None) -> Report:
-    """Writes camera_hours as Parquet (``camera_hours/``) and a PNG chart (``camera_hours.png``) under ``to``
-    (default: the output's ``_reports/<date or all>``, which readers of the output skip)."""
+def camera_health(spark: SparkSession, output: str, *, date: str | None, settings: HealthSettings,
+                  now: dt.datetime | None = None) -> pd.DataFrame:
+    """Each camera's health episodes (camscore.rows.EPISODE_COLUMNS), each camera's rows judged on a worker.
+
+    The report's window ends at the end of ``date`` (or ``now``, if sooner); without a date, at the last
+    frame of the output: a camera is silent against it.
+    """
+    base = output.rstrip("/")
+    rows = rows_under(spark, base, [f"date={date}"] if date else None).where(F.col("camera_id").isNotNull())
+    if date:
+        end = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time())
+        window_end = min(pd.Timestamp(end), pd.Timestamp(now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+    else:
+        window_end = rows.agg(F.max("captured_at")).first()[0]
+    columns = ["camera_id", "captured_at", *names(SIGNAL_COLUMNS)]
+
+    def judge(camera: pd.DataFrame) -> pd.DataFrame:
+        return camera_episodes(camera, settings=settings, window_end=pd.Timestamp(window_end) if window_end else None)
+
+    episodes = rows.select(*columns).groupBy("camera_id").applyInPandas(judge, struct(EPISODE_COLUMNS))
+    return episodes.toPandas().sort_values(["camera_id", "since"], kind="stable").reset_index(drop=True)
+
+
+def write_report(spark: SparkSession, output: str, *, date: str | None, to: str | None,
+                 health: HealthSettings | None = None) -> Report:
+    """Writes camera_hours as Parquet (``camera_hours/``), the cameras' health episodes (HEALTH_FILE, one
+    Parquet file) and a PNG chart of both (``camera_hours.png``) under ``to`` (default: the output's
+    ``_reports/<date or all>``, which readers of the output skip)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from camscore.stages.plots import camera_hours_png
 
     target = (to or f"{output.rstrip('/')}/_reports/{date or 'all'}").rstrip("/")
     table = camera_hours(spark, output, date=date)
     table.coalesce(1).write.mode("overwrite").parquet(f"{target}/camera_hours")
     rows = spark.read.parquet(f"{target}/camera_hours").orderBy("camera_id", "hour").toPandas()
-    chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows), s3=None, spark=spark)
-    return Report(f"{target}/camera_hours", chart, rows)
+    episodes = camera_health(spark, output, date=date, settings=health or HealthSettings())
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(episodes, preserve_index=False), buffer)
+    health_file = storage.write_bytes(f"{target}/{HEALTH_FILE}", buffer.getvalue(), s3=None, spark=spark)
+    chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows, episodes), s3=None, spark=spark)
+    return Report(f"{target}/camera_hours", chart, health_file, rows, episodes)

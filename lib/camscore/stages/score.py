@@ -24,6 +24,7 @@ from camscore.model.classifier import Model
 from camscore.model.choice import scoring_graph
 from camscore.model.featurizer import Graph
 from camscore.model.model_dir import load_model
+from camscore.rows import ErrorKind
 from camscore.spark.progress import Progress
 from camscore.spark.session import run_conf
 from camscore.stages.batches import READ_COUNTS, STAGES, arrow_batch_conf, score_frames, worker_meter, with_output_columns
@@ -38,6 +39,8 @@ class RunSummary:
     Attributes:
         frames_retried: frames an earlier run of this model could not read for a passing fault
             (``read`` rows only), read again by --only-new.
+        frames_blank: frames left out of the model as absolutely dark, white or uniform (score.skip_unhealthy;
+            error kind ``blank``), not counted in ``errors``.
         errors: frames by error kind.
         reads: ``read_retries``, the retries all reads took (frames whose reads still failed have
             ``read`` rows, and --only-new reads them again).
@@ -55,6 +58,7 @@ class RunSummary:
     frames_already_scored: int
     frames_retried: int
     frames_scored: int
+    frames_blank: int
     errors: dict[str, int]
     reads: dict[str, int]
     frames_per_second: float
@@ -78,6 +82,8 @@ class RunSummary:
             f"model        {self.model_id}",
             f"frames read  {self.frames_read}",
             f"scored       {self.frames_scored}",
+            *([f"blank        {self.frames_blank} (left out of the model: score.skip_unhealthy)"]
+              if self.frames_blank else []),
             f"errors       {errors}",
             f"reads        {self.reads['read_retries']} retries",
             f"frames/s     {self.frames_per_second}",
@@ -196,7 +202,8 @@ def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames,
     mark = time.perf_counter()
     if frames.total:
         scores = score_frames(frames.source, frames.subset, model=run.model, graph=run.graph,
-                              decode=run.settings.featurizer.decode_options(), meter=meter)
+                              decode=run.settings.featurizer.decode_options(),
+                              skip_blank=run.settings.score.skip_unhealthy, meter=meter)
         with Progress(spark, total=frames.total):
             sinks.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
                                                    batch_id=frames.batch_id, scored_at=started_at),
@@ -224,12 +231,14 @@ def reconcile(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *,
 
 def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *, seconds: dict[str, float],
              meter: Accumulator, started_at: dt.datetime) -> RunSummary:
-    errors = {kind: count for kind, count in sorted(outcomes.items()) if kind != "scored"}
+    not_errors = ("scored", ErrorKind.BLANK.value)
+    errors = {kind: count for kind, count in sorted(outcomes.items()) if kind not in not_errors}
     graph = run.graph
     return RunSummary(
         model_id=run.model.manifest.model_id, input=run.settings.score.input, output=run.settings.score.output,
         batch=frames.batch_id, frames_read=frames.total, frames_already_scored=frames.already_scored,
-        frames_retried=frames.retried, frames_scored=outcomes.get("scored", 0), errors=errors,
+        frames_retried=frames.retried, frames_scored=outcomes.get("scored", 0),
+        frames_blank=outcomes.get(ErrorKind.BLANK.value, 0), errors=errors,
         reads={name: int(meter.value.get(name, 0)) for name in READ_COUNTS},
         frames_per_second=round(frames.total / seconds["score_and_write"], 2) if frames.total else 0.0,
         seconds={name: round(value, 2) for name, value in {**seconds, "total": sum(seconds.values())}.items()},
