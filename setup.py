@@ -13,7 +13,7 @@ TRAIN = [
 
 setup(
     name="camscore",
-    version="0.2.0",
+    version="0.3.0",
     description="Distributed scoring of camera frames: ResNet50 features and LightGBM on Apache Spark",
     package_dir={"": "lib"},
     packages=find_packages("lib"),

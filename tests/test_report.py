@@ -62,14 +62,20 @@ def test_the_report_finds_each_cameras_faults_in_its_rows_and_writes_them_as_cam
     output = str(tmp_path / "scores")
     write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id="b1",
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=UTC)), output)
+    # cam-a's frames scored again by another model (no repeated pictures), and a frame of it that did not decode.
+    again = [row for row in zip(rows, signals) if row[0][1] == "cam-a"]
+    broken = [(("s3://b/cam-a/20261120T123000.jpg", "cam-a", dt.datetime(2026, 11, 20, 12, 30, tzinfo=UTC),
+                None, None, None, "decode", "bad"), (None,) * 7)]
+    write_scores(with_output_columns(score_rows(spark, *map(list, zip(*again + broken))), model_id="m2",
+                                     batch_id="b2", scored_at=dt.datetime(2026, 11, 22, tzinfo=UTC)), output)
 
     assert report(["--output", output, "--date", "2026-11-20", "--master", "local[2]"]) == 0
 
     health = tmp_path / "scores" / "_reports" / "2026-11-20" / "camera_health.parquet"
     assert duckdb.sql(f"select camera_id, status, since::varchar, until, frames from '{health}' order by all"
-                      ).fetchall() == [("cam-a", "ok", "2026-11-20 06:00:00", None, 72),
-                                       ("cam-b", "frozen", "2026-11-20 12:00:00", None, 48),
-                                       ("cam-c", "silent", "2026-11-20 11:45:00", None, 0)]
+                      ).fetchall() == [("cam-a", "ok", "2026-11-20 06:00:00+00", None, 72),
+                                       ("cam-b", "frozen", "2026-11-20 12:00:00+00", None, 48),
+                                       ("cam-c", "silent", "2026-11-20 11:45:00+00", None, 0)]
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("  ")[-1] for line in lines[1:4]] == [
         "ok", "frozen since 2026-11-20 12:00", "silent since 2026-11-20 11:45"]

@@ -1,12 +1,14 @@
 """The scoring service as operators run it: a process on a port, real HTTP, frames in the S3 server on
 loopback, rows in the batch job's table."""
 
+import hashlib
 import json
 import signal
 import socket
 import subprocess
 import time
 
+import duckdb
 import pytest
 
 from camscore.devtools import samples
@@ -62,6 +64,11 @@ def test_upload_events_of_each_shape_become_one_row_per_frame_in_the_table(start
         (f"{bucket}/cam-9/missing.jpg", "cam-9", "None", None, "unreadable")]  # no time: Spark's null date
     assert [round(row[4], 6) for row in rows[:3]] == [round(a["probability"], 6) for a in (answers[0], answers[1], answers[3])]
     assert "4 rows written" in log
+    # The rows carry the frames' picture signals, as the batch job's do.
+    signals = duckdb.sql(f"select content_sha, brightness from read_parquet('{service.output}/*/*/*.parquet') "
+                         f"where content_sha is not null order by path").fetchall()
+    assert signals == [(hashlib.sha256(data).hexdigest(), pytest.approx(answer["brightness"]))
+                       for data, answer in zip(frames.values(), (answers[0], answers[1], answers[3]))]
 
 
 def test_an_event_delivered_twice_is_answered_twice_and_gives_one_row(start_service, s3_server, bucket):
@@ -99,17 +106,24 @@ def test_with_a_token_every_request_but_the_probes_must_carry_it(start_service):
     assert "s3cret-t0ken" not in metrics + log
 
 
-def test_metrics_count_requests_frames_by_outcome_and_latency(start_service):
+def test_metrics_count_requests_frames_by_outcome_and_latency_and_tell_cameras_at_fault(
+        start_service, s3_server, bucket):
+    stuck = samples.frame_jpeg("car", seed=7)  # a camera that sends the same picture again and again
+    keys = [f"cam-7/20261120T08{minute:02d}00.jpg" for minute in range(5)]
+    for key in keys:
+        storage_put(s3_server, bucket, key, stuck)
     service = start_service()
     service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
     service.call("/score", b"")
+    service.post_json("/", aws_event(bucket, *keys))
 
     text = service.call("/metrics")[2].decode()
 
     assert 'camscore_requests_total{endpoint="/score",status="200"} 2.0' in text
-    assert 'camscore_frames_total{outcome="scored"} 1.0' in text and 'camscore_frames_total{outcome="empty"} 1.0' in text
+    assert 'camscore_frames_total{outcome="scored"} 6.0' in text and 'camscore_frames_total{outcome="empty"} 1.0' in text
     assert 'camscore_request_seconds_count{endpoint="/score"} 2.0' in text
     assert "camscore_frames_in_flight 0.0" in text
+    assert 'camscore_camera_fault{camera_id="cam-7",status="frozen"} 1.0' in text
 
 
 def test_readyz_answers_503_until_the_model_is_loaded_and_healthz_at_once(start_service):

@@ -317,8 +317,8 @@ class ServeSettings:
 class HealthSettings:
     """How the report tells a camera's faults from its rows' picture signals (camscore.health.episodes)."""
 
-    baseline_frames: int = setting(24, "a camera's baseline: its last this many sound frames (their medians)",
-                                   check=positive)
+    baseline_frames: int = setting(24, "a camera's baseline: its last this many sound frames (their medians); "
+                                       "moved is judged from 18", check=positive)
     persist_frames: int = setting(3, "a fault counts once this many consecutive frames show it", check=positive)
     silent_gaps: float = setting(4.0, "silent: no frame for this many times the camera's usual gap (the 95th "
                                       "percentile of its gaps) before the report's window ends",

@@ -82,9 +82,11 @@ LISTING_COLUMNS = (_PATH, _MODIFICATION_TIME, _LENGTH)
 SIGNAL_COLUMNS = (Column("brightness", "double"), Column("contrast", "double"), Column("dark_fraction", "double"),
                   Column("bright_fraction", "double"), Column("sharpness", "double"), Column("phash", "bigint"),
                   Column("content_sha", "string"))
-# One row per frame from the per-frame core: its probability, label and label name, or its error; its signals.
-SCORE_COLUMNS = (_PATH, _CAMERA_ID, _CAPTURED_AT, Column("probability", "double"), Column("label", "int"),
-                 Column("label_name", "string"), *_ERRORS, *SIGNAL_COLUMNS)
+# What the per-frame core decides of a frame: its probability, label and label name, or its error; its signals.
+CORE_COLUMNS = (Column("probability", "double"), Column("label", "int"), Column("label_name", "string"), *_ERRORS,
+                *SIGNAL_COLUMNS)
+# One row per frame scored: the frame and what the core decided.
+SCORE_COLUMNS = (_PATH, _CAMERA_ID, _CAPTURED_AT, *CORE_COLUMNS)
 # What the output adds to a score row: the model, when the run started, and the partition keys.
 RUN_COLUMNS = (Column("model_id", "string"), Column("scored_at", "timestamp"), Column("date", "date"),
                Column("batch", "string"))

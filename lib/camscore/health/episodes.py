@@ -1,8 +1,8 @@
 """Each camera's faults from its rows: frames ordered by capture time, each compared with that camera's own
 baseline (the medians of its last sound frames), a fault kept only when it persists over several frames.
 
-No Spark here: the report applies ``camera_episodes`` to each camera's rows (Spark's applyInPandas), and a
-process holding a camera's recent rows (the service) can call it as it is.
+No Spark and no pandas here: the report applies ``camera_episodes`` to each camera's rows (Spark's
+applyInPandas), and the service keeps its cameras' latest frames in a CameraWatch for its metrics.
 
 A frame's status, the first rule that holds:
     dark         98% of pixels under a tenth of the range (FFmpeg's black frame), or brightness under
@@ -12,9 +12,10 @@ A frame's status, the first rule that holds:
                  against the baseline;
     frozen       the same bytes as the camera's previous frame, or the same picture hash where the
                  baseline's consecutive frames differ;
-    blurred      sharpness, for the picture's contrast, under BLUR_RATIO of the baseline's;
-    moved        the background of the frames that follow (the bitwise majority of the next MOVED_WINDOW
-                 frames' hashes) differs from the baseline's in MOVED_SHARE or more of the bits the
+    blurred      sharpness under BLUR_RATIO of the baseline's, scaled by the square of the brightness's ratio
+                 to the baseline's (edges fade with the light at dusk; a blur keeps the brightness);
+    moved        the background of the frames that follow (the bitwise majority of the hashes of this frame
+                 and the next, MOVED_WINDOW in all) differs from the baseline's in MOVED_SHARE or more of the bits the
                  baseline's frames agree on (STABLE_AGREEMENT: its background, where traffic seldom
                  reaches), and the frame's own hash in FRAME_MOVED_SHARE: a scene that changed and stays
                  changed (judged once the baseline holds twice MOVED_WINDOW frames, MIN_STABLE_BITS agreeing);
@@ -28,15 +29,15 @@ before the report's window ends.
 from __future__ import annotations
 
 import collections
+import datetime as dt
+import threading
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from camscore.config import HealthSettings
-from camscore.health.signals import BLANK_SHARE, UNIFORM_CONTRAST, hash_distance
-from camscore.rows import EPISODE_COLUMNS, names
+from camscore.health.signals import BLANK_SHARE, UNIFORM_CONTRAST, PictureSignals, hash_distance
 
 STATUSES = ("ok", "dark", "overexposed", "covered", "frozen", "blurred", "moved", "silent")
 
@@ -57,14 +58,32 @@ MIN_GAPS = 5  # gaps before a camera's silence is judged
 
 
 @dataclass(frozen=True)
-class _Frame:
-    brightness: float
-    contrast: float
-    dark_fraction: float
-    bright_fraction: float
-    sharpness: float
-    phash: int
-    content_sha: str | None
+class Frame:
+    """One frame of a camera as health reads it: when it was captured, its signals (None: it did not decode)
+    and the hash of its bytes."""
+
+    captured_at: dt.datetime
+    signals: PictureSignals | None
+    content_sha: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> "Frame":
+        """A frame of a score row (its captured_at, signal columns and content_sha; missing values None)."""
+        values = [row.get(name) for name in PictureSignals.names()]
+        signals = PictureSignals(*(float(v) for v in values[:-1]), int(values[-1])) if None not in values else None
+        return cls(row["captured_at"], signals, row.get("content_sha"))
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A camera's fault from ``since`` to ``until`` (its last frame of the fault; None while it lasts) over
+    ``frames`` frames; or ``ok`` from its first frame, for a camera with no fault (camscore.rows.EPISODE_COLUMNS)."""
+
+    camera_id: str | None
+    status: str
+    since: dt.datetime
+    until: dt.datetime | None
+    frames: int
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,7 @@ class Baseline:
     variation: float
 
     @classmethod
-    def of(cls, frames: list[_Frame]) -> "Baseline":
+    def of(cls, frames: Sequence[PictureSignals]) -> "Baseline":
         medians = {name: float(np.median([getattr(frame, name) for frame in frames]))
                    for name in ("brightness", "contrast", "bright_fraction", "sharpness")}
         hashes = [frame.phash for frame in frames]
@@ -101,12 +120,12 @@ class Baseline:
 _SHIFTS = np.arange(64, dtype=np.uint64)
 
 
-def majority_hash(hashes: list[int]) -> int:
+def majority_hash(hashes: Sequence[int]) -> int:
     """The hash whose every bit is the one most of ``hashes`` have (ties: 0)."""
     return _hash_of(_bits(hashes).mean(axis=0) > 0.5)
 
 
-def _bits(hashes: list[int]) -> np.ndarray:
+def _bits(hashes: Sequence[int]) -> np.ndarray:
     """Each hash's 64 bits as a row of 0 and 1 (least significant first)."""
     return ((np.array(hashes, dtype=np.int64).view(np.uint64)[:, None] >> _SHIFTS) & np.uint64(1)).astype(np.uint8)
 
@@ -115,52 +134,51 @@ def _hash_of(bits: np.ndarray) -> int:
     return int(np.bitwise_or.reduce(bits.astype(np.uint64) << _SHIFTS).view(np.int64))
 
 
-def frame_status(frame: _Frame, previous: _Frame | None, baseline: Baseline | None, ahead: int) -> str:
-    """One frame's status (see the module's rules); ``baseline`` None: too few sound frames yet; ``ahead``:
-    the background hash of this and the following frames."""
-    if frame.dark_fraction >= BLANK_SHARE:
+def frame_status(frame: Frame, previous: Frame | None, baseline: Baseline | None, ahead: int) -> str:
+    """One decoded frame's status (see the module's rules); ``baseline`` None: too few sound frames yet;
+    ``ahead``: the background hash of this and the following frames."""
+    signals = frame.signals
+    if signals.dark_fraction >= BLANK_SHARE:
         return "dark"
-    if frame.bright_fraction >= BLANK_SHARE:
+    if signals.bright_fraction >= BLANK_SHARE:
         return "overexposed"
-    if frame.contrast < UNIFORM_CONTRAST:
+    if signals.contrast < UNIFORM_CONTRAST:
         return "covered"
     if previous is not None and frame.content_sha is not None and frame.content_sha == previous.content_sha:
         return "frozen"
     if baseline is None:
         return "ok"
-    if frame.brightness < DARK_RATIO * baseline.brightness and frame.dark_fraction >= DARK_SHARE:
+    if signals.brightness < DARK_RATIO * baseline.brightness and signals.dark_fraction >= DARK_SHARE:
         return "dark"
-    if frame.bright_fraction >= baseline.bright_fraction + OVEREXPOSED_SHARE:
+    if signals.bright_fraction >= baseline.bright_fraction + OVEREXPOSED_SHARE:
         return "overexposed"
-    if (frame.contrast < COVERED_CONTRAST * baseline.contrast
-            and frame.sharpness < COVERED_SHARPNESS * baseline.sharpness):
+    if (signals.contrast < COVERED_CONTRAST * baseline.contrast
+            and signals.sharpness < COVERED_SHARPNESS * baseline.sharpness):
         return "covered"
-    if previous is not None and frame.phash == previous.phash and baseline.variation >= FROZEN_VARIATION:
+    if (previous is not None and signals.phash == previous.signals.phash
+            and baseline.variation >= FROZEN_VARIATION):
         return "frozen"
     # Edges scale with the light (dusk): sharpness is compared for the frame's brightness.
-    gain = (frame.brightness / baseline.brightness) ** 2 if baseline.brightness > 0 else 1.0
-    if baseline.sharpness > 0 and frame.sharpness < BLUR_RATIO * gain * baseline.sharpness:
+    gain = (signals.brightness / baseline.brightness) ** 2 if baseline.brightness > 0 else 1.0
+    if baseline.sharpness > 0 and signals.sharpness < BLUR_RATIO * gain * baseline.sharpness:
         return "blurred"
-    if (baseline.frames >= 2 * MOVED_WINDOW and hash_distance(baseline.stable, 0) >= MIN_STABLE_BITS
-            and baseline.moved_share(ahead) >= MOVED_SHARE and baseline.moved_share(frame.phash) >= FRAME_MOVED_SHARE):
+    judged = baseline.frames >= 2 * MOVED_WINDOW and hash_distance(baseline.stable, 0) >= MIN_STABLE_BITS
+    if (judged and baseline.moved_share(ahead) >= MOVED_SHARE
+            and baseline.moved_share(signals.phash) >= FRAME_MOVED_SHARE):
         return "moved"
     return "ok"
 
 
-def frame_statuses(frames: pd.DataFrame, settings: HealthSettings) -> list[str]:
-    """Each frame's status, frames in order of capture, each compared with the sound frames before it."""
-    records = [_Frame(float(row.brightness), float(row.contrast), float(row.dark_fraction),
-                      float(row.bright_fraction), float(row.sharpness), int(row.phash),
-                      row.content_sha if isinstance(row.content_sha, str) else None)
-               for row in frames.itertuples(index=False)]
-    hashes = [frame.phash for frame in records]
-    sound: collections.deque[_Frame] = collections.deque(maxlen=settings.baseline_frames)
-    pending: list[_Frame] = []  # a sound run too short yet to join the baseline
+def frame_statuses(frames: Sequence[Frame], settings: HealthSettings) -> list[str]:
+    """Each decoded frame's status, frames in order of capture, each compared with the sound frames before it."""
+    hashes = [frame.signals.phash for frame in frames]
+    sound: collections.deque[PictureSignals] = collections.deque(maxlen=settings.baseline_frames)
+    pending: list[PictureSignals] = []  # a sound run too short yet to join the baseline
     baseline, previous, statuses = None, None, []
-    for index, frame in enumerate(records):
+    for index, frame in enumerate(frames):
         start = max(min(index, len(hashes) - MOVED_WINDOW), 0)  # the last frames: the last full window
         status = frame_status(frame, previous, baseline, majority_hash(hashes[start:start + MOVED_WINDOW]))
-        pending = pending + [frame] if status == "ok" else []
+        pending = pending + [frame.signals] if status == "ok" else []
         if len(pending) >= settings.persist_frames:
             sound.extend(pending)
             pending = []
@@ -171,27 +189,26 @@ def frame_statuses(frames: pd.DataFrame, settings: HealthSettings) -> list[str]:
     return statuses
 
 
-def camera_episodes(rows: pd.DataFrame, *, settings: HealthSettings, window_end: pd.Timestamp | None
-                    ) -> pd.DataFrame:
-    """One camera's episodes: (camera_id, status, since, until, frames), one row ``ok`` when it has no fault.
+def camera_episodes(camera_id: str | None, frames: Iterable[Frame], *, settings: HealthSettings,
+                    window_end: dt.datetime | None) -> list[Episode]:
+    """One camera's episodes; one ``ok`` episode when it has no fault.
 
     Args:
-        rows: the camera's score rows: camera_id, captured_at and the signal columns (rows without signals,
-            frames that did not decode, count only for its gaps).
+        frames: the camera's frames, in any order (those that did not decode count only for its gaps).
         settings: the health settings.
         window_end: the end of the report's window (silence is judged against it); None: not judged.
     """
-    rows = rows[rows["captured_at"].notna()].sort_values("captured_at", kind="stable")
-    camera = rows["camera_id"].iloc[0] if len(rows) else None
-    pictured = rows[rows["brightness"].notna() & rows["phash"].notna()]
-    times = list(pictured["captured_at"])
-    episodes = list(_episodes(frame_statuses(pictured, settings), times, settings.persist_frames))
-    quiet = _silent_since(rows["captured_at"], settings=settings, window_end=window_end)
+    ordered = sorted((frame for frame in frames if frame.captured_at is not None), key=lambda f: f.captured_at)
+    pictured = [frame for frame in ordered if frame.signals is not None]
+    times = [frame.captured_at for frame in pictured]
+    episodes = [Episode(camera_id, *found)
+                for found in _episodes(frame_statuses(pictured, settings), times, settings.persist_frames)]
+    quiet = _silent_since([frame.captured_at for frame in ordered], settings=settings, window_end=window_end)
     if quiet is not None:
-        episodes.append(("silent", quiet, None, 0))
+        episodes.append(Episode(camera_id, "silent", quiet, None, 0))
     if not episodes and times:
-        episodes.append(("ok", times[0], None, len(times)))
-    return pd.DataFrame([(camera, *episode) for episode in episodes], columns=list(names(EPISODE_COLUMNS)))
+        episodes.append(Episode(camera_id, "ok", times[0], None, len(times)))
+    return episodes
 
 
 def _episodes(statuses: list[str], times: list, persist: int) -> Iterable[tuple]:
@@ -216,11 +233,44 @@ def _episodes(statuses: list[str], times: list, persist: int) -> Iterable[tuple]
         index = last + 1
 
 
-def _silent_since(captured: pd.Series, *, settings: HealthSettings, window_end: pd.Timestamp | None):
-    """The last frame's time when the camera has been silent since, longer than its gaps allow; else None."""
-    if window_end is None or len(captured) <= MIN_GAPS:
+def _silent_since(times: list[dt.datetime], *, settings: HealthSettings, window_end: dt.datetime | None):
+    """The last frame's time (``times`` in order) when the camera has been silent since, longer than its gaps
+    allow; else None."""
+    if window_end is None or len(times) <= MIN_GAPS:
         return None
-    gaps = captured.sort_values().diff().dropna()
-    usual = gaps.quantile(0.95)
-    last = captured.max()
-    return last if usual > pd.Timedelta(0) and window_end - last > settings.silent_gaps * usual else None
+    usual = float(np.quantile([(b - a).total_seconds() for a, b in zip(times, times[1:])], 0.95))
+    quiet = (window_end - times[-1]).total_seconds()
+    return times[-1] if usual > 0 and quiet > settings.silent_gaps * usual else None
+
+
+class CameraWatch:
+    """Each camera's latest frames, judged on demand: what a long-running process that scores frames as they
+    come (the service) holds to tell which of its cameras are at fault now. Thread-safe."""
+
+    def __init__(self, settings: HealthSettings):
+        self.settings = settings
+        self._keep = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
+        self._frames: dict[str, collections.deque[Frame]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Keeps the rows' frames (rows of the score columns; those without a camera or a time are left out)."""
+        with self._lock:
+            for row in rows:
+                if row.get("camera_id") is None or row.get("captured_at") is None:
+                    continue
+                kept = self._frames.setdefault(row["camera_id"], collections.deque(maxlen=self._keep))
+                kept.append(Frame.of(row))
+
+    def faults(self, now: dt.datetime) -> dict[str, list[str]]:
+        """Each camera's faults that last at ``now`` (silent included); cameras without one are left out."""
+        with self._lock:
+            cameras = {camera: list(kept) for camera, kept in self._frames.items()}
+        found = {}
+        for camera, kept in cameras.items():
+            lasting = [episode.status for episode in camera_episodes(camera, kept, settings=self.settings,
+                                                                     window_end=now)
+                       if episode.until is None and episode.status != "ok"]
+            if lasting:
+                found[camera] = lasting
+        return found

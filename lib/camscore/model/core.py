@@ -76,7 +76,7 @@ class Scored:
                       self.errors[start:end], self.signals[start:end], self.content_sha[start:end], self.seconds)
 
     def columns(self) -> dict[str, list]:
-        """The score columns the core decides (camscore.rows.SCORE_COLUMNS less the frame's own)."""
+        """The columns the core decides (camscore.rows.CORE_COLUMNS), a list each."""
         return {"probability": self.probability, "label": self.label, "label_name": self.label_name,
                 **error_columns(self.errors), **signal_columns(self.signals, self.content_sha)}
 

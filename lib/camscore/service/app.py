@@ -10,6 +10,7 @@ scoring threads (camscore.service.batcher), at most ``serve.max_in_flight`` at o
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
@@ -84,6 +85,10 @@ class Service:
         return web.json_response({"status": "ready", "model": self.scoring.model_id})
 
     async def metrics_text(self, request: web.Request) -> web.Response:
+        if self.scoring is not None:
+            faults = await asyncio.get_running_loop().run_in_executor(
+                None, self.scoring.cameras.faults, dt.datetime.now(dt.timezone.utc))
+            self.metrics.set_camera_faults(faults)
         return web.Response(body=self.metrics.text(), headers={"Content-Type": CONTENT_TYPE})
 
     async def score(self, request: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
-"""What /metrics tells Prometheus: requests and frames by outcome, latency, frames in flight, rows."""
+"""What /metrics tells Prometheus: requests and frames by outcome, latency, frames in flight, rows, and the
+cameras at fault."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ class Metrics:
                                     registry=self.registry)
         self.duplicates = Counter("camscore_duplicate_events", "frames an event named again, answered without a "
                                                                "new row", registry=self.registry)
+        self.camera_faults = Gauge("camscore_camera_fault", "1 for each fault that lasts at a camera whose frames "
+                                                            "this process scored (camera health)",
+                                   ("camera_id", "status"), registry=self.registry)
+
+    def set_camera_faults(self, faults: dict[str, list[str]]) -> None:
+        """The cameras' faults that last now, in place of the last ones told."""
+        self.camera_faults.clear()
+        for camera, statuses in faults.items():
+            for status in statuses:
+                self.camera_faults.labels(camera_id=camera, status=status).set(1)
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

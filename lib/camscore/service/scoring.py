@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from camscore import storage
 from camscore.config import Settings
 from camscore.errors import ConfigError
+from camscore.health.episodes import CameraWatch
 from camscore.io.objects import read_object
 from camscore.io.path_fields import camera_and_time
 from camscore.model.choice import scoring_graph
@@ -23,7 +24,7 @@ from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore, Scored
 from camscore.model.featurizer import featurizer_for
 from camscore.model.model_dir import load_model
-from camscore.rows import ErrorKind, FrameRead
+from camscore.rows import CORE_COLUMNS, ErrorKind, FrameRead, names
 from camscore.service.batcher import Batcher
 from camscore.service.buffer import RowBuffer
 from camscore.service.events import StoredObject
@@ -63,6 +64,7 @@ class Scoring:
         self.rows = (RowBuffer(settings.serve.output, s3=settings.s3, flush_rows=settings.serve.flush_rows)
                      if settings.serve.output else None)
         self._answered: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self.cameras = CameraWatch(settings.health)
         self._lock = threading.Lock()
         self.load_seconds = time.perf_counter() - started
 
@@ -120,9 +122,9 @@ class Scoring:
                         self._answered.popitem(last=False)
             camera_id, captured_at = camera_and_time(found.uri, when, source=self.settings.source)
             rows.append({"path": found.uri, "camera_id": camera_id, "captured_at": captured_at,
-                         **{name: answer[name] for name in ("probability", "label", "label_name", "error_kind",
-                                                            "error")},
+                         **{name: answer[name] for name in names(CORE_COLUMNS)},
                          "model_id": self.model_id, "scored_at": scored_at})
+        self.cameras.add(rows)
         if self.rows is None:
             return False
         full = self.rows.add(rows)
@@ -150,5 +152,6 @@ def _warm_up(core: FrameCore) -> None:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.new("RGB", (320, 240), (90, 120, 150)).save(buffer, format="JPEG")
+    # A picture, not a blank one: score.skip_unhealthy would leave a flat frame out of the model.
+    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(buffer, format="JPEG")
     core.score([FrameRead(buffer.getvalue())])

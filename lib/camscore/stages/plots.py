@@ -60,7 +60,7 @@ def camera_hours_png(rows, episodes=None) -> bytes:
         if faults is None:
             continue
         for episode in faults[faults["camera_id"] == camera].itertuples():
-            until = hours["hour"].max() if pd.isna(episode.until) else episode.until
+            until = hours["hour"].max() + pd.Timedelta(hours=1) if pd.isna(episode.until) else episode.until
             for axes in (frames, share):
                 axes.axvspan(episode.since, until, color=line.get_color(), alpha=0.15)
             frames.annotate(f"{camera}: {episode.status}", (episode.since, 1.0), xycoords=("data", "axes fraction"),

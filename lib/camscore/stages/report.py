@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from camscore import storage
 from camscore.config import HealthSettings
 from camscore.errors import InputError
-from camscore.health.episodes import camera_episodes
+from camscore.health.episodes import Frame, camera_episodes
 from camscore.io.sinks import rows_under
-from camscore.rows import EPISODE_COLUMNS, SIGNAL_COLUMNS, names
+from camscore.rows import EPISODE_COLUMNS, SIGNAL_COLUMNS, ErrorKind, names
 from camscore.spark.schema import struct
 
 HEALTH_FILE = "camera_health.parquet"
@@ -54,7 +55,7 @@ def health_of(episodes: pd.DataFrame) -> str:
 
 def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -> DataFrame:
     """Per camera and hour of captured_at: frames, those scored, those labelled 1 (``cars``: label 1 is car),
-    their share of the scored (``car_share``), and errors.
+    their share of the scored (``car_share``), errors, and pictures left out as blank (score.skip_unhealthy).
 
     Raises:
         InputError: the output (or its date) does not exist.
@@ -65,10 +66,11 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
         raise InputError(f"{location} does not exist: nothing to report")
     rows = rows_under(spark, base, [f"date={date}"] if date else None)
     scored = F.col("error_kind").isNull() & F.col("probability").isNotNull()
+    blank = F.coalesce(F.col("error_kind") == ErrorKind.BLANK.value, F.lit(False))
     return (rows.groupBy("camera_id", F.date_trunc("hour", "captured_at").alias("hour"))
             .agg(F.count(F.lit(1)).alias("frames"), F.count_if(scored).alias("scored"),
                  F.count_if(scored & (F.col("label") == 1)).alias("cars"),
-                 F.count_if(~scored).alias("errors"))
+                 F.count_if(~scored & ~blank).alias("errors"), F.count_if(blank).alias("blank"))
             .withColumn("car_share", F.when(F.col("scored") > 0, F.col("cars") / F.col("scored")))
             .orderBy("camera_id", "hour"))
 
@@ -78,19 +80,30 @@ def camera_health(spark: SparkSession, output: str, *, date: str | None, setting
     """Each camera's health episodes (camscore.rows.EPISODE_COLUMNS), each camera's rows judged on a worker.
 
     The report's window ends at the end of ``date`` (or ``now``, if sooner); without a date, at the last
-    frame of the output: a camera is silent against it.
+    frame of the output: a camera is silent against it. Times are naive UTC, as the frames reach pandas.
     """
     base = output.rstrip("/")
     rows = rows_under(spark, base, [f"date={date}"] if date else None).where(F.col("camera_id").isNotNull())
+    # One row per frame: a frame scored again (another model, a rerun, the service) is not a repeated picture.
+    latest = Window.partitionBy("path").orderBy(F.col("scored_at").desc(), F.col("batch").desc())
+    rows = rows.withColumn("_rank", F.row_number().over(latest)).where(F.col("_rank") == 1)
     if date:
         end = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time())
-        window_end = min(pd.Timestamp(end), pd.Timestamp(now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+        now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        window_end = min(end, now)
     else:
-        window_end = rows.agg(F.max("captured_at")).first()[0]
-    columns = ["camera_id", "captured_at", *names(SIGNAL_COLUMNS)]
+        last = rows.agg(F.max(F.unix_micros("captured_at"))).first()[0]
+        window_end = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=last) if last is not None else None
+    # phash as text: a 64-bit column with nulls reaches pandas as float64, which keeps 53 bits.
+    columns = ["camera_id", "captured_at", *(F.col(name).cast("string").alias(name) if name == "phash" else name
+                                             for name in names(SIGNAL_COLUMNS))]
+    fields = names(EPISODE_COLUMNS)
 
     def judge(camera: pd.DataFrame) -> pd.DataFrame:
-        return camera_episodes(camera, settings=settings, window_end=pd.Timestamp(window_end) if window_end else None)
+        present = camera.astype(object).where(camera.notna(), None)
+        frames = [Frame.of(row) for row in present.to_dict("records")]
+        found = camera_episodes(camera["camera_id"].iloc[0], frames, settings=settings, window_end=window_end)
+        return pd.DataFrame([[getattr(episode, name) for name in fields] for episode in found], columns=list(fields))
 
     episodes = rows.select(*columns).groupBy("camera_id").applyInPandas(judge, struct(EPISODE_COLUMNS))
     return episodes.toPandas().sort_values(["camera_id", "since"], kind="stable").reset_index(drop=True)
@@ -104,6 +117,7 @@ def write_report(spark: SparkSession, output: str, *, date: str | None, to: str 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from camscore.io.row_files import arrow_schema
     from camscore.stages.plots import camera_hours_png
 
     target = (to or f"{output.rstrip('/')}/_reports/{date or 'all'}").rstrip("/")
@@ -112,7 +126,8 @@ def write_report(spark: SparkSession, output: str, *, date: str | None, to: str 
     rows = spark.read.parquet(f"{target}/camera_hours").orderBy("camera_id", "hour").toPandas()
     episodes = camera_health(spark, output, date=date, settings=health or HealthSettings())
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(episodes, preserve_index=False), buffer)
+    utc = episodes.assign(**{name: episodes[name].dt.tz_localize("UTC") for name in ("since", "until")})
+    pq.write_table(pa.Table.from_pandas(utc, schema=arrow_schema(EPISODE_COLUMNS), preserve_index=False), buffer)
     health_file = storage.write_bytes(f"{target}/{HEALTH_FILE}", buffer.getvalue(), s3=None, spark=spark)
     chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows, episodes), s3=None, spark=spark)
     return Report(f"{target}/camera_hours", chart, health_file, rows, episodes)
