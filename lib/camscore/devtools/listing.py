@@ -1,9 +1,8 @@
 """How long listing an s3:// input takes as its keys grow (by hand, not in CI).
 
-    python -m camscore.devtools.listing [--keys 10000 50000 --cameras 50 --threads 16] [--moto]
+    python -m camscore.devtools.listing [--keys 10000 50000 --cameras 50 --threads 16]
 
-Puts the keys into a local object store (SeaweedFS; with --moto, moto's server in this process beside it, for
-comparison), a folder per camera, then lists them as the scoring job does, with one listing
+Puts the keys into a local object store (SeaweedFS), a folder per camera, then lists them as the scoring job does, with one listing
 (source.list_depth 0) and folder by folder on ``threads`` threads (list_depth 1), and prints seconds and
 keys/s of each, and the CPU seconds the store's process spent.
 """
@@ -17,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.processes import cpu_seconds
 from camscore.io.boto3_reader import list_frames
@@ -28,16 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keys", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--cameras", type=int, default=50)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--moto", action="store_true", help="also measure moto's S3 server, for comparison")
     args = parser.parse_args(argv)
-    with LocalObjectStore() as store:
-        measure("seaweedfs", store, args)
-    if args.moto:
-        with samples.EmbeddedS3() as server:
-            measure("moto", server, args)
+    with LocalObjectStore() as server:
+        measure(server, args)
 
 
-def measure(name: str, server, args: argparse.Namespace) -> None:
+def measure(server: LocalObjectStore, args: argparse.Namespace) -> None:
     """Puts the keys into ``server`` in steps and lists them after each."""
     bucket = server.create_bucket("listing")
     settings = dataclasses.replace(server.settings, list_threads=args.threads)
@@ -52,9 +46,9 @@ def measure(name: str, server, args: argparse.Namespace) -> None:
             before, started = cpu_seconds(), time.perf_counter()
             found = list_frames(f"{bucket}/in", source=SourceSettings(list_depth=depth), s3=settings)
             seconds, after = time.perf_counter() - started, cpu_seconds()
-            print(f"{name:<9} {keys:>9,} keys, list_depth {depth}, {args.threads if depth else 1:>2} threads: "
+            print(f"{keys:>9,} keys, list_depth {depth}, {args.threads if depth else 1:>2} threads: "
                   f"{len(found):,} frames in {seconds:.2f} s ({len(found) / seconds:,.0f} keys/s); CPU s: "
-                  f"store {after['store'] - before['store']:.2f}, this process (moto's server included) "
+                  f"store {after['store'] - before['store']:.2f}, this process "
                   f"{after['driver'] - before['driver']:.2f}", flush=True)
 
 

@@ -1,4 +1,4 @@
-"""Synthetic CCTV frames and an embedded S3 server, for demos, tests and benchmarks.
+"""Synthetic CCTV frames, for demos, tests and benchmarks.
 
 Frames are 960x576 JPEGs of a street seen from a fixed camera: a car (label 1)
 or a bus (label 0) at a random place, size and colour, under random lighting,
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,38 +289,6 @@ def upload(frames: Iterable[SampleFrame], prefix: str, settings: S3Settings) -> 
     """Puts frames under an s3:// prefix."""
     for frame in frames:
         storage.write_bytes(storage.join(prefix, frame.relative_path), frame.data, s3=settings)
-
-
-class EmbeddedS3:
-    """An S3 protocol server (moto's server mode) on 127.0.0.1 and a free port.
-
-    Use as a context manager; ``settings`` reach it through boto3 over HTTP.
-    moto accepts any credentials: when none are in the environment, set
-    placeholder ones there for this server (they are not secrets).
-    """
-
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
-        self.port = free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.settings = S3Settings(endpoint_url=f"http://127.0.0.1:{self.port}", region="us-east-1",
-                                   addressing_style="path")
-
-    def __enter__(self) -> "EmbeddedS3":
-        for name, value in (("AWS_ACCESS_KEY_ID", "embedded"), ("AWS_SECRET_ACCESS_KEY", "embedded"),
-                            ("AWS_DEFAULT_REGION", "us-east-1")):
-            os.environ.setdefault(name, value)
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._server.stop()
-
-    def create_bucket(self, name: str) -> str:
-        storage.client(self.settings).create_bucket(Bucket=name)
-        return f"s3://{name}"
 
 
 def free_port() -> int:
