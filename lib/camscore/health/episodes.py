@@ -8,8 +8,8 @@ A frame's status, the first rule that holds:
     dark         98% of pixels under a tenth of the range (FFmpeg's black frame), or brightness under
                  DARK_RATIO of the baseline's with most pixels dark;
     overexposed  98% of pixels saturated, or the saturated share OVEREXPOSED_SHARE above the baseline's;
-    covered      a near-uniform picture (contrast under UNIFORM_CONTRAST), or contrast and edges collapsed
-                 against the baseline;
+    covered      a near-uniform picture (contrast under signals.UNIFORM_CONTRAST), or contrast and edges
+                 collapsed against the baseline;
     frozen       the same bytes as the camera's previous frame, or the same picture hash where the
                  baseline's consecutive frames differ;
     blurred      sharpness under BLUR_RATIO of the baseline's, scaled by the square of the brightness's ratio
@@ -37,10 +37,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from camscore.config import HealthSettings
-from camscore.health.signals import BLANK_SHARE, UNIFORM_CONTRAST, PictureSignals, hash_distance
+from camscore.health.signals import PictureSignals, blank_reason, hash_distance
 
 STATUSES = ("ok", "dark", "overexposed", "covered", "frozen", "blurred", "moved", "silent")
 
+BLANK_STATUS = {"dark": "dark", "white": "overexposed", "uniform": "covered"}  # of signals.blank_reason
 DARK_RATIO = 0.4  # brightness under this share of the baseline's ...
 DARK_SHARE = 0.8  # ... with at least this share of pixels dark
 OVEREXPOSED_SHARE = 0.4
@@ -138,12 +139,9 @@ def frame_status(frame: Frame, previous: Frame | None, baseline: Baseline | None
     """One decoded frame's status (see the module's rules); ``baseline`` None: too few sound frames yet;
     ``ahead``: the background hash of this and the following frames."""
     signals = frame.signals
-    if signals.dark_fraction >= BLANK_SHARE:
-        return "dark"
-    if signals.bright_fraction >= BLANK_SHARE:
-        return "overexposed"
-    if signals.contrast < UNIFORM_CONTRAST:
-        return "covered"
+    blank = blank_reason(signals)  # the absolute rules, as score.skip_unhealthy applies them
+    if blank:
+        return BLANK_STATUS[blank]
     if previous is not None and frame.content_sha is not None and frame.content_sha == previous.content_sha:
         return "frozen"
     if baseline is None:
