@@ -44,8 +44,10 @@ def load_job(name: str):
 
 
 # A test's tier follows from the fixtures it uses (directly or through another fixture); the cluster
-# test marks itself. ./submit.sh test --fast runs what needs neither Spark, the real model nor the cluster.
-_TIERS = {"spark": "spark", "s3_server": "s3", "imagenet_weights_path": "real_model", "cars_and_trucks": "real_model"}
+# test and the tests that build Keras graphs without a fixture mark themselves. ./submit.sh test --fast runs
+# what needs neither Spark, the real model, Keras graphs of its own nor the cluster.
+_TIERS = {"spark": "spark", "s3_server": "s3", "imagenet_weights_path": "real_model", "cars_and_trucks": "real_model",
+          "featurizer": "keras"}
 
 
 def pytest_collection_modifyitems(items):

@@ -48,6 +48,7 @@ def test_an_empty_batch_gives_no_rows(featurizer):
     assert featurizer(np.zeros((0, 224, 224, 3), np.uint8)).shape == (0, 2048)
 
 
+@pytest.mark.keras
 def test_predictions_gives_1000_class_probabilities(weights):
     predictions = featurizer_for(make_graph(weights, layer="predictions"))
 
@@ -73,6 +74,7 @@ def test_random_weights_differ_for_another_seed(weights):
     assert not np.array_equal(weights.arrays[0], other.arrays[0])
 
 
+@pytest.mark.keras
 def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weights, s3_server, bucket):
     import keras
 
@@ -131,6 +133,7 @@ def test_other_runtimes_give_the_features_of_keras_fp32(weights, featurizer, ope
     assert np.corrcoef(other.ravel(), reference.ravel())[0, 1] > 0.999
 
 
+@pytest.mark.keras
 def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
     first = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=tmp_path)
     written = sorted(path.name for path in tmp_path.rglob("*") if path.is_file())
@@ -141,6 +144,7 @@ def test_the_openvino_conversion_is_cached_on_disk(weights, tmp_path):
     assert again.model == first.model
 
 
+@pytest.mark.keras
 def test_loading_keras_prints_nothing_of_tensorflows_on_stderr():
     done = subprocess.run([sys.executable, "-c", "from camscore.model.featurizer import require_keras; require_keras()"],
                           capture_output=True, text=True, check=True)

@@ -262,6 +262,7 @@ def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, orig
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.keras
 def test_a_weights_file_replaced_since_training_is_refused(tmp_path, capsys, seed_cars):
     import keras
 
