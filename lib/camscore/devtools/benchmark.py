@@ -33,7 +33,7 @@ from pyspark.sql import SparkSession
 
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
-from camscore.config import S3Settings, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
 from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
@@ -146,8 +146,7 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
         started = time.perf_counter()
         prefix = f"{store.create_bucket('bench')}/frames"
         samples.upload(incoming, prefix, store.settings)
-        inputs: dict[str, tuple[str, S3Settings | None]] = {"local": (str(frames_dir.resolve()), None),
-                                                            "s3": (prefix, store.settings)}
+        inputs = {"local": str(frames_dir.resolve()), "s3": prefix}
         report(f"uploaded {len(incoming)} frames to the local object store ({time.perf_counter() - started:.0f}s)")
         base = Settings(
             spark=SparkSettings(master=options.master, app_name="camscore-bench",
@@ -416,19 +415,18 @@ def _original_method(paths: list[Path], weights) -> Callable[[], None]:
     return run
 
 
-def _end_to_end(settings: Settings, *, inputs: dict[str, tuple[str, S3Settings | None]], model_dir: str,
-                workdir: Path, repeats: int) -> dict[str, Any]:
-    """Median frames/s of the scoring job per input (its URI and the S3 settings that reach it), in a fresh
-    Spark session (fresh Python workers)."""
+def _end_to_end(settings: Settings, *, inputs: dict[str, str], model_dir: str, workdir: Path,
+                repeats: int) -> dict[str, Any]:
+    """Median frames/s of the scoring job per input, in a fresh Spark session (fresh Python workers)."""
     measured: dict[str, Any] = {}
     with _session(settings) as spark:
-        for label, (uri, s3) in inputs.items():
+        for label, uri in inputs.items():
             runs = []
             for attempt in range(repeats):
                 output = workdir / f"{label}-{attempt}"
                 shutil.rmtree(output, ignore_errors=True)
-                run_settings = dataclasses.replace(settings, s3=s3 or settings.s3, score=ScoreSettings(
-                    input=uri, model=model_dir, output=str(output)))
+                run_settings = dataclasses.replace(settings, score=ScoreSettings(input=uri, model=model_dir,
+                                                                                 output=str(output)))
                 before, started = cpu_seconds(), time.perf_counter()
                 summary = run_score(spark, prepare_score(run_settings))
                 runs.append(cpu_profile(frames=summary.frames_read, worker_seconds=summary.worker_seconds,
@@ -446,9 +444,10 @@ def cpu_profile(*, frames: int, worker_seconds: dict[str, float], seconds: float
     """Where one scoring run's core time went, in core-milliseconds a frame.
 
     ``fetch``, ``decode``, ``signals`` (picture signals and the bytes' hash),
-    ``featurize`` and ``classify`` are the CPU the workers spent in those stages; ``worker_other`` is the rest of the workers'
-    CPU (Arrow, pandas, model setup); ``store`` the local object store's;
-    ``idle`` is what no process used.
+    ``featurize`` and ``classify`` are the CPU the workers spent in those
+    stages; ``worker_other`` is the rest of the workers' CPU (Arrow, pandas,
+    model setup); ``store`` the local object store's; ``idle`` is what no
+    process used.
     """
     used = {name: after[name] - before[name] for name in after}
     stages = worker_seconds
@@ -555,7 +554,7 @@ def _scaling(base: Settings, setting: str, frames_dir: Path, models: dict[str, s
     for n in options.scaling:
         subset = _subset(frames_dir, n, workdir / f"scaling-{n}")
         started = time.perf_counter()
-        measured = _end_to_end(settings, inputs={"local": (str(subset.resolve()), None)},
+        measured = _end_to_end(settings, inputs={"local": str(subset.resolve())},
                                model_dir=_model_for(models, setting),
                                workdir=workdir / "scaling-scores" / str(n), repeats=options.repeats)
         points.append({"n": n, "frames_per_second": measured["local"], "seconds": n / measured["local"],

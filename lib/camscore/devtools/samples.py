@@ -127,9 +127,7 @@ def frame_jpeg(kind: str, *, seed: int, quality: int | None = None, scene: int |
     """A synthetic frame as JPEG bytes; the same arguments give the same bytes (see draw_frame)."""
     rng = np.random.default_rng(seed)
     image = draw_frame(kind, rng, scene=scene, vehicle=vehicle, position=position)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality or int(rng.integers(70, 95)))
-    return buffer.getvalue()
+    return _jpeg(image, quality=quality or int(rng.integers(70, 95)))
 
 
 def bad_frames() -> dict[str, bytes]:

@@ -39,8 +39,6 @@ import numpy as np
 from camscore.config import HealthSettings
 from camscore.health.signals import PictureSignals, blank_reason, hash_distance
 
-STATUSES = ("ok", "dark", "overexposed", "covered", "frozen", "blurred", "moved", "silent")
-
 BLANK_STATUS = {"dark": "dark", "white": "overexposed", "uniform": "covered"}  # of signals.blank_reason
 DARK_RATIO = 0.4  # brightness under this share of the baseline's ...
 DARK_SHARE = 0.8  # ... with at least this share of pixels dark
