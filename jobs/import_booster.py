@@ -14,11 +14,11 @@ def main(argv: list[str] | None = None) -> int:
         from camscore.config import label_names
         from camscore.model.model_dir import import_booster
 
-        frames = (calibration.of_folder(Path(options.calibration), decode=settings.featurizer.decode_options())
-                  if options.calibration else None)
+        decode = settings.featurizer.decode_options(options.resample)
+        frames = calibration.of_folder(Path(options.calibration), decode=decode) if options.calibration else None
         manifest = import_booster(options.booster, options.out, layer=options.layer, weights=options.weights,
                                   seed=options.weights_seed, runtime=options.runtime, precision=options.precision,
-                                  calibration=frames, label_names=label_names(options.labels),
+                                  resample=options.resample, calibration=frames, label_names=label_names(options.labels),
                                   threshold=options.threshold, files=storage.Files(settings.s3))
         print(f"model {manifest.model_id} written to {options.out}")
 

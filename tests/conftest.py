@@ -20,7 +20,7 @@ from camscore.devtools import samples
 from camscore.model.featurizer import FeaturizerSpec, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster, save_model
-from camscore.model.training import SMALL_DATA_PARAMS, fit_booster
+from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
@@ -135,8 +135,7 @@ def model_dir(tmp_path_factory, featurizer, weights) -> str:
     frames = samples.labelled_frames(per_class=24, seed=7)
     pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
     labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
-    booster = fit_booster(featurizer(pixels), labels, params=SMALL_DATA_PARAMS,
-                          rounds=20).booster_text
+    booster = fit_booster(featurizer(pixels), labels, rounds=20).booster_text
     spec = FeaturizerSpec(layer="avg_pool", weights=weights.identity, weights_source="none")
     directory = str(tmp_path_factory.mktemp("model"))
     save_model(directory, booster, make_manifest(booster, featurizer=spec))

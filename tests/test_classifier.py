@@ -31,6 +31,7 @@ def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
     assert "lightgbm" in manifest.libraries
     assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.graph) == \
         ("keras", "fp32", "")
+    assert manifest.featurizer.resample == "nearest"  # the original notebook's Keras load_img
     written = json.loads((tmp_path / "original" / "manifest.json").read_text())
     assert written["featurizer"]["feature_size"] == 1000
 

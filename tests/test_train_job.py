@@ -13,7 +13,6 @@ from camscore.config import TrainSettings, load_settings
 from camscore.devtools import samples
 from camscore.model.model_dir import load_model
 from camscore.stages.train import Dataset, groups_of, prepare_train, run_train
-from camscore.model.training import SMALL_DATA_PARAMS
 
 from conftest import load_job, put_frames
 
@@ -43,7 +42,7 @@ def config_file(tmp_path_factory):
         "source": {"path_regex": REGEX},
         # Plumbing on random weights: fp32, so no int8 calibration (the real photos' test trains with the default).
         "featurizer": {"weights": "none", "precision": "fp32"},
-        "train": {"params": dict(SMALL_DATA_PARAMS), "rounds": 60},
+        "train": {"rounds": 60},
     }))
     return str(path)
 

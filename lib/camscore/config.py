@@ -198,9 +198,13 @@ TRAINING_LAYER = "avg_pool"
 TRAINING_WEIGHTS = "imagenet"
 TRAINING_RUNTIME = "openvino"
 TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
+# The filter with the best CV AUC on real photos (README, Benchmark: model quality); the original's nearest
+# feeds ResNet50 blocky upscaled or aliased downscaled pictures.
+TRAINING_RESAMPLE = "lanczos"
 # What import-booster scores a bare booster with unless told: the features it was trained on.
 IMPORT_RUNTIME = "openvino"
 IMPORT_PRECISION = "fp32"
+IMPORT_RESAMPLE = "nearest"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,18 +225,20 @@ class FeaturizerSettings:
                                           "model's when scoring, the parity rule's when training ("
                                           + ", ".join(f"{p} with {r}" for r, p in TRAINING_PRECISION.items()) + ")",
                                     allowed=PRECISIONS)
-    resample: str = setting("nearest", "Pillow filter that resizes frames to 224x224", allowed=RESAMPLING)
+    resample: str | None = setting(None, "Pillow filter that resizes frames to 224x224; null: the model's when "
+                                         f"scoring, {TRAINING_RESAMPLE} when training", allowed=RESAMPLING)
     max_pixels: int = setting(50_000_000, "frames with more pixels are refused (decompression bombs)",
                               check=positive)
     max_decode_mb: int = setting(256, "most memory one frame may take decoded (MiB); larger frames are refused "
                                       "(too_large). Frames decode one at a time in a worker", check=positive)
     batch_size: int = setting(64, "frames per Arrow batch and per forward pass", check=positive)
 
-    def decode_options(self) -> DecodeOptions:
-        """How frames are decoded; training and scoring must decode alike for features to match."""
+    def decode_options(self, resample: str) -> DecodeOptions:
+        """How frames are decoded, with the resolved filter (camscore.model.choice); training and scoring must
+        decode alike for features to match."""
         from camscore.model.imaging import DecodeOptions  # Pillow, only when frames are decoded
 
-        return DecodeOptions(resample=self.resample, max_pixels=self.max_pixels, max_decode_mb=self.max_decode_mb)
+        return DecodeOptions(resample=resample, max_pixels=self.max_pixels, max_decode_mb=self.max_decode_mb)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,8 +278,9 @@ class TrainSettings:
     group_window_minutes: int = setting(60, "the time window of group_by time", check=positive)
     feature_cache: str | None = setting(None, "Parquet location of cached features (a Hadoop URI or local "
                                               "path); null computes features every run")
-    params: Mapping[str, Any] = setting({}, "LightGBM parameters over the original's")
-    rounds: int = setting(100, "boosting rounds", check=positive)
+    params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (15 leaves, feature_fraction "
+                                            "0.2, learning_rate 0.05: README, Training)")
+    rounds: int = setting(400, "boosting rounds", check=positive)
     early_stopping_rounds: int | None = setting(
         None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",
         check=positive)
@@ -364,6 +371,8 @@ class ImportOptions:
                                                "--calibration", allowed=PRECISIONS)
     calibration: str | None = setting(None, "local folder of frames like those to be scored: int8 is quantized "
                                             "on 300 of them")
+    resample: str = setting(IMPORT_RESAMPLE, "Pillow filter its frames were resized to 224x224 with (nearest: the "
+                                             "original notebook's Keras load_img)", allowed=RESAMPLING)
     labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values, as train.labels",
                                         parse=parse_labels)
     threshold: float = setting(0.5, "probability at or above which the label is 1", check=_probability)

@@ -20,7 +20,7 @@ from camscore.stages.report import write_report
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
 from camscore.stages.train import cross_validate, prepare_train, run_train
-from camscore.model.training import METRICS, SMALL_DATA_PARAMS, FoldResult, assign_folds, summarize
+from camscore.model.training import METRICS, FoldResult, assign_folds, summarize
 
 LABELS = {"bus": 0, "car": 1}
 HEALTH_DAY = dt.date(2026, 11, 23)
@@ -60,7 +60,7 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
             featurizer=dataclasses.replace(settings.featurizer, weights=settings.featurizer.weights or "none"),
             train=dataclasses.replace(
                 settings.train, input=f"{bucket}/labelled", model_out=model_dir, group_by="camera",
-                feature_cache=str(run_dir / "feature-cache"), params={**SMALL_DATA_PARAMS, **settings.train.params}))
+                feature_cache=str(run_dir / "feature-cache")))
         print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights}; the demo needs no internet)")
         trained = run_train(spark, prepare_train(settings))
         print(f"features: {trained.featurization['computed']} frames through ResNet50 in "

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from camscore.config import (TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RUNTIME, TRAINING_WEIGHTS,
-                             FeaturizerSettings)
+from camscore.config import (TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE, TRAINING_RUNTIME,
+                             TRAINING_WEIGHTS, FeaturizerSettings)
 from camscore.errors import ModelError
 from camscore.model.classifier import Model
 from camscore.model.conversion import make_graph
@@ -27,6 +27,7 @@ class FeaturizerChoice:
     Attributes:
         weights: where the weights come from: imagenet, a file, an s3:// URI or none.
         seed: the seed of the random weights when weights is none.
+        resample: the Pillow filter that resizes frames to 224x224.
     """
 
     layer: str
@@ -34,6 +35,16 @@ class FeaturizerChoice:
     seed: int
     runtime: str
     precision: str
+    resample: str
+
+
+@dataclass(frozen=True)
+class ScoringFeaturizer:
+    """What a model is scored with: its graph, the identity of the weights in it, and the resize filter."""
+
+    graph: Graph
+    weights: str
+    resample: str
 
 
 def chosen(requested: FeaturizerSettings, trained: FeaturizerSpec | None = None) -> FeaturizerChoice:
@@ -46,20 +57,25 @@ def chosen(requested: FeaturizerSettings, trained: FeaturizerSpec | None = None)
         layer, weights, seed = TRAINING_LAYER, TRAINING_WEIGHTS, requested.seed
         runtime = requested.runtime or TRAINING_RUNTIME
         precision = requested.precision or TRAINING_PRECISION[runtime]
+        resample = requested.resample or TRAINING_RESAMPLE
     else:
         layer, weights, seed = trained.layer, trained.weights_source, requested.seed
         if requested.weights is None and trained.weights.startswith("none:seed="):
             seed = int(trained.weights.split("=", 1)[1])
         runtime = requested.runtime or trained.runtime
         precision = requested.precision or trained.precision
+        resample = requested.resample or trained.resample
+        if resample != trained.resample:
+            log.warning("featurizer.resample %s differs from the %s the model was trained with: its features, "
+                        "and so its scores, will differ", resample, trained.resample)
     check_runtime(runtime, precision)
     return FeaturizerChoice(layer=requested.layer or layer, weights=requested.weights or weights, seed=seed,
-                            runtime=runtime, precision=precision)
+                            runtime=runtime, precision=precision, resample=resample)
 
 
-def scoring_graph(model: Model, requested: FeaturizerSettings, *, allow_weights_mismatch: bool, files: Files,
-                  carried_only: bool = False) -> tuple[Graph, str]:
-    """The graph a model is scored with, and the identity of its weights: the config's choice, else the model's.
+def scoring_featurizer(model: Model, requested: FeaturizerSettings, *, allow_weights_mismatch: bool, files: Files,
+                       carried_only: bool = False) -> ScoringFeaturizer:
+    """What a model is scored with: the config's choice, else the model's.
 
     A model directory that carries its OpenVINO featurizer is scored with it
     (fp32 or bf16 from the same converted model; int8 only from an int8 one),
@@ -100,7 +116,8 @@ def scoring_graph(model: Model, requested: FeaturizerSettings, *, allow_weights_
             choice.weights, seed=choice.seed, files=files)
         check(identity)
         if identity == trained.weights:
-            return OpenVinoGraph(layer=choice.layer, precision=choice.precision, model=carried), identity
+            return ScoringFeaturizer(OpenVinoGraph(layer=choice.layer, precision=choice.precision, model=carried),
+                                     identity, choice.resample)
     if carried_only:
         raise ModelError(f"model {model.uri} carries no OpenVINO featurizer for {choice.runtime} "
                          f"{choice.precision} and these weights: the service scores only with the one a model "
@@ -118,5 +135,5 @@ def scoring_graph(model: Model, requested: FeaturizerSettings, *, allow_weights_
     weights = load_weights(choice.weights, seed=choice.seed, files=files)
     if not checked:
         check(weights.identity)
-    return (make_graph(weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision),
-            weights.identity)
+    graph = make_graph(weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision)
+    return ScoringFeaturizer(graph, weights.identity, choice.resample)

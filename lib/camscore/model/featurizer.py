@@ -55,6 +55,9 @@ class FeaturizerSpec:
         precision: fp32, bf16 or int8 (openvino only).
         graph: identity (``sha256:<hex>``) of the OpenVINO model the features
             came from, which the model directory carries; empty for keras.
+        resample: the Pillow filter frames were resized to 224x224 with;
+            nearest for manifests written before it was recorded (the original
+            notebook's Keras load_img).
     """
 
     layer: str
@@ -63,6 +66,7 @@ class FeaturizerSpec:
     runtime: str = "keras"
     precision: str = "fp32"
     graph: str = ""
+    resample: str = "nearest"
     arch: str = ARCH
     input_size: int = INPUT_SIZE
     preprocessing: str = PREPROCESSING
@@ -76,8 +80,8 @@ class FeaturizerSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "FeaturizerSpec":
-        known = {"layer", "weights", "weights_source", "runtime", "precision", "graph", "arch", "input_size",
-                 "preprocessing"}
+        known = {"layer", "weights", "weights_source", "runtime", "precision", "graph", "resample", "arch",
+                 "input_size", "preprocessing"}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from camscore.config import IMPORT_PRECISION, IMPORT_RUNTIME
+from camscore.config import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.errors import ModelError
 from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE, OPENVINO_FILES, Manifest, Model,
                                        booster_feature_count, check_feature_count, make_manifest)
@@ -82,7 +82,7 @@ def _missing(uri: str, location: str) -> str:
 
 def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed: int = 0,
                    runtime: str = IMPORT_RUNTIME, precision: str = IMPORT_PRECISION,
-                   calibration: np.ndarray | None = None,
+                   resample: str = IMPORT_RESAMPLE, calibration: np.ndarray | None = None,
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
                    files: Files = LOCAL) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
@@ -97,8 +97,9 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
             the featurizer here and the model directory carries it.
         precision: the precision it is scored with by default: fp32, bf16, or
             int8 (openvino, quantized on ``calibration``).
+        resample: the Pillow filter its frames were resized with.
         calibration: ``(n, 224, 224, 3)`` uint8 RGB frames like those it will
-            score, for int8.
+            score (resized with ``resample``), for int8.
 
     Raises:
         ModelError: the booster cannot be read or does not fit the layer, or
@@ -124,7 +125,7 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
     else:
         identity = weights_identity(weights, seed=seed, files=files)
     featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,
-                                precision=precision, graph=openvino.identity if openvino else "")
+                                precision=precision, graph=openvino.identity if openvino else "", resample=resample)
     manifest = make_manifest(booster_text, featurizer=featurizer, label_names=label_names,
                              threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
     save_model(out, booster_text, manifest, openvino=openvino, files=files)

@@ -19,7 +19,7 @@ from camscore.errors import ConfigError
 from camscore.health.episodes import CameraWatch
 from camscore.io.objects import read_object
 from camscore.io.path_fields import camera_and_time
-from camscore.model.choice import scoring_graph
+from camscore.model.choice import scoring_featurizer
 from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore, Scored
 from camscore.model.featurizer import featurizer_for
@@ -49,12 +49,13 @@ class Scoring:
         started = time.perf_counter()
         files = storage.Files(settings.s3)
         model = load_model(settings.serve.model, files=files)
-        graph, _ = scoring_graph(model, settings.featurizer, files=files, carried_only=True,
-                                 allow_weights_mismatch=settings.score.allow_weights_mismatch)
+        featurizer = scoring_featurizer(model, settings.featurizer, files=files, carried_only=True,
+                                        allow_weights_mismatch=settings.score.allow_weights_mismatch)
         manifest = model.manifest
         self.model_id = manifest.model_id
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
-        core = FrameCore(featurizer_for(graph), decode=settings.featurizer.decode_options(),
+        decode = settings.featurizer.decode_options(featurizer.resample)
+        core = FrameCore(featurizer_for(featurizer.graph), decode=decode,
                          classifier=Classifier(model.booster_text, threshold=manifest.threshold),
                          label_names=manifest.label_names, signals=True,
                          skip_blank=settings.score.skip_unhealthy)

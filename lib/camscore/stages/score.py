@@ -21,8 +21,9 @@ from camscore.io import lease, sinks
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.reader import GONE
 from camscore.model.classifier import Model
-from camscore.model.choice import scoring_graph
+from camscore.model.choice import scoring_featurizer
 from camscore.model.featurizer import Graph
+from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import load_model
 from camscore.rows import ErrorKind
 from camscore.spark.progress import Progress
@@ -101,6 +102,7 @@ class PreparedRun:
     model: Model
     graph: Graph
     weights_id: str
+    decode: DecodeOptions
     seconds: float
 
 
@@ -140,10 +142,11 @@ def prepare_score(settings: Settings) -> PreparedRun:
     if storage.is_local_to(settings.score.output, settings.spark):
         storage.check_writable(settings.score.output, s3=settings.s3)
     model = load_model(settings.score.model, files=storage.Files(settings.s3))
-    graph, weights_id = scoring_graph(model, settings.featurizer,
-                                      allow_weights_mismatch=settings.score.allow_weights_mismatch,
-                                      files=storage.Files(settings.s3))
-    return PreparedRun(settings, model, graph, weights_id, time.perf_counter() - started)
+    featurizer = scoring_featurizer(model, settings.featurizer,
+                                    allow_weights_mismatch=settings.score.allow_weights_mismatch,
+                                    files=storage.Files(settings.s3))
+    return PreparedRun(settings, model, featurizer.graph, featurizer.weights,
+                       settings.featurizer.decode_options(featurizer.resample), time.perf_counter() - started)
 
 
 def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
@@ -202,7 +205,7 @@ def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames,
     mark = time.perf_counter()
     if frames.total:
         scores = score_frames(frames.source, frames.subset, model=run.model, graph=run.graph,
-                              decode=run.settings.featurizer.decode_options(),
+                              decode=run.decode,
                               skip_blank=run.settings.score.skip_unhealthy, meter=meter)
         with Progress(spark, total=frames.total):
             sinks.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
@@ -244,7 +247,7 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
         seconds={name: round(value, 2) for name, value in {**seconds, "total": sum(seconds.values())}.items()},
         worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},
         featurizer={"layer": graph.layer, "weights": run.weights_id, "runtime": graph.runtime,
-                    "precision": graph.precision, "graph": graph.identity},
+                    "precision": graph.precision, "graph": graph.identity, "resample": run.decode.resample},
         started_at=started_at.isoformat(timespec="seconds"))
 
 

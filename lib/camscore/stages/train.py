@@ -145,14 +145,15 @@ def list_labelled(spark: SparkSession, run: PreparedTraining) -> LabelledFrames:
 
 def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames) -> Featurized:
     """The labelled frames' features (from the cache where it has them) on the driver, as a Dataset."""
-    job, decode = run.settings.train, run.settings.featurizer.decode_options()
-    choice = run.featurizer
+    job, choice = run.settings.train, run.featurizer
+    decode = run.settings.featurizer.decode_options(choice.resample)
     frames = calibration.of_source(labelled.source, labelled.wanted, decode=decode) if choice.precision == "int8" \
         else None
     graph = graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision,
                       calibration=frames)
     spec = FeaturizerSpec(layer=graph.layer, weights=run.weights.identity, weights_source=run.weights.source,
-                          runtime=graph.runtime, precision=graph.precision, graph=graph.identity)
+                          runtime=graph.runtime, precision=graph.precision, graph=graph.identity,
+                          resample=choice.resample)
     features = features_for(spark, labelled.source, labelled.wanted, spec=spec, graph=graph, decode=decode,
                             cache=job.feature_cache, meter=worker_meter(spark))
     log.info("features of %d frames in %.1fs (%d computed with ResNet50, %d from the cache)",

@@ -1,0 +1,35 @@
+import logging
+
+from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings
+from camscore.model.choice import chosen
+from camscore.model.featurizer import FeaturizerSpec
+
+TRAINED = FeaturizerSpec(layer="predictions", weights="imagenet", weights_source="imagenet", runtime="openvino",
+                         precision="fp32", resample="bicubic")
+
+
+def test_a_new_model_resizes_with_the_training_default():
+    assert chosen(FeaturizerSettings()).resample == TRAINING_RESAMPLE == "lanczos"
+
+
+def test_the_config_names_the_filter_a_new_model_resizes_with():
+    assert chosen(FeaturizerSettings(resample="bilinear")).resample == "bilinear"
+
+
+def test_a_model_is_scored_with_the_filter_it_was_trained_with(caplog):
+    with caplog.at_level(logging.WARNING):
+        assert chosen(FeaturizerSettings(), TRAINED).resample == "bicubic"
+    assert not caplog.records
+
+
+def test_a_filter_other_than_the_models_is_used_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        assert chosen(FeaturizerSettings(resample="nearest"), TRAINED).resample == "nearest"
+    assert "featurizer.resample nearest differs from the bicubic the model was trained with" in caplog.text
+
+
+def test_a_manifest_from_before_the_filter_was_recorded_resized_with_nearest():
+    recorded = TRAINED.to_dict()
+    del recorded["resample"]
+
+    assert FeaturizerSpec.from_dict(recorded).resample == "nearest"
