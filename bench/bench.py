@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="pre-decoded frames per run of the bare model (default 512)")
     parser.add_argument("--speed-only", action="store_true",
                         help="leave out (b), parity, the CV AUCs and the small runs: the speed of every setting alone")
+    parser.add_argument("--model-quality-only", action="store_true",
+                        help="only the resize filters and classifiers on real photos (CV AUC, decoding cost)")
     parser.add_argument("--workdir", default="out/bench", help="frames, models and outputs (default out/bench)")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
     parser.add_argument("--service", action="store_true",
@@ -56,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         print(format_service_results(results))
         print(f"\nresults: {options.workdir / 'service.json'}")
 
+    def quality(options) -> None:
+        from camscore.devtools.benchmark import run_model_quality
+        from camscore.devtools.model_quality import format_quality
+
+        results = run_model_quality(options, report=lambda line: print(line, flush=True))
+        print(f"\n{results['cores']} cores of {results['cpu']}")
+        print(format_quality(results))
+
     def body() -> None:
         options = BenchOptions(
             n=args.n or 2000, repeats=args.repeats, model_frames=args.model_frames,
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n),
             small_runs=tuple(int(n) for n in args.small_runs.split(",") if n))
+        if args.model_quality_only:
+            return quality(options)
         results = run_benchmark(options, report=lambda line: print(line, flush=True))
         print()
         print(format_results(results))

@@ -1,6 +1,9 @@
+import numpy as np
 import pytest
 
-from camscore.devtools.benchmark import choose_default, cpu_profile, format_results, parity, signal_share
+from camscore.devtools.benchmark import (choose_default, cpu_profile, format_results, parity, signal_share,
+                                         top1_agreement)
+from camscore.devtools.model_quality import format_quality
 
 
 def _results(**settings):
@@ -93,3 +96,25 @@ def test_the_table_gives_the_defaults_ratio_to_keras_fp32_and_what_a_small_run_w
                          "median of 3): fixed 11.5s, 9.25 ms a frame")
     assert lines[at + 2].split() == ["20", "11.70", "5.50", "0.10", "2.00", "3.60"]
     assert lines[at + 3].split() == ["200", "13.40", "5.60", "0.10", "2.10", "5.10"]
+
+
+def test_top1_agreement_is_also_given_where_fp32_is_confident():
+    fp32 = np.array([[0.9, 0.1, 0.0], [0.4, 0.35, 0.25], [0.2, 0.7, 0.1], [0.34, 0.33, 0.33]])
+    int8 = np.array([[0.8, 0.2, 0.0], [0.3, 0.45, 0.25], [0.2, 0.7, 0.1], [0.3, 0.4, 0.3]])
+
+    measured = top1_agreement({"fp32": fp32, "int8": int8})
+
+    assert measured == {"frames": 4, "agreement": 0.5, "confident_frames": 2, "confident_agreement": 1.0}
+
+
+def test_the_quality_table_gives_each_filters_auc_cost_and_seed_frames_and_each_classifier():
+    results = {"photos": "photos", "filters": {
+        "nearest": {"frames": 1955, "auc": 0.9686, "auc_std": 0.005, "accuracy": 0.913, "ms_photo": 0.34,
+                    "ms_cctv": 3.35, "seed_cars": [0.979, 0.973]}},
+        "classifiers": {"nearest": {"logistic regression, C 0.01": {"auc": 0.977, "auc_std": 0.002,
+                                                                    "accuracy": 0.93}}}}
+
+    lines = format_quality(results).splitlines()
+
+    assert lines[2].split() == ["nearest", "1955", "0.9686", "0.0050", "0.913", "0.34", "3.35", "0.979,", "0.973"]
+    assert lines[-1].split()[-3:] == ["0.9770", "0.0020", "0.930"]

@@ -8,7 +8,9 @@ files and (d) from a local object store (SeaweedFS in its own process, boto3 rea
 camera-like frames, each the median of several runs; then parity
 against Keras fp32 on real photos (CIFAR-10's cars and trucks, and the seed's
 car frames): (i) the original booster's labels and probabilities through the
-scoring job, (ii) the training job's CV AUC with each setting's features.
+scoring job, (ii) the training job's CV AUC with each setting's features, and the
+int8 featurizer's ImageNet top-1 class against fp32's; then model quality
+(camscore.devtools.model_quality) on photos held apart from those.
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
-from camscore.devtools import samples
+from camscore.devtools import model_quality, samples
 from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
-from camscore.model.featurizer import featurizer_for
+from camscore.model.featurizer import OpenVinoGraph, featurizer_for
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.model.model_dir import import_booster
+from camscore.model.model_dir import import_booster, load_model
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
 from camscore.rows import SUMMARY_FILE
@@ -174,12 +176,16 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
             if not options.quality:
                 continue
             probabilities[name] = _scored(settings, parity_dir, model_dir, workdir / "parity-scores" / name)
-            measured["cv_auc"] = _cv_auc(settings, photos, weights_file, workdir / "cv" / name)
-            report(f"(ii) CV AUC {measured['cv_auc']:.4f} ({name})")
+            measured["cv_auc"], measured["cv_resample"] = _cv_auc(settings, photos, weights_file,
+                                                                  workdir / "cv" / name)
+            report(f"(ii) CV AUC {measured['cv_auc']:.4f} ({name}, resample {measured['cv_resample']})")
         reference = probabilities.get("-".join(REFERENCE))
         if reference is not None:
             for name, values in probabilities.items():
                 results["end_to_end"][name]["parity"] = parity(values, reference)
+        if options.quality and "openvino-int8" in results["end_to_end"]:
+            results["top1"] = top1_agreement(_class_probabilities(models, parity_dir))
+            report(f"(iii) int8 keeps fp32's top-1 class on {results['top1']['agreement']:.1%} of the photos")
         if options.scaling:
             results["scaling"] = _scaling(base, _fastest(results), frames_dir, models, workdir, options)
     if not options.quality:
@@ -189,8 +195,33 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
     if options.small_runs and results["default"]["training"]:
         results["small_runs"] = _small_runs(results["default"]["training"], frames_dir, models, workdir, options)
         report(f"small runs: {results['small_runs']}")
+    results["model_quality"] = run_model_quality(options, report=report)
     (workdir / "results.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def run_model_quality(options: BenchOptions, *, report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Resize filters and classifiers on CIFAR-10's first training batch (photos held apart from the test
+    batch, which the parity and the tests use), the training job's defaults otherwise."""
+    settings = Settings(spark=SparkSettings(master=options.master, app_name="camscore-bench-quality",
+                                            conf={"spark.driver.memory": "4g"}))
+    settings = dataclasses.replace(settings, featurizer=dataclasses.replace(
+        settings.featurizer, weights=str(imagenet_weights_file())))
+    with _session(settings) as spark:
+        results = model_quality.measure(spark, settings, cars_and_trucks(batch="data_batch_1"), labels=PHOTO_LABELS,
+                                        seed_frames=options.seed_frames, workdir=options.workdir / "quality",
+                                        report=report)
+    return {**results, "cpu": cpu_model(), "cores": usable_cores()}
+
+
+def top1_agreement(probabilities: dict[str, np.ndarray], *, confident: float = 0.5) -> dict[str, Any]:
+    """How often int8 keeps fp32's ImageNet top-1 class: over all frames, and where fp32's top-1
+    probability is at least ``confident`` (a near tie between two classes flips on a small shift)."""
+    fp32, int8 = probabilities["fp32"], probabilities["int8"]
+    same = fp32.argmax(axis=1) == int8.argmax(axis=1)
+    sure = fp32.max(axis=1) >= confident
+    return {"frames": len(same), "agreement": float(same.mean()), "confident_frames": int(sure.sum()),
+            "confident_agreement": float(same[sure].mean()) if sure.any() else float("nan")}
 
 
 def parity(values: dict[str, float], reference: dict[str, float], *, threshold: float = 0.5) -> dict[str, Any]:
@@ -242,17 +273,23 @@ def format_results(results: dict[str, Any]) -> str:
     lines += ["", *_profile_table(results)]
     if "default" not in results:
         return "\n".join(lines)
-    lines += ["", "parity against keras-fp32 on real photos: (i) the original booster, "
-                  "(ii) CV AUC of a booster trained on the setting's features",
+    lines += ["", "parity against keras-fp32 on real photos: (i) the original booster (imported: frames resized "
+                  "with nearest, its own), (ii) CV AUC of a booster trained on the setting's features (resized "
+                  "with the training default)",
               f"{'setting':<15} {'frames':>6} {'agree':>7} {'mean|dp|':>8} {'p99|dp|':>8} {'max|dp|':>8} "
-              f"{'CV AUC':>7} {'dAUC':>7}"]
+              f"{'CV AUC':>7} {'dAUC':>7} {'resample':>8}"]
     reference_auc = results["end_to_end"].get("-".join(REFERENCE), {}).get("cv_auc", float("nan"))
     for name, measured in results["end_to_end"].items():
         agreement = measured.get("parity", {})
         lines.append(f"{name:<15} {agreement.get('frames', 0):>6} {agreement.get('agreement', float('nan')):>7.2%} "
                      f"{agreement.get('mean_dp', float('nan')):>8.4f} {agreement.get('p99_dp', float('nan')):>8.4f} "
                      f"{agreement.get('max_dp', float('nan')):>8.4f} {measured['cv_auc']:>7.4f} "
-                     f"{measured['cv_auc'] - reference_auc:>+7.4f}")
+                     f"{measured['cv_auc'] - reference_auc:>+7.4f} {measured.get('cv_resample', '?'):>8}")
+    if results.get("top1"):
+        top1 = results["top1"]
+        lines.append(f"(iii) the int8 featurizer keeps fp32's ImageNet top-1 class on {top1['agreement']:.1%} of "
+                     f"{top1['frames']} frames, {top1['confident_agreement']:.1%} of the {top1['confident_frames']} "
+                     f"where fp32's top-1 probability is at least 0.5")
     default = results["default"]
     lines.append(f"training default by the parity rule (|dAUC| <= {AUC_TOLERANCE}, fastest): {default['training']}")
     lines.append(f"may score a booster trained on other features (agree >= {AGREEMENT:.0%}): "
@@ -279,6 +316,8 @@ def format_results(results: dict[str, Any]) -> str:
                   f"{'N':>6} {'seconds':>8} {'frames/s':>9}"]
         for point in results["scaling"]["points"]:
             lines.append(f"{point['n']:>6} {point['seconds']:>8.1f} {point['frames_per_second']:>9.1f}")
+    if results.get("model_quality"):
+        lines += ["", model_quality.format_quality(results["model_quality"])]
     return "\n".join(lines)
 
 
@@ -333,6 +372,21 @@ def _import_original(folder: Path, booster: Path, weights_file: Path, calibratio
                        precision=precision, calibration=calibration_frames if precision == "int8" else None)
         models[precision] = str(directory)
     return models
+
+
+def _class_probabilities(models: dict[str, str], frames: Path) -> dict[str, np.ndarray]:
+    """ImageNet's class probabilities of every frame under ``frames`` from the original booster's fp32 and int8
+    featurizers (the OpenVINO models their directories carry), resized with nearest as the booster's are."""
+    decode = DecodeOptions()
+    pixels = np.stack([decode_frame(path.read_bytes(), decode) for path in sorted(frames.rglob("*.png"))])
+    found = {}
+    for precision in ("fp32", "int8"):
+        model = load_model(models[precision])
+        graph = OpenVinoGraph(layer="predictions", precision=precision, model=model.openvino)
+        featurizer = featurizer_for(graph)
+        found[precision] = np.concatenate([featurizer(pixels[start:start + BATCH])
+                                           for start in range(0, len(pixels), BATCH)])
+    return found
 
 
 def _model_for(models: dict[str, str], setting: str) -> str:
@@ -479,15 +533,15 @@ def _scored(settings: Settings, frames: Path, model_dir: str, output: Path) -> d
     return {row["path"]: row["probability"] for row in rows if row["probability"] is not None}
 
 
-def _cv_auc(settings: Settings, photos: Path, weights_file: Path, model_out: Path) -> float:
-    """Mean CV AUC of the training job on the photos, featurizing with these settings (avg_pool, its default;
-    int8 calibrated on the photos, as training does)."""
+def _cv_auc(settings: Settings, photos: Path, weights_file: Path, model_out: Path) -> tuple[float, str]:
+    """Mean CV AUC of the training job on the photos, featurizing with these settings (avg_pool and the resize
+    filter of its defaults; int8 calibrated on the photos, as training does), and that filter."""
     run = dataclasses.replace(
         settings, featurizer=dataclasses.replace(settings.featurizer, weights=str(weights_file)),
         train=TrainSettings(input=str(photos.resolve()), model_out=str(model_out), labels=PHOTO_LABELS))
     with _session(settings) as spark:
         result = run_train(spark, prepare_train(run))
-    return float(np.mean([fold.auc for fold in result.folds]))
+    return float(np.mean([fold.auc for fold in result.folds])), result.manifest.featurizer.resample
 
 
 def _fastest(results: dict[str, Any]) -> str:
