@@ -403,7 +403,8 @@ class DemoOptions:
     """What the demo takes besides the config file."""
 
     workdir: str = setting("out/demo", "where the model and the scores go")
-    per_class: int = setting(120, "labelled frames per class", check=positive)
+    per_class: int | None = setting(None, "labelled frames per class; null: 500 real photos, or 120 drawn "
+                                          "frames when the npm registry is out of reach", check=positive)
 
 
 @dataclass(frozen=True, kw_only=True)

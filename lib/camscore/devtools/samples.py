@@ -201,6 +201,32 @@ def camera_frames(*, cameras: int, days: int, per_day: int, start: dt.date, seed
     return frames
 
 
+def labelled_photos(folder: Path, *, per_class: int) -> list[SampleFrame]:
+    """The first ``per_class`` photos of each class folder under ``folder`` (``car/``, ``truck/``), as they are."""
+    return [SampleFrame(f"{kind.name}/{path.name}", path.read_bytes(), kind.name)
+            for kind in sorted(folder.iterdir()) if kind.is_dir()
+            for path in sorted(kind.glob("*.png"))[:per_class]]
+
+
+def photo_frames(folder: Path, *, cameras: int, days: int, per_day: int, start: dt.date,
+                 seed: int = 1) -> list[SampleFrame]:
+    """Real photos of ``folder``'s classes as camera uploads (``cam-NN/YYYYMMDDTHHMMSS-NNN.png``), each photo
+    at most once, the classes mixed at random."""
+    rng = np.random.default_rng(seed)
+    photos = [path for kind in sorted(folder.iterdir()) if kind.is_dir() for path in sorted(kind.glob("*.png"))]
+    chosen = iter(rng.permutation(len(photos)))
+    frames = []
+    for camera in range(1, cameras + 1):
+        for day in range(days):
+            date = start + dt.timedelta(days=day)
+            for index in range(per_day):
+                moment = dt.datetime.combine(date, dt.time(6)) + dt.timedelta(minutes=int(rng.integers(0, 960)))
+                photo = photos[next(chosen)]
+                frames.append(SampleFrame(f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}.png",
+                                          photo.read_bytes(), photo.parent.name))
+    return frames
+
+
 FAULTS = ("dark", "overexposed", "blurred", "covered", "frozen", "moved", "silent")
 
 
