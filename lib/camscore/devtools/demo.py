@@ -140,7 +140,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None)
         names = tuple(sorted(frames.labels, key=frames.labels.get))
         print(per_camera_table(spark, output, names))
         print(agreement_with_truth(spark, output, {f"{bucket}/incoming/{path}": label
-                                                   for path, label in frames.truth.items()}))
+                                                   for path, label in frames.truth.items()},
+                                   described="the photos' own" if frames.real else "the generated truth"))
         if frames.seed_frames:
             print("the original notebook's CCTV frames (cars), scored as camera " + SEED_CAMERA + ":")
             print(side_by_side(spark, output, [f"{bucket}/incoming/{path}" for path in frames.seed_frames],
@@ -216,11 +217,11 @@ def per_camera_table(spark: SparkSession, output: str, label_names: tuple[str, s
     return table.to_string(index=False)
 
 
-def agreement_with_truth(spark: SparkSession, output: str, truth: dict[str, int]) -> str:
-    """How many scored frames of ``truth`` got the label the generator drew."""
+def agreement_with_truth(spark: SparkSession, output: str, truth: dict[str, int], *, described: str) -> str:
+    """How many scored frames of ``truth`` got its label."""
     rows = [row for row in spark.read.parquet(output).where(F.col("error").isNull()).select("path", "label").collect()
             if row["path"] in truth]
     right = sum(truth[row["path"]] == row["label"] for row in rows)
     if not rows:
         return "no frames were scored"
-    return f"labels agree with the generated truth on {right} of {len(rows)} scored frames ({right / len(rows):.1%})"
+    return f"labels agree with {described} on {right} of {len(rows)} scored frames ({right / len(rows):.1%})"
