@@ -13,7 +13,7 @@ import io
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -190,15 +190,21 @@ def camera_frames(*, cameras: int, days: int, per_day: int, start: dt.date, seed
     """``cam-NN/YYYYMMDDTHHMMSS.jpg`` frames of several cameras over several days, cars and buses mixed."""
     rng = np.random.default_rng(seed)
     frames = []
+    for name in _upload_names(rng, cameras=cameras, days=days, per_day=per_day, start=start, suffix=".jpg"):
+        kind = KINDS[int(rng.random() < 0.6)]
+        frames.append(SampleFrame(name, frame_jpeg(kind, seed=int(rng.integers(1 << 31))), kind))
+    return frames
+
+
+def _upload_names(rng: np.random.Generator, *, cameras: int, days: int, per_day: int, start: dt.date,
+                  suffix: str) -> Iterator[str]:
+    """``cam-NN/YYYYMMDDTHHMMSS-NNN<suffix>``, per_day a camera and day between 06:00 and 22:00."""
     for camera in range(1, cameras + 1):
         for day in range(days):
             date = start + dt.timedelta(days=day)
             for index in range(per_day):
                 moment = dt.datetime.combine(date, dt.time(6)) + dt.timedelta(minutes=int(rng.integers(0, 960)))
-                kind = KINDS[int(rng.random() < 0.6)]
-                name = f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}.jpg"
-                frames.append(SampleFrame(name, frame_jpeg(kind, seed=int(rng.integers(1 << 31))), kind))
-    return frames
+                yield f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}{suffix}"
 
 
 def labelled_photos(folder: Path, *, per_class: int) -> list[SampleFrame]:
@@ -216,14 +222,9 @@ def photo_frames(folder: Path, *, cameras: int, days: int, per_day: int, start: 
     photos = [path for kind in sorted(folder.iterdir()) if kind.is_dir() for path in sorted(kind.glob("*.png"))]
     chosen = iter(rng.permutation(len(photos)))
     frames = []
-    for camera in range(1, cameras + 1):
-        for day in range(days):
-            date = start + dt.timedelta(days=day)
-            for index in range(per_day):
-                moment = dt.datetime.combine(date, dt.time(6)) + dt.timedelta(minutes=int(rng.integers(0, 960)))
-                photo = photos[next(chosen)]
-                frames.append(SampleFrame(f"cam-{camera:02d}/{moment:%Y%m%dT%H%M%S}-{index:03d}.png",
-                                          photo.read_bytes(), photo.parent.name))
+    for name in _upload_names(rng, cameras=cameras, days=days, per_day=per_day, start=start, suffix=".png"):
+        photo = photos[next(chosen)]
+        frames.append(SampleFrame(name, photo.read_bytes(), photo.parent.name))
     return frames
 
 
