@@ -40,6 +40,7 @@ def test_a_local_session_starts_its_jvm_with_the_quick_compiler_and_the_class_ar
     arguments = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
 
     assert "-XX:TieredStopAtLevel=1" in arguments
+    assert "-XX:ReservedCodeCacheSize=240m" in arguments  # a long session must not fill C1's 48 MB
     archive = class_archive.archive_path()
     assert (f"-XX:SharedArchiveFile={archive}" in arguments) == archive.is_file()
 

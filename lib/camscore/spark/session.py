@@ -36,8 +36,10 @@ _DEFAULTS = {
 # The JVM's optimizing compiler (C2) competes with the Python workers for the cores while a short run
 # lasts and its code did not pay back on scoring: measured on 2 cores, C1 alone took a 20-frame run's
 # whole process from 10.7 to 8.3 s, and 2,000 frames ran as fast or faster (local files 159-162 frames/s
-# against 151-156, binaryFile 133 against 134).
-_LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+# against 151-156, binaryFile 133 against 134). C1 alone reserves 48 MB for compiled code, which a long
+# session fills (the benchmark's, after 15 minutes of jobs), and then the JVM compiles nothing more: 240 MB,
+# C2's default (address space reserved, not memory taken).
+_LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
 def spark_session(settings: SparkSettings) -> SparkSession:
