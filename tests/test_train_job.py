@@ -110,6 +110,23 @@ def test_the_second_run_reads_features_from_the_cache(trained):
     np.testing.assert_array_equal(first.dataset.features, second.dataset.features)
 
 
+def test_int8_is_calibrated_once_per_feature_cache_so_frames_added_later_leave_its_features_valid(
+        spark, config_file, tmp_path):
+    root = tmp_path / "frames"
+    samples.write_local(samples.labelled_frames(per_class=10, seed=11), root)
+    settings = load_settings(config_file, overrides={
+        "featurizer.precision": "int8", "train.input": str(root), "train.feature_cache": str(tmp_path / "cache"),
+        "train.model_out": str(tmp_path / "first")})
+    first = run_train(spark, prepare_train(settings))
+    samples.write_local(samples.labelled_frames(per_class=3, seed=12), root / "added")
+
+    second = run_train(spark, prepare_train(dataclasses.replace(settings, train=dataclasses.replace(
+        settings.train, model_out=str(tmp_path / "second")))))
+
+    assert second.manifest.featurizer.graph == first.manifest.featurizer.graph
+    assert (second.featurization["computed"], second.featurization["cached"]) == (6, 20)
+
+
 def test_undecodable_frames_are_left_out_and_unlabelled_ones_skipped(trained):
     first, _ = trained
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,10 +19,11 @@ from camscore.config import Settings, TrainSettings, label_names
 from camscore.errors import ConfigError, InputError
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.paths import parent_folder, path_group
-from camscore.model.classifier import Manifest, make_manifest
-from camscore.model.conversion import graph_for
+from camscore.model.classifier import OPENVINO_FILES, Manifest, make_manifest
+from camscore.model.conversion import graph_for, quantized
 from camscore.model.choice import FeaturizerChoice, chosen
-from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph
+from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, OpenVinoModel
+from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import save_model
 from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table,
                                      json_ready, run_fold, summarize)
@@ -147,10 +148,7 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
     """The labelled frames' features (from the cache where it has them) on the driver, as a Dataset."""
     job, choice = run.settings.train, run.featurizer
     decode = run.settings.featurizer.decode_options(choice.resample)
-    frames = calibration.of_source(labelled.source, labelled.wanted, decode=decode) if choice.precision == "int8" \
-        else None
-    graph = graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision,
-                      calibration=frames)
+    graph = _graph(spark, run, labelled, decode)
     spec = FeaturizerSpec(layer=graph.layer, weights=run.weights.identity, weights_source=run.weights.source,
                           runtime=graph.runtime, precision=graph.precision, graph=graph.identity,
                           resample=choice.resample)
@@ -167,6 +165,29 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
     summary = {"frames": features.computed + features.cached, "computed": features.computed,
                "cached": features.cached, "seconds": round(features.seconds, 2)}
     return Featurized(graph, spec, dataset, excluded, summary)
+
+
+def _graph(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames, decode: DecodeOptions) -> Graph:
+    """The featurizer's graph. int8 is calibrated once per feature cache: a later run over more frames reuses
+    the int8 model the first one made (stored in the cache), so the features cached so far stay valid."""
+    choice, cache = run.featurizer, run.settings.train.feature_cache
+    if choice.precision != "int8":
+        return graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision)
+    fp32 = graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision="fp32")
+    stored = None
+    if cache:
+        key = hashlib.sha256(json.dumps([fp32.identity, asdict(decode)]).encode()).hexdigest()[:16]
+        stored = [f"{cache.rstrip('/')}/int8={key}/{name}" for name in OPENVINO_FILES]
+        if storage.exists(stored[0], s3=run.settings.s3, spark=spark):
+            log.info("the int8 featurizer calibrated by an earlier run over this feature cache: %s", stored[0])
+            model = OpenVinoModel(*(storage.read_bytes(uri, s3=run.settings.s3, spark=spark) for uri in stored))
+            return OpenVinoGraph(layer=choice.layer, precision="int8", model=model)
+    graph = quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
+    if stored:
+        # The .xml last: its presence means the pair is whole.
+        for uri, data in reversed(list(zip(stored, (graph.model.xml, graph.model.bin)))):
+            storage.write_bytes(uri, data, s3=run.settings.s3, spark=spark)
+    return graph
 
 
 def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Featurized, folds: list[FoldResult],
