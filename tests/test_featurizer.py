@@ -170,12 +170,12 @@ def test_an_openvino_featurizer_called_from_many_threads_at_once_gives_each_its_
 
 
 @pytest.mark.keras
-def test_int8_keeps_the_first_convolution_and_the_predictions_layer_in_fp32(weights, openvino_cache):
+def test_faithful_int8_keeps_the_first_convolution_and_the_predictions_layer_in_fp32(weights, openvino_cache):
     import openvino as ov
 
     graph = make_graph(weights, layer="predictions", runtime="openvino", cache_dir=openvino_cache)
 
-    int8 = quantized(graph, frames("car", "bus"), cache_dir=openvino_cache).model.read(ov.Core())
+    int8 = quantized(graph, frames("car", "bus"), faithful=True, cache_dir=openvino_cache).model.read(ov.Core())
 
     def weights_from(op) -> str:  # a Constant holds fp32 weights; int8 ones are dequantized by a Multiply
         return op.input(1).get_source_output().get_node().get_type_name()

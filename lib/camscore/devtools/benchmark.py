@@ -438,9 +438,10 @@ def _median_rate(work: Callable[[], object], *, frames: int, repeats: int) -> fl
 def _bare_model(weights, *, runtime: str, precision: str, pixels: np.ndarray, cores: int,
                 calibration_frames: np.ndarray) -> Callable[[], None]:
     """Forward passes over pre-decoded frames in batches, on all cores, after one warm-up batch."""
+    # The original booster's featurizer, as import-booster makes it.
     featurizer = featurizer_for(graph_for(weights, layer="predictions", runtime=runtime, precision=precision,
-                                      calibration=calibration_frames if precision == "int8" else None),
-                            threads=cores)
+                                          calibration=calibration_frames if precision == "int8" else None,
+                                          faithful=True), threads=cores)
     featurizer(pixels[:BATCH])  # graph tracing, kernel selection
 
     def run() -> None:

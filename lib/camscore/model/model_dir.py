@@ -121,7 +121,7 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
         loaded = load_weights(weights, seed=seed, files=files)
         identity = loaded.identity
         openvino = graph_for(loaded, layer=layer, runtime=runtime, precision=precision,
-                             calibration=calibration).model
+                             calibration=calibration, faithful=True).model
     else:
         identity = weights_identity(weights, seed=seed, files=files)
     featurizer = FeaturizerSpec(layer=layer, weights=identity, weights_source=weights, runtime=runtime,
