@@ -1,6 +1,7 @@
 import logging
+from pathlib import Path
 
-from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings
+from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings, load_settings
 from camscore.model.choice import chosen
 from camscore.model.featurizer import FeaturizerSpec
 
@@ -33,3 +34,9 @@ def test_a_manifest_from_before_the_filter_was_recorded_resized_with_nearest():
     del recorded["resample"]
 
     assert FeaturizerSpec.from_dict(recorded).resample == "nearest"
+
+
+def test_the_shipped_config_leaves_the_filter_to_the_model_and_the_training_default():
+    settings = load_settings(Path(__file__).resolve().parents[1] / "conf" / "local.yaml")
+
+    assert chosen(settings.featurizer).resample == TRAINING_RESAMPLE
