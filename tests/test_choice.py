@@ -10,7 +10,7 @@ TRAINED = FeaturizerSpec(layer="predictions", weights="imagenet", weights_source
 
 
 def test_a_new_model_resizes_with_the_training_default():
-    assert chosen(FeaturizerSettings()).resample == TRAINING_RESAMPLE == "lanczos"
+    assert chosen(FeaturizerSettings()).resample == TRAINING_RESAMPLE == "bicubic"
 
 
 def test_the_config_names_the_filter_a_new_model_resizes_with():

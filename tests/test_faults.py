@@ -168,7 +168,8 @@ def test_scoring_through_resets_loses_no_frame_and_only_new_reads_again_what_gav
 
 
 def python_workers() -> list[int]:
-    """The PySpark Python workers now running: processes forked by a pyspark.daemon from one."""
+    """This session's PySpark Python workers now running: processes forked by a pyspark.daemon from one, under
+    this test process (another test process may run its own Spark beside it)."""
     commands = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -176,8 +177,16 @@ def python_workers() -> list[int]:
                                                (stat.parent / "cmdline").read_bytes())
         except OSError:
             continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = commands.get(pid, (0, b""))[0]
+            if pid == os.getpid():
+                return True
+        return False
+
     return [pid for pid, (parent, command) in commands.items()
-            if b"pyspark.daemon" in command and b"pyspark.daemon" in commands.get(parent, (0, b""))[1]]
+            if b"pyspark.daemon" in command and b"pyspark.daemon" in commands.get(parent, (0, b""))[1] and ours(pid)]
 
 
 def test_a_python_worker_killed_mid_job_costs_a_retried_task_not_a_frame(spark, openvino_model_dir, tmp_path):

@@ -210,9 +210,9 @@ def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, 
     assert metrics["summary"]["auc"]["mean"] >= 0.985
     manifest = load_model(str(model_out)).manifest
     assert manifest.training["frames"] == {"truck": 1000, "car": 1000}  # CIFAR-10's whole test batch
-    # The defaults: OpenVINO int8, quantized on the training photos, carried by the model directory; lanczos.
+    # The defaults: OpenVINO int8, quantized on the training photos, carried by the model directory; bicubic.
     assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.layer,
-            manifest.featurizer.resample) == ("openvino", "int8", "avg_pool", "lanczos")
+            manifest.featurizer.resample) == ("openvino", "int8", "avg_pool", "bicubic")
     assert load_model(str(model_out)).openvino.identity == manifest.featurizer.graph
 
 

@@ -200,7 +200,7 @@ TRAINING_RUNTIME = "openvino"
 TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
 # The filter with the best CV AUC on real photos (README, Benchmark: model quality); the original's nearest
 # feeds ResNet50 blocky upscaled or aliased downscaled pictures.
-TRAINING_RESAMPLE = "lanczos"
+TRAINING_RESAMPLE = "bicubic"
 # What import-booster scores a bare booster with unless told: the features it was trained on.
 IMPORT_RUNTIME = "openvino"
 IMPORT_PRECISION = "fp32"
