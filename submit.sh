@@ -95,8 +95,10 @@ case "$command" in
     if [ "${1:-}" = "--fast" ]; then
       shift
       # The specifications that need no Spark, no real weights or photos, no Keras graphs of their own, no
-      # cluster and no clean environment built from a package (the S3 server is in).
-      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not keras and not cluster and not packaged" "$@"
+      # cluster and no clean environment built from a package (the S3 server is in). Two processes, a test
+      # file each at a time: many of these wait on a service or server process more than they compute.
+      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not keras and not cluster and not packaged" \
+        -n 2 --dist loadfile "$@"
     fi
     status=0
     # The slowest tests are listed: the suite is meant to stay under 5 minutes.
