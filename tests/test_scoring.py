@@ -85,16 +85,19 @@ def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark
 
 
 
-def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models(openvino_model_dir):
+def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models_and_decoding(openvino_model_dir):
     model = load_model(openvino_model_dir)
     graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
-    assets = SimpleNamespace(value=Assets(graph=graph, decode=DecodeOptions(), booster_text=model.booster_text))
+    decode = DecodeOptions()
+    assets = SimpleNamespace(value=Assets(graph=graph, decode=decode, booster_text=model.booster_text))
     other_booster = model.booster_text.replace("Tree=0", "Tree=0\n", 1)
 
-    first = _worker_core(models_key(graph, model.booster_text, 0.5), assets)
-    again = _worker_core(models_key(graph, model.booster_text, 0.5), assets)  # the next job's key
-    other = _worker_core(models_key(graph, other_booster, 0.5), assets)
+    first = _worker_core(models_key(graph, decode, model.booster_text, 0.5), assets)
+    again = _worker_core(models_key(graph, decode, model.booster_text, 0.5), assets)  # the next job's key
+    other = _worker_core(models_key(graph, decode, other_booster, 0.5), assets)
 
     assert again is first
     assert other is not first
-    assert models_key(graph, model.booster_text, 0.6) != models_key(graph, model.booster_text, 0.5)
+    assert models_key(graph, decode, model.booster_text, 0.6) != models_key(graph, decode, model.booster_text, 0.5)
+    assert models_key(graph, DecodeOptions(resample="bicubic"), model.booster_text, 0.5) != \
+        models_key(graph, decode, model.booster_text, 0.5)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
-from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
+from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, ORIGINAL_RESAMPLE, PRECISIONS, RESAMPLING, RUNTIMES
 
 if typing.TYPE_CHECKING:
     from camscore.model.imaging import DecodeOptions
@@ -201,10 +201,12 @@ TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
 # The filter with the best CV AUC on real photos (README, Benchmark: model quality); the original's nearest
 # feeds ResNet50 blocky upscaled or aliased downscaled pictures.
 TRAINING_RESAMPLE = "bicubic"
+# With camscore.model.training.DEFAULT_PARAMS, measured on the same photos.
+TRAINING_ROUNDS = 400
 # What import-booster scores a bare booster with unless told: the features it was trained on.
 IMPORT_RUNTIME = "openvino"
 IMPORT_PRECISION = "fp32"
-IMPORT_RESAMPLE = "nearest"
+IMPORT_RESAMPLE = ORIGINAL_RESAMPLE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,7 +282,7 @@ class TrainSettings:
                                               "path); null computes features every run")
     params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (15 leaves, feature_fraction "
                                             "0.2, learning_rate 0.05: README, Training)")
-    rounds: int = setting(400, "boosting rounds", check=positive)
+    rounds: int = setting(TRAINING_ROUNDS, "boosting rounds", check=positive)
     early_stopping_rounds: int | None = setting(
         None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",
         check=positive)

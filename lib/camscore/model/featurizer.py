@@ -24,7 +24,7 @@ import numpy as np
 
 from camscore.errors import ModelError
 from camscore.model import native_stderr
-from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RUNTIMES
+from camscore.vocabulary import FEATURE_SIZES, ORIGINAL_RESAMPLE, PRECISIONS, RUNTIMES
 
 if TYPE_CHECKING:
     import keras
@@ -66,7 +66,7 @@ class FeaturizerSpec:
     runtime: str = "keras"
     precision: str = "fp32"
     graph: str = ""
-    resample: str = "nearest"
+    resample: str = ORIGINAL_RESAMPLE
     arch: str = ARCH
     input_size: int = INPUT_SIZE
     preprocessing: str = PREPROCESSING

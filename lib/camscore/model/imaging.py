@@ -45,13 +45,13 @@ class DecodeOptions:
 
     Attributes:
         size: output width and height in pixels (ResNet50: 224).
-        resample: a key of RESAMPLING; the original notebook's Keras load_img used nearest.
+        resample: a key of RESAMPLING; by default the original notebook's (Keras load_img: nearest).
         max_pixels: frames whose header declares more pixels are refused before decoding.
         max_decode_mb: frames whose pixels would need more memory decoded are refused before decoding.
     """
 
     size: int = 224
-    resample: str = "nearest"
+    resample: str = vocabulary.ORIGINAL_RESAMPLE
     max_pixels: int = 50_000_000
     max_decode_mb: int = 256
 

@@ -24,7 +24,7 @@ ORIGINAL_PARAMS: Mapping[str, Any] = {
     "feature_fraction": 1.0,
 }
 # Measured on real photos with the same folds (README, Benchmark: model quality): small trees, each over a
-# fifth of the features, learning slowly over the config's 400 rounds, beat the original's and need no more
+# fifth of the features, learning slowly over train.rounds' default, beat the original's and need no more
 # than a few hundred frames.
 DEFAULT_PARAMS: Mapping[str, Any] = {**ORIGINAL_PARAMS, "num_leaves": 15, "min_child_weight": 1.0,
                                      "feature_fraction": 0.2, "learning_rate": 0.05}

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import pandas as pd
@@ -77,12 +77,14 @@ def worker_meter(spark: SparkSession) -> Accumulator:
 _WORKER_CORES: dict[str, FrameCore] = {}
 
 
-def models_key(graph: Graph, booster_text: str | None, threshold: float, skip_blank: bool = False) -> str:
+def models_key(graph: Graph, decode: DecodeOptions, booster_text: str | None, threshold: float,
+               skip_blank: bool = False) -> str:
     """What a worker's core is made of: equal keys, equal cores. A Keras graph's weights have no
     cheap identity here, so its key is new each job."""
     if isinstance(graph, KerasGraph):
         return uuid.uuid4().hex
-    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}:{skip_blank}".encode())
+    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}:{skip_blank}:"
+                            f"{sorted(asdict(decode).items())}".encode())
     digest.update((booster_text or "").encode())
     return digest.hexdigest()
 
@@ -155,7 +157,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
     assets = frames.sparkSession.sparkContext.broadcast(Assets(
         graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold,
         label_names=tuple(manifest.label_names), skip_blank=skip_blank))
-    key = models_key(graph, model.booster_text, manifest.threshold, skip_blank)
+    key = models_key(graph, decode, model.booster_text, manifest.threshold, skip_blank)
 
     def step(core: FrameCore, fetched: FetchedBatch) -> tuple[pd.DataFrame, dict[str, float]]:
         scored = core.score(fetched.reads)
@@ -184,7 +186,7 @@ def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, gr
     """
     frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
     assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
-    key = models_key(graph, None, 0.5)
+    key = models_key(graph, decode, None, 0.5)
 
     def step(core: FrameCore, fetched: FetchedBatch) -> tuple[pd.DataFrame, dict[str, float]]:
         featurized = core.featurize(fetched.reads)

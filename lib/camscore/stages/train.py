@@ -168,26 +168,31 @@ def featurize(spark: SparkSession, run: PreparedTraining, labelled: LabelledFram
 
 
 def _graph(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames, decode: DecodeOptions) -> Graph:
-    """The featurizer's graph. int8 is calibrated once per feature cache: a later run over more frames reuses
-    the int8 model the first one made (stored in the cache), so the features cached so far stay valid."""
-    choice, cache = run.featurizer, run.settings.train.feature_cache
+    """The featurizer's graph. int8 is calibrated once per feature cache and input: a later run over more
+    frames of the same input reuses the int8 model the first one stored in the cache, so the features cached
+    so far stay valid."""
+    choice, cache, s3 = run.featurizer, run.settings.train.feature_cache, run.settings.s3
     if choice.precision != "int8":
         return graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision=choice.precision)
     fp32 = graph_for(run.weights, layer=choice.layer, runtime=choice.runtime, precision="fp32")
-    stored = None
-    if cache:
-        key = hashlib.sha256(json.dumps([fp32.identity, asdict(decode)]).encode()).hexdigest()[:16]
-        stored = [f"{cache.rstrip('/')}/int8={key}/{name}" for name in OPENVINO_FILES]
-        if storage.exists(stored[0], s3=run.settings.s3, spark=spark):
-            log.info("the int8 featurizer calibrated by an earlier run over this feature cache: %s", stored[0])
-            model = OpenVinoModel(*(storage.read_bytes(uri, s3=run.settings.s3, spark=spark) for uri in stored))
-            return OpenVinoGraph(layer=choice.layer, precision="int8", model=model)
-    graph = quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
-    if stored:
-        # The .xml last: its presence means the pair is whole.
-        for uri, data in reversed(list(zip(stored, (graph.model.xml, graph.model.bin)))):
-            storage.write_bytes(uri, data, s3=run.settings.s3, spark=spark)
-    return graph
+    if not cache:
+        return quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
+    key = hashlib.sha256(json.dumps([fp32.identity, asdict(decode), run.settings.train.input]).encode()).hexdigest()
+    # A pointer names the folder that holds the model: the first run to create it wins, and a run that loses
+    # the race uses the winner's model, so no two models share one folder.
+    pointer = f"{cache.rstrip('/')}/int8={key[:16]}.json"
+    store = storage.storage_for(pointer, s3=s3, spark=spark)
+    if not store.exists(pointer):
+        graph = quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
+        folder = f"{cache.rstrip('/')}/int8={key[:16]}-{graph.identity.removeprefix('sha256:')[:16]}"
+        for name, data in zip(OPENVINO_FILES, (graph.model.xml, graph.model.bin)):
+            storage.write_bytes(f"{folder}/{name}", data, s3=s3, spark=spark)
+        if store.create(pointer, json.dumps({"folder": folder}).encode()) is not None:
+            return graph
+    folder = json.loads(store.read(pointer))["folder"]
+    log.info("the int8 featurizer calibrated by an earlier run over this input and feature cache: %s", folder)
+    model = OpenVinoModel(*(storage.read_bytes(f"{folder}/{name}", s3=s3, spark=spark) for name in OPENVINO_FILES))
+    return OpenVinoGraph(layer=choice.layer, precision="int8", model=model)
 
 
 def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Featurized, folds: list[FoldResult],
