@@ -280,8 +280,7 @@ class TrainSettings:
     group_window_minutes: int = setting(60, "the time window of group_by time", check=positive)
     feature_cache: str | None = setting(None, "Parquet location of cached features (a Hadoop URI or local "
                                               "path); null computes features every run")
-    params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (15 leaves, feature_fraction "
-                                            "0.2, learning_rate 0.05: README, Training)")
+    params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (README, Training)")
     rounds: int = setting(TRAINING_ROUNDS, "boosting rounds", check=positive)
     early_stopping_rounds: int | None = setting(
         None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",

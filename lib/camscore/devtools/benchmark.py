@@ -35,12 +35,15 @@ from pyspark.sql import SparkSession
 
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
-from camscore.config import IMPORT_RESAMPLE, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.config import (IMPORT_RESAMPLE, FeaturizerSettings, ScoreSettings, Settings, SourceSettings,
+                             SparkSettings, TrainSettings)
 from camscore.model.conversion import graph_for
 from camscore.devtools import model_quality, samples
 from camscore.devtools.object_store import LocalObjectStore
 from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
-from camscore.model.featurizer import OpenVinoGraph, featurizer_for
+from camscore.model.choice import scoring_featurizer
+from camscore.model.featurizer import featurizer_for
+from camscore.model.files import LOCAL
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster, load_model
@@ -376,14 +379,14 @@ def _import_original(folder: Path, booster: Path, weights_file: Path, calibratio
 
 def _class_probabilities(models: dict[str, str], frames: Path) -> dict[str, np.ndarray]:
     """ImageNet's class probabilities of every frame under ``frames`` from the original booster's fp32 and int8
-    featurizers (the OpenVINO models their directories carry), resized with nearest as the booster's are."""
-    decode = DecodeOptions(resample=IMPORT_RESAMPLE)
-    pixels = np.stack([decode_frame(path.read_bytes(), decode) for path in sorted(frames.rglob("*.png"))])
+    featurizers, each as its model directory is scored (its OpenVINO model, its resize filter)."""
+    paths = sorted(frames.rglob("*.png"))
     found = {}
     for precision in ("fp32", "int8"):
-        model = load_model(models[precision])
-        graph = OpenVinoGraph(layer="predictions", precision=precision, model=model.openvino)
-        featurizer = featurizer_for(graph)
+        chosen = scoring_featurizer(load_model(models[precision]), FeaturizerSettings(), allow_weights_mismatch=False,
+                                    files=LOCAL, carried_only=True)
+        decode, featurizer = DecodeOptions(resample=chosen.resample), featurizer_for(chosen.graph)
+        pixels = np.stack([decode_frame(path.read_bytes(), decode) for path in paths])
         found[precision] = np.concatenate([featurizer(pixels[start:start + BATCH])
                                            for start in range(0, len(pixels), BATCH)])
     return found

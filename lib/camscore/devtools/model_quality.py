@@ -20,9 +20,11 @@ import numpy as np
 from PIL import Image
 from pyspark.sql import SparkSession
 
-from camscore.config import TRAINING_RESAMPLE, TRAINING_ROUNDS, Settings
+from camscore.config import TRAINING_RESAMPLE, TRAINING_ROUNDS, FeaturizerSettings, Settings
 from camscore.model.classifier import Classifier
-from camscore.model.featurizer import OpenVinoGraph, featurizer_for
+from camscore.model.choice import scoring_featurizer
+from camscore.model.featurizer import featurizer_for
+from camscore.model.files import LOCAL
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import load_model
 from camscore.model.training import DEFAULT_PARAMS, ORIGINAL_PARAMS, FoldResult, evaluate
@@ -62,7 +64,7 @@ def measure(spark: SparkSession, settings: Settings, photos: Path, *, labels: Ma
         measured = {"frames": len(result.dataset.labels), **_summary(result.folds),
                     "ms_photo": _decode_ms(photo, name),
                     "ms_cctv": _decode_ms(cctv, name) if cctv else None,
-                    "seed_cars": _seed_probabilities(result.model_out, seed_cars, name)}
+                    "seed_cars": _seed_probabilities(result.model_out, seed_cars)}
         results["filters"][name] = measured
         report(f"resample {name}: CV AUC {measured['auc']:.4f} ± {measured['auc_std']:.4f}, accuracy "
                f"{measured['accuracy']:.3f}; decode {measured['ms_photo']:.2f} ms (32x32 PNG), "
@@ -151,12 +153,12 @@ def _decode_ms(data: bytes, resample: str) -> float:
     return 1000 * statistics.median(times)
 
 
-def _seed_probabilities(model_dir: str, frames: list[Path], resample: str) -> list[float]:
-    """What the model in ``model_dir`` (with the OpenVINO featurizer it carries) says of each frame."""
+def _seed_probabilities(model_dir: str, frames: list[Path]) -> list[float]:
+    """What the model in ``model_dir`` says of each frame, scored as the service scores it."""
     if not frames:
         return []
     model = load_model(model_dir)
-    spec = model.manifest.featurizer
-    featurizer = featurizer_for(OpenVinoGraph(layer=spec.layer, precision=spec.precision, model=model.openvino))
-    pixels = np.stack([decode_frame(path.read_bytes(), DecodeOptions(resample=resample)) for path in frames])
-    return Classifier(model.booster_text).probabilities(featurizer(pixels)).tolist()
+    chosen = scoring_featurizer(model, FeaturizerSettings(), allow_weights_mismatch=False, files=LOCAL,
+                                carried_only=True)
+    pixels = np.stack([decode_frame(path.read_bytes(), DecodeOptions(resample=chosen.resample)) for path in frames])
+    return Classifier(model.booster_text).probabilities(featurizer_for(chosen.graph)(pixels)).tolist()

@@ -180,18 +180,18 @@ def _graph(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames,
     key = hashlib.sha256(json.dumps([fp32.identity, asdict(decode), run.settings.train.input]).encode()).hexdigest()
     # A pointer names the folder that holds the model: the first run to create it wins, and a run that loses
     # the race uses the winner's model, so no two models share one folder.
-    pointer = f"{cache.rstrip('/')}/int8={key[:16]}.json"
-    store = storage.storage_for(pointer, s3=s3, spark=spark)
-    if not store.exists(pointer):
+    stem = f"{cache.rstrip('/')}/int8={key[:16]}"
+    store = storage.storage_for(stem, s3=s3, spark=spark)
+    if not store.exists(f"{stem}.json"):
         graph = quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
-        folder = f"{cache.rstrip('/')}/int8={key[:16]}-{graph.identity.removeprefix('sha256:')[:16]}"
+        folder = f"{stem}-{graph.identity.removeprefix('sha256:')[:16]}"
         for name, data in zip(OPENVINO_FILES, (graph.model.xml, graph.model.bin)):
-            storage.write_bytes(f"{folder}/{name}", data, s3=s3, spark=spark)
-        if store.create(pointer, json.dumps({"folder": folder}).encode()) is not None:
+            store.write(f"{folder}/{name}", data)
+        if store.create(f"{stem}.json", json.dumps({"folder": folder}).encode()) is not None:
             return graph
-    folder = json.loads(store.read(pointer))["folder"]
+    folder = json.loads(store.read(f"{stem}.json"))["folder"]
     log.info("the int8 featurizer calibrated by an earlier run over this input and feature cache: %s", folder)
-    model = OpenVinoModel(*(storage.read_bytes(f"{folder}/{name}", s3=s3, spark=spark) for name in OPENVINO_FILES))
+    model = OpenVinoModel(*(store.read(f"{folder}/{name}") for name in OPENVINO_FILES))
     return OpenVinoGraph(layer=choice.layer, precision="int8", model=model)
 
 
