@@ -139,13 +139,13 @@ def test_readyz_answers_503_until_the_model_is_loaded_and_healthz_at_once(start_
 
 
 def test_sigterm_finishes_what_is_in_flight_writes_every_row_and_exits_0(start_service, s3_server, bucket):
-    keys = [f"cam-{n % 3}/20261120T0815{n:02d}.jpg" for n in range(24)]
+    keys = [f"cam-{n % 3}/20261120T0815{n:02d}.jpg" for n in range(16)]
     for n, key in enumerate(keys):
         storage_put(s3_server, bucket, key, samples.frame_jpeg("car", seed=n))
     service = start_service({"flush_seconds": 3600, "max_in_flight": 64})
     sent = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
                               json.dumps(aws_event(bucket, *keys[n:n + 4])), service.url + "/"],
-                             stdout=subprocess.PIPE, text=True) for n in range(0, 24, 4)]
+                             stdout=subprocess.PIPE, text=True) for n in range(0, 16, 4)]
     time.sleep(0.3)
 
     log = service.stop(signal.SIGTERM)
@@ -172,7 +172,7 @@ def in_flight(service) -> float:
 
 def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_is_queued(
         start_service, s3_server, bucket):
-    keys = put_many(s3_server, bucket, 48)
+    keys = put_many(s3_server, bucket, 12)
     service = start_service({"max_in_flight": 2})
     big = subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
                             json.dumps(aws_event(bucket, *keys)), service.url + "/"], stdout=subprocess.PIPE, text=True)
@@ -187,7 +187,7 @@ def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_i
 
 
 def test_a_request_past_its_deadline_is_answered_504(start_service, s3_server, bucket):
-    keys = put_many(s3_server, bucket, 48)
+    keys = put_many(s3_server, bucket, 16)
     service = start_service({"request_seconds": 0.05, "max_in_flight": 64})
 
     status, _, body = service.call("/", json.dumps(aws_event(bucket, *keys)).encode())

@@ -9,6 +9,7 @@ but not trivial.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import socket
 from dataclasses import dataclass
@@ -132,19 +133,20 @@ def frame_jpeg(kind: str, *, seed: int, quality: int | None = None, scene: int |
 
 def bad_frames() -> dict[str, bytes]:
     """Frames that cannot be scored, by the error kind they must produce."""
+    return dict(_bad_frames())
+
+
+@functools.cache
+def _bad_frames() -> tuple[tuple[str, bytes], ...]:
+    # Made once per process: the bomb alone takes most of a second to encode.
     good = frame_jpeg("car", seed=1)
     bomb = io.BytesIO()
     Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # 400 Mpx in about 50 KB
     png = io.BytesIO()
     Image.new("RGB", (64, 64), (10, 200, 30)).save(png, "PNG")
     broken_png = png.getvalue()[:60] + bytes(30) + png.getvalue()[90:]
-    return {
-        "empty": b"",
-        "not_image": b"this is a text file, not a frame\n",
-        "truncated": good[: len(good) // 2],
-        "too_large": bomb.getvalue(),
-        "decode": broken_png,
-    }
+    return (("empty", b""), ("not_image", b"this is a text file, not a frame\n"),
+            ("truncated", good[: len(good) // 2]), ("too_large", bomb.getvalue()), ("decode", broken_png))
 
 
 @dataclass(frozen=True)
