@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from camscore import storage
+from camscore.assets.packages import CACHE_ROOT
 from camscore.model.classifier import make_manifest
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
@@ -23,7 +26,8 @@ from camscore.model.model_dir import import_booster, save_model
 from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
-SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = ROOT.parent / "shared" / "seed"
 ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
 SEED_CARS = ("car_cctv_960x576.png", "car_474x315.png")
 
@@ -32,6 +36,15 @@ os.environ["PYSPARK_PYTHON"] = sys.executable
 # PySpark hands back timestamps as naive local times: make local time UTC, as the session's.
 os.environ["TZ"] = "UTC"
 time.tzset()
+
+
+def sources_digest(*extra: Path) -> str:
+    """What camscore is now: setup.py (its pinned libraries), submit.sh, every source under lib/, and ``extra``.
+    Whatever a test keeps across runs is keyed on it: it is built again when any of them changes."""
+    digest = hashlib.sha256()
+    for path in [ROOT / "setup.py", ROOT / "submit.sh", *sorted((ROOT / "lib").rglob("*.py")), *extra]:
+        digest.update(str(path.name if path in extra else path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_job(name: str):
@@ -44,10 +57,10 @@ def load_job(name: str):
 
 
 # A test's tier follows from the fixtures it uses (directly or through another fixture); the cluster
-# test and the tests that build Keras graphs without a fixture mark themselves. ./submit.sh test --fast runs
-# what needs neither Spark, the real model, Keras graphs of its own nor the cluster.
+# test and the tests that load Keras without a fixture mark themselves. ./submit.sh test --fast runs
+# what needs neither Spark, the real model, Keras (5 s to import TensorFlow) nor the cluster.
 _TIERS = {"spark": "spark", "s3_server": "s3", "imagenet_weights_path": "real_model", "cars_and_trucks": "real_model",
-          "featurizer": "keras"}
+          "featurizer": "keras", "weights": "keras"}
 
 
 def pytest_collection_modifyitems(items):
@@ -120,13 +133,30 @@ def featurizer(weights):
     return featurizer_for(make_graph(weights, layer="avg_pool"))
 
 
+TEST_MODELS = CACHE_ROOT / "test-models"
+
+
 @pytest.fixture(scope="session")
-def openvino_model_dir(tmp_path_factory) -> str:
+def openvino_model_dir() -> str:
     """The original booster over random weights (seed 0) as import-booster makes it: workers score it with the
-    OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality)."""
-    directory = str(tmp_path_factory.mktemp("openvino-model"))
-    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights="none")
-    return directory
+    OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality).
+
+    Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: random
+    weights are made by Keras, and importing TensorFlow costs a process 5 s."""
+    kept = TEST_MODELS / f"openvino-model-{sources_digest(ORIGINAL_BOOSTER)}"
+    if not kept.is_dir():
+        TEST_MODELS.mkdir(parents=True, exist_ok=True)
+        for older in TEST_MODELS.iterdir():  # unused for a day: no run of the suite still reads it
+            if older.stat().st_mtime < time.time() - 86_400:
+                shutil.rmtree(older, ignore_errors=True)
+        building = TEST_MODELS / f".building-{uuid.uuid4().hex}"
+        import_booster(str(ORIGINAL_BOOSTER), str(building), layer="predictions", weights="none")
+        try:
+            building.rename(kept)
+        except OSError:  # another test process kept its own first: the same directory
+            shutil.rmtree(building)
+    os.utime(kept)  # used now
+    return str(kept)
 
 
 @pytest.fixture(scope="session")

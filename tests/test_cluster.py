@@ -1,7 +1,6 @@
 """The scoring job as a data engineer runs it: packed, submitted to a standalone cluster of separate JVMs."""
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 
 from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
-from conftest import put_frames
+from conftest import put_frames, sources_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.cluster
@@ -52,10 +51,7 @@ def packed() -> Path:
     """The scoring archive ``./submit.sh pack`` builds, compressed at gzip's quickest level (Spark unpacks a
     plain .tar itself, and refuses the venv's links to the nodes' interpreter there); built again only when
     something packed into it changed: setup.py, submit.sh or camscore's sources."""
-    digest = hashlib.sha256()
-    for path in [ROOT / "setup.py", ROOT / "submit.sh", *sorted((ROOT / "lib").rglob("*.py"))]:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    archive = ARCHIVES / f"camscore-env-{digest.hexdigest()[:16]}.tar.gz"
+    archive = ARCHIVES / f"camscore-env-{sources_digest()}.tar.gz"
     if not archive.is_file():
         shutil.rmtree(ARCHIVES, ignore_errors=True)  # older sources' archives
         ARCHIVES.mkdir(parents=True)

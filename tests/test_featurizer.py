@@ -98,6 +98,7 @@ def test_a_missing_weights_file_names_the_sources_to_use(tmp_path):
         load_weights(str(tmp_path / "missing.h5"))
 
 
+@pytest.mark.keras
 def test_a_file_that_is_not_resnet50_weights_is_refused(tmp_path):
     path = tmp_path / "junk.h5"
     path.write_bytes(b"not hdf5 at all")
@@ -106,6 +107,7 @@ def test_a_file_that_is_not_resnet50_weights_is_refused(tmp_path):
         load_weights(str(path))
 
 
+@pytest.mark.keras
 def test_when_imagenet_cannot_be_downloaded_the_error_names_the_other_sources():
     try:
         load_weights("imagenet")
