@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -45,6 +46,35 @@ def sources_digest(*extra: Path) -> str:
     for path in [ROOT / "setup.py", ROOT / "submit.sh", *sorted((ROOT / "lib").rglob("*.py")), *extra]:
         digest.update(str(path.name if path in extra else path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def kept(path: Path, build: Callable[[Path], object]) -> Path:
+    """``path`` (a file or folder named by what it is made of), made by ``build(where)`` unless an earlier run
+    or another test process made it. Whatever beside it went unused for an hour (longer than any run of the
+    suite) is removed: each change of the sources makes a new one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for older in path.parent.iterdir():
+            if older.stat().st_mtime < time.time() - 3600:
+                _remove(older)
+        building = path.with_name(f".building-{uuid.uuid4().hex}-{path.name}")
+        try:
+            build(building)
+            building.rename(path)
+        except OSError:
+            if not path.exists():
+                raise
+        finally:
+            _remove(building)  # what lost the race, or a half-made one
+    os.utime(path)  # used now
+    return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def load_job(name: str):
@@ -141,22 +171,10 @@ def openvino_model_dir() -> str:
     """The original booster over random weights (seed 0) as import-booster makes it: workers score it with the
     OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality).
 
-    Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: random
-    weights are made by Keras, and importing TensorFlow costs a process 5 s."""
-    kept = TEST_MODELS / f"openvino-model-{sources_digest(ORIGINAL_BOOSTER)}"
-    if not kept.is_dir():
-        TEST_MODELS.mkdir(parents=True, exist_ok=True)
-        for older in TEST_MODELS.iterdir():  # unused for a day: no run of the suite still reads it
-            if older.stat().st_mtime < time.time() - 86_400:
-                shutil.rmtree(older, ignore_errors=True)
-        building = TEST_MODELS / f".building-{uuid.uuid4().hex}"
-        import_booster(str(ORIGINAL_BOOSTER), str(building), layer="predictions", weights="none")
-        try:
-            building.rename(kept)
-        except OSError:  # another test process kept its own first: the same directory
-            shutil.rmtree(building)
-    os.utime(kept)  # used now
-    return str(kept)
+    Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: Keras
+    makes the random weights, and importing TensorFlow costs a process 5 s."""
+    return str(kept(TEST_MODELS / f"openvino-model-{sources_digest(ORIGINAL_BOOSTER)}", lambda folder: import_booster(
+        str(ORIGINAL_BOOSTER), str(folder), layer="predictions", weights="none")))
 
 
 @pytest.fixture(scope="session")

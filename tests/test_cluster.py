@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 
 from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
-from conftest import put_frames, sources_digest
+from conftest import kept, put_frames, sources_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.cluster
@@ -51,16 +50,12 @@ def packed() -> Path:
     """The scoring archive ``./submit.sh pack`` builds, compressed at gzip's quickest level (Spark unpacks a
     plain .tar itself, and refuses the venv's links to the nodes' interpreter there); built again only when
     something packed into it changed: setup.py, submit.sh or camscore's sources."""
-    archive = ARCHIVES / f"camscore-env-{sources_digest()}.tar.gz"
-    if not archive.is_file():
-        shutil.rmtree(ARCHIVES, ignore_errors=True)  # older sources' archives
-        ARCHIVES.mkdir(parents=True)
-        building = archive.with_suffix(".building.tar.gz")
+    def pack(building: Path) -> None:
         done = subprocess.run([str(ROOT / "submit.sh"), "pack", "--out", str(building), "--compress-level", "1"],
                               capture_output=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
-        building.rename(archive)
-    return archive
+
+    return kept(ARCHIVES / f"camscore-env-{sources_digest()}.tar.gz", pack)
 
 
 @pytest.fixture

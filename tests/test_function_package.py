@@ -2,6 +2,8 @@
 environment, ``index.handler`` called with a trigger's event, frames from the S3 server, rows written."""
 
 import dataclasses
+import datetime as dt
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,11 +12,26 @@ from pathlib import Path
 
 import pytest
 
+from camscore.assets.packages import CACHE_ROOT
 from camscore.devtools import samples
 from camscore.devtools.function_package import build
+from conftest import kept
 from service import REGEX, rows_of, storage_put, yandex_event
 
 pytestmark = pytest.mark.packaged
+
+
+def clean_environment(requirements: Path) -> Path:
+    """A new venv with ``requirements`` installed, as the platform makes one. Kept for the day while the
+    requirements (pinned) and the interpreter are the same: pip takes 20 s here, and the dependencies it
+    leaves unpinned are resolved again the next day."""
+    def make(env: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+        subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "-r", str(requirements)],
+                       check=True, capture_output=True)
+
+    key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
+    return kept(CACHE_ROOT / "test-environments" / f"function-{key}-{dt.date.today():%Y%m%d}", make)
 
 
 def test_the_function_package_scores_a_trigger_event_in_a_clean_environment(
@@ -26,10 +43,7 @@ def test_the_function_package_scores_a_trigger_event_in_a_clean_environment(
     package = build(tmp_path / "function.zip", config=Path(config))
     unpacked = tmp_path / "function"
     zipfile.ZipFile(package).extractall(unpacked)
-    env = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-    subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "-r", str(unpacked / "requirements.txt")],
-                   check=True, capture_output=True)
+    env = clean_environment(unpacked / "requirements.txt")
     output = tmp_path / "scores"
     call = ("import json, sys, index\n"
             "answer = index.handler(json.loads(sys.argv[1]), None)\n"
