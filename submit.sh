@@ -101,11 +101,11 @@ case "$command" in
         -n 2 --dist loadfile "$@"
     fi
     status=0
-    # The slowest tests are listed: the suite is meant to stay under 5 minutes.
-    "$venv/bin/python" -m pytest tests --durations=15 "$@" || status=$?
+    # Two processes here too (a Spark session each); the slowest tests are listed.
+    "$venv/bin/python" -m pytest tests -n 2 --dist loadfile --durations=15 "$@" || status=$?
     ensure_spark35
     echo "camscore: the Spark-facing tests again, on $("$root/.venv-spark35/bin/python" -c 'import pyspark; print("pyspark", pyspark.__version__)')" >&2
-    "$root/.venv-spark35/bin/python" -m pytest tests -m spark35 "$@" || status=$?
+    "$root/.venv-spark35/bin/python" -m pytest tests -m spark35 -n 2 --dist loadfile "$@" || status=$?
     exit "$status" ;;
   weights|cifar)
     ensure_venv
