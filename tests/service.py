@@ -46,6 +46,11 @@ class Running:
         status, _, body = self.call(path, json.dumps(value).encode(), headers)
         return status, json.loads(body)
 
+    def metric(self, name: str) -> float:
+        """The value of an unlabelled metric, from /metrics."""
+        text = self.call("/metrics")[2].decode()
+        return float(text.split(f"\n{name} ", 1)[1].split()[0])
+
     def stop(self, signum: int = signal.SIGTERM) -> str:
         self.process.send_signal(signum)
         self.process.wait(timeout=60)

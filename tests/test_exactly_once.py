@@ -29,7 +29,7 @@ def rows_by_path(output) -> dict[str, list[tuple]]:
 def written(service) -> None:
     """Waits until the service has no row left unwritten."""
     deadline = time.monotonic() + 30
-    while "camscore_rows_buffered 0.0" not in service.call("/metrics")[2].decode():
+    while service.metric("camscore_rows_buffered") > 0:
         assert time.monotonic() < deadline
         time.sleep(0.05)
 

@@ -1,19 +1,22 @@
 """The scoring service as operators run it: a process on a port, real HTTP, frames in the S3 server on
 loopback, rows in the batch job's table."""
 
+import dataclasses
 import hashlib
 import json
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 
 import duckdb
 import pytest
 
 from camscore.devtools import samples
 from conftest import SEED_DIR
-from service import aws_event, rows_of, storage_put, yandex_event
+from faults import FaultProxy
+from service import aws_event, rows_of, starter, storage_put, yandex_event
 
 
 def test_a_posted_frame_is_scored_and_a_body_that_is_no_image_gets_its_error_kind(start_service):
@@ -126,6 +129,36 @@ def test_metrics_count_requests_frames_by_outcome_and_latency_and_tell_cameras_a
     assert 'camscore_camera_fault{camera_id="cam-7",status="frozen"} 1.0' in text
 
 
+def test_rows_that_come_while_rows_are_being_written_are_written_next_not_left_for_flush_seconds(
+        tmp_path, write_config, s3_server, bucket, openvino_model_dir):
+    keys = [f"cam-{n}/20261120T08153{n}.jpg" for n in (1, 2)]
+    for n, key in enumerate(keys):
+        storage_put(s3_server, bucket, key, samples.frame_jpeg("car", seed=n))
+    writes = []
+
+    def plan(method, path, seen):  # the first rows' write takes 3 s
+        if method == "PUT" and "/date=" in urllib.parse.unquote(path):
+            writes.append(path)
+            return "stall" if len(writes) == 1 else None
+        return None
+
+    with FaultProxy(s3_server.port, plan, stall_seconds=3) as proxy:
+        start, stop_all = starter(tmp_path, write_config, dataclasses.replace(
+            s3_server.settings, endpoint_url=proxy.endpoint_url), openvino_model_dir)
+        try:
+            service = start({"output": f"{bucket}/scores", "flush_rows": 1, "flush_seconds": 3600})
+            for key in keys:  # the second frame's row comes while the first one's is being written
+                assert service.post_json("/", aws_event(bucket, key))[0] == 200
+            deadline = time.monotonic() + 10
+            while service.metric("camscore_rows_buffered") > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            buffered = service.metric("camscore_rows_buffered")
+        finally:
+            stop_all()
+
+    assert (buffered, len(writes)) == (0, 2)
+
+
 def test_readyz_answers_503_until_the_model_is_loaded_and_healthz_at_once(start_service):
     service = start_service(wait=False)
     deadline, statuses = time.monotonic() + 60, []
@@ -165,11 +198,6 @@ def put_many(s3_server, bucket: str, count: int) -> list[str]:
     return keys
 
 
-def in_flight(service) -> float:
-    text = service.call("/metrics")[2].decode()
-    return float(text.split("\ncamscore_frames_in_flight ", 1)[1].split()[0])
-
-
 def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_is_queued(
         start_service, s3_server, bucket):
     keys = put_many(s3_server, bucket, 12)
@@ -177,7 +205,7 @@ def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_i
     big = subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
                             json.dumps(aws_event(bucket, *keys)), service.url + "/"], stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while in_flight(service) == 0:
+    while service.metric("camscore_frames_in_flight") == 0:
         assert time.monotonic() < deadline and big.poll() is None
     status, headers, body = service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
 

@@ -166,8 +166,13 @@ class Service:
             self.flushing = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
+        """Writes the rows waiting, and again while serve.flush_rows came in meanwhile: their requests found
+        this flush under way and started none."""
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self.scoring.flush)
+            await loop.run_in_executor(None, self.scoring.flush)
+            while self.scoring.rows_due:
+                await loop.run_in_executor(None, self.scoring.flush)
         except Exception as exc:  # the rows wait for the next flush
             log.error("could not write rows to %s: %s; they wait for the next flush", self.settings.serve.output,
                       one_line(exc))

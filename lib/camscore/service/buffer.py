@@ -25,11 +25,16 @@ class RowBuffer:
     def waiting(self) -> int:
         return len(self._rows)
 
+    @property
+    def due(self) -> bool:
+        """Whether enough rows wait to flush now."""
+        return len(self._rows) >= self.flush_rows
+
     def add(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Keeps the rows; tells whether enough wait to flush now."""
         with self._lock:
             self._rows.extend(rows)
-            return len(self._rows) >= self.flush_rows
+            return self.due
 
     def flush(self) -> int:
         """Writes every waiting row as one new batch; returns how many.

@@ -132,6 +132,11 @@ class Scoring:
         self.metrics.rows_buffered.set(self.rows.waiting)
         return full
 
+    @property
+    def rows_due(self) -> bool:
+        """Whether serve.flush_rows rows wait to be written."""
+        return self.rows is not None and self.rows.due
+
     def flush(self) -> int:
         """Writes the rows waiting (see RowBuffer.flush)."""
         if self.rows is None:
