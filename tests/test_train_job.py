@@ -198,24 +198,6 @@ def test_a_model_out_that_cannot_be_written_stops_the_job_before_spark_work(conf
     assert f"cannot write to {blocker / 'model'}: {blocker} is a file, not a folder" in capsys.readouterr().err
 
 
-def test_real_photos_train_a_model_that_tells_cars_from_trucks(cars_and_trucks, imagenet_weights_path, tmp_path,
-                                                              capsys):
-    model_out = tmp_path / "model"
-
-    code = train(["--input", str(cars_and_trucks), "--model-out", str(model_out), "--labels", "truck=0,car=1",
-                  "--weights", str(imagenet_weights_path), "--master", "local[2]"])
-
-    assert code == 0, capsys.readouterr().err
-    metrics = json.loads((model_out / "metrics.json").read_text())
-    assert metrics["summary"]["auc"]["mean"] >= 0.985
-    manifest = load_model(str(model_out)).manifest
-    assert manifest.training["frames"] == {"truck": 1000, "car": 1000}  # CIFAR-10's whole test batch
-    # The defaults: OpenVINO int8, quantized on the training photos, carried by the model directory; bicubic.
-    assert (manifest.featurizer.runtime, manifest.featurizer.precision, manifest.featurizer.layer,
-            manifest.featurizer.resample) == ("openvino", "int8", "avg_pool", "bicubic")
-    assert load_model(str(model_out)).openvino.identity == manifest.featurizer.graph
-
-
 def test_time_groups_keep_each_camera_and_window_together():
     moments = [dt.datetime(2026, 11, 20, 8, minute, tzinfo=dt.timezone.utc) for minute in (0, 29, 31, 59, 59)]
     dataset = Dataset(paths=list("abcde"), features=np.zeros((5, 1)), labels=np.array([0, 1, 0, 1, 0]),
