@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # camscore: set-up, local runs, tests.
 #   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
-#   ./submit.sh test [--fast] [pytest args]  the test suite, then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model or cluster)
+#   ./submit.sh test [--fast] [pytest args]  the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model, Keras, cluster or clean environment)
 #   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
 #   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
 #   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
@@ -94,9 +94,9 @@ case "$command" in
     cd "$root"
     if [ "${1:-}" = "--fast" ]; then
       shift
-      # The specifications that need no Spark, no real weights or photos, no Keras graphs of their own, no
-      # cluster and no clean environment built from a package (the S3 server is in). Two processes, a test
-      # file each at a time: many of these wait on a service or server process more than they compute.
+      # The specifications that need no Spark, no real weights or photos, no Keras, no cluster and no clean
+      # environment built from a package (the S3 server is in). Two processes, a test file each at a time:
+      # many of these wait on a service or server process more than they compute.
       exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not keras and not cluster and not packaged" \
         -n 2 --dist loadfile "$@"
     fi

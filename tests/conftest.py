@@ -55,7 +55,11 @@ def kept(path: Path, build: Callable[[Path], object]) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         for older in path.parent.iterdir():
-            if older.stat().st_mtime < time.time() - 3600:
+            try:
+                unused = older.stat().st_mtime < time.time() - 3600
+            except FileNotFoundError:  # another test process removed or renamed it meanwhile
+                continue
+            if unused:
                 _remove(older)
         building = path.with_name(f".building-{uuid.uuid4().hex}-{path.name}")
         try:
@@ -65,7 +69,7 @@ def kept(path: Path, build: Callable[[Path], object]) -> Path:
             if not path.exists():
                 raise
         finally:
-            _remove(building)  # what lost the race, or a half-made one
+            _remove(building)  # a half-made one, or a folder that lost the race (a file replaced its twin)
     os.utime(path)  # used now
     return path
 
@@ -173,7 +177,8 @@ def openvino_model_dir() -> str:
 
     Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: Keras
     makes the random weights, and importing TensorFlow costs a process 5 s."""
-    return str(kept(TEST_MODELS / f"openvino-model-{sources_digest(ORIGINAL_BOOSTER)}", lambda folder: import_booster(
+    key = sources_digest(ORIGINAL_BOOSTER, Path(__file__))  # this file holds how it is made
+    return str(kept(TEST_MODELS / f"openvino-model-{key}", lambda folder: import_booster(
         str(ORIGINAL_BOOSTER), str(folder), layer="predictions", weights="none")))
 
 

@@ -133,7 +133,7 @@ from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kinds = set()
-for _ in range(3):
+for _ in range(8):
     try:
         decode_frame(data, DecodeOptions(max_decode_mb=int(sys.argv[2])))
         kinds.add("decoded")

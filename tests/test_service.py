@@ -147,9 +147,13 @@ def test_rows_that_come_while_rows_are_being_written_are_written_next_not_left_f
             s3_server.settings, endpoint_url=proxy.endpoint_url), openvino_model_dir)
         try:
             service = start({"output": f"{bucket}/scores", "flush_rows": 1, "flush_seconds": 3600})
-            for key in keys:  # the second frame's row comes while the first one's is being written
-                assert service.post_json("/", aws_event(bucket, key))[0] == 200
+            assert service.post_json("/", aws_event(bucket, keys[0]))[0] == 200
             deadline = time.monotonic() + 10
+            while not writes:  # the first row's write is under way (stalled)
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert service.post_json("/", aws_event(bucket, keys[1]))[0] == 200
+            assert service.metric("camscore_rows_buffered") == 1  # it came while the first was being written
             while service.metric("camscore_rows_buffered") > 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
             buffered = service.metric("camscore_rows_buffered")

@@ -16,11 +16,9 @@ import hashlib
 import json
 import logging
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
-from types import ModuleType
 from typing import Any, Mapping
 
 import numpy as np
@@ -28,26 +26,15 @@ import numpy as np
 from camscore.errors import ModelError
 from camscore.vocabulary import DEFAULT_LABEL_NAMES
 from camscore.model.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer
+from camscore.model.unimportable import unimportable
 
 log = logging.getLogger(__name__)
 
 
-def _lightgbm_alone() -> ModuleType:
-    """lightgbm without its scikit-learn estimators and pandas support: lightgbm imports both wherever they are
-    installed (0.8 s and 0.3 s of a process's start here: each Spark worker's, the driver's, the service's cold
-    start), and camscore passes it numpy arrays only, through Booster and train."""
-    hidden = [name for name in ("sklearn", "pandas") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # "import sklearn" raises ImportError: lightgbm goes on without it
-    try:
-        import lightgbm
-    finally:
-        for name in hidden:
-            del sys.modules[name]
-    return lightgbm
-
-
-lightgbm = _lightgbm_alone()
+# lightgbm imports scikit-learn for its estimators wherever it is installed (0.8 s of each Spark worker's and the
+# driver's start here); camscore uses only Booster and train.
+with unimportable("sklearn"):
+    import lightgbm
 
 BOOSTER_FILE = "booster.txt"
 MANIFEST_FILE = "manifest.json"

@@ -19,8 +19,12 @@ from camscore.errors import ConfigError
 from camscore.health.episodes import CameraWatch
 from camscore.io.objects import read_object
 from camscore.io.path_fields import camera_and_time
+from camscore.model.unimportable import unimportable
+
+# lightgbm imports pandas wherever it is installed (0.3 s of each cold start); the service gives it numpy only.
+with unimportable("pandas"):
+    from camscore.model.classifier import Classifier
 from camscore.model.choice import scoring_featurizer
-from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore, Scored
 from camscore.model.featurizer import featurizer_for
 from camscore.model.model_dir import load_model
