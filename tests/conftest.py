@@ -83,7 +83,7 @@ def _remove(path: Path) -> None:
 
 def load_job(name: str):
     """The module of a job script, ``jobs/<name>.py``."""
-    path = Path(__file__).resolve().parents[1] / "jobs" / f"{name}.py"
+    path = ROOT / "jobs" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"job_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -17,9 +17,8 @@ from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
 
 from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
-from conftest import kept, put_frames, sources_digest
+from conftest import ROOT, kept, put_frames, sources_digest
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.cluster
 # In the driver and every Python worker: notes the process, and refuses (and notes) any import of TensorFlow,
 # Keras or camscore's devtools, which scoring a model directory never needs.
