@@ -18,12 +18,12 @@ import yaml
 
 from camscore import storage
 from camscore.assets.packages import CACHE_ROOT
-from camscore.model.classifier import make_manifest
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
-from camscore.model.featurizer import FeaturizerSpec, featurizer_for
+from camscore.devtools.object_store import PLACEHOLDER_KEY
+from camscore.model.featurizer import featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.model.model_dir import import_booster, save_model
+from camscore.model.model_dir import import_booster
 from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
@@ -34,6 +34,10 @@ SEED_CARS = ("car_cctv_960x576.png", "car_474x315.png")
 
 # Spark's Python workers run the interpreter that runs the tests.
 os.environ["PYSPARK_PYTHON"] = sys.executable
+# The session's S3 server takes the environment's key: every process the tests start reaches it, Spark's JVM and
+# Python workers too, which keep the environment they started with whichever test (or job) starts them first.
+for name, value in zip(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), PLACEHOLDER_KEY):
+    os.environ.setdefault(name, value)
 # PySpark hands back timestamps as naive local times: make local time UTC, as the session's.
 os.environ["TZ"] = "UTC"
 time.tzset()
@@ -114,7 +118,7 @@ def s3_server():
 
 @pytest.fixture(scope="session")
 def spark(s3_server):
-    # The S3 server comes first: workers inherit the credentials it puts in the environment.
+    """One local[2] session for the test process, beside the session's S3 server."""
     from camscore.config import SparkSettings
     from camscore.spark.session import spark_session
 
@@ -183,16 +187,25 @@ def openvino_model_dir() -> str:
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory, featurizer, weights) -> str:
-    """A model directory fitted in process on generated frames (avg_pool, weights none, seed 0)."""
+def model_dir() -> str:
+    """A model directory fitted on generated frames (avg_pool over random weights, seed 0) carrying its
+    featurizer converted to OpenVINO fp32: Spark's workers score it without TensorFlow. Kept across runs and
+    test processes (read only), as openvino_model_dir is."""
+    key = sources_digest(Path(__file__))  # this file holds how it is made
+    return str(kept(TEST_MODELS / f"fitted-model-{key}", _fit_on_generated_frames))
+
+
+def _fit_on_generated_frames(folder: Path) -> None:
     frames = samples.labelled_frames(per_class=24, seed=7)
     pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
     labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
-    booster = fit_booster(featurizer(pixels), labels, rounds=20).booster_text
-    spec = FeaturizerSpec(layer="avg_pool", weights=weights.identity, weights_source="none")
-    directory = str(tmp_path_factory.mktemp("model"))
-    save_model(directory, booster, make_manifest(booster, featurizer=spec))
-    return directory
+    features = featurizer_for(make_graph(load_weights("none", seed=0), layer="avg_pool"))(pixels)
+    booster = folder.with_name(folder.name + ".booster")
+    booster.write_text(fit_booster(features, labels, rounds=20).booster_text)
+    try:
+        import_booster(str(booster), str(folder), layer="avg_pool", weights="none", resample=DecodeOptions().resample)
+    finally:
+        booster.unlink()
 
 
 def as_frame(fetched):

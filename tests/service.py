@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from camscore.devtools.samples import free_port
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # The service runs in a process where these cannot be imported: it scores without TensorFlow, Keras or Spark.
 NEVER_IMPORTED = ("tensorflow", "keras", "pyspark", "py4j")
 _LAUNCH = ("import runpy, sys\n"

@@ -1,11 +1,11 @@
 import json
 import logging
 import shutil
-from pathlib import Path
-
 from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings, load_settings
 from camscore.model.choice import chosen
 from camscore.model.featurizer import FeaturizerSpec
+
+from conftest import ROOT
 
 TRAINED = FeaturizerSpec(layer="predictions", weights="imagenet", weights_source="imagenet", runtime="openvino",
                          precision="fp32", resample="lanczos")
@@ -39,7 +39,7 @@ def test_a_manifest_from_before_the_filter_was_recorded_resized_with_nearest():
 
 
 def test_the_shipped_config_leaves_the_filter_to_the_model_and_the_training_default():
-    settings = load_settings(Path(__file__).resolve().parents[1] / "conf" / "local.yaml")
+    settings = load_settings(ROOT / "conf" / "local.yaml")
 
     assert chosen(settings.featurizer).resample == TRAINING_RESAMPLE
 

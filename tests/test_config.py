@@ -1,12 +1,12 @@
-from pathlib import Path
-
 import pytest
 
 from camscore.cli import run_job
 from camscore.config import ImportOptions, Settings, load_settings
 from camscore.errors import ConfigError
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from conftest import ROOT
+
+CONF = ROOT / "conf"
 
 
 def test_defaults_hold_without_a_file():

@@ -4,11 +4,8 @@ what to fix, before Spark starts."""
 import json
 import subprocess
 import sys
-from pathlib import Path
+from conftest import ORIGINAL_BOOSTER, ROOT
 
-from conftest import ORIGINAL_BOOSTER
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Runs each invocation in this one process, then says whether any of them started Spark.
 RUN_ALL = """

@@ -10,7 +10,7 @@ import pytest
 
 import camscore
 
-from conftest import SEED_DIR
+from conftest import ROOT, SEED_DIR
 
 HEAVY = ("pyspark", "lightgbm", "openvino", "PIL", "boto3", "botocore", "tensorflow", "keras")
 # A layer's modules, and what importing all of them must not load.
@@ -66,7 +66,7 @@ def test_the_base_modules_load_no_model_spark_or_storage_library():
 
 @pytest.mark.parametrize("job", ["score", "train", "import_booster", "compact", "report", "weights", "cifar"])
 def test_every_jobs_help_loads_no_lightgbm_openvino_pillow_or_pyspark(job):
-    path = Path(__file__).resolve().parents[1] / "jobs" / f"{job}.py"
+    path = ROOT / "jobs" / f"{job}.py"
     script = (f"import runpy, sys\nsys.argv = [{str(path)!r}, '--help']\n"
               f"try:\n    runpy.run_path({str(path)!r}, run_name='__main__')\nexcept SystemExit:\n    pass\n"
               "import json; print(json.dumps(sorted(sys.modules)))")

@@ -1,9 +1,8 @@
 import re
-from pathlib import Path
 
 from camscore.config import Settings, declared
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 def test_the_readme_layout_names_every_module():

@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 
 from camscore.stages import calibration
 from camscore.model.classifier import Classifier
+from camscore.model.featurizer import OpenVinoGraph, featurizer_for
 from camscore.devtools import samples
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.io.lease import held
@@ -74,12 +75,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
     assert [name for name in kinds if rows[name]["content_sha"]] == [
         name for name in kinds if not name.endswith("empty.jpg")]
 
-    # The scores are those of the same featurizer and booster run in this process.
+    # The scores are those of the model directory's featurizer and booster run in this process.
     model = load_model(model_dir)
-    from camscore.model.conversion import make_graph
-    from camscore.model.featurizer import featurizer_for
-    from camscore.model.weights import load_weights
-    featurizer = featurizer_for(make_graph(load_weights("none", seed=0), layer="avg_pool"))
+    featurizer = featurizer_for(OpenVinoGraph(layer="avg_pool", precision="fp32", model=model.openvino))
     names = sorted(good)
     expected = Classifier(model.booster_text).probabilities(
         featurizer(np.stack([decode_frame(good[name], DecodeOptions()) for name in names])))

@@ -5,9 +5,9 @@ import pytest
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.model.conversion import make_graph
 from camscore.devtools import samples
 from camscore.model.imaging import DecodeOptions
+from camscore.model.classifier import Model
 from camscore.model.model_dir import load_model
 from camscore.stages.score import write_unread
 from camscore.model.featurizer import OpenVinoGraph
@@ -21,19 +21,25 @@ from camscore.io.reader import GONE
 from conftest import put_frames
 
 
+def carried(model_dir: str) -> tuple[Model, OpenVinoGraph]:
+    """A model directory's model, and the OpenVINO featurizer graph it carries."""
+    model = load_model(model_dir)
+    return model, OpenVinoGraph(layer=model.manifest.featurizer.layer, precision="fp32", model=model.openvino)
+
+
 def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when_one_is_gone(
-        spark, s3_server, bucket, model_dir, weights):
+        spark, s3_server, bucket, model_dir):
     names = [f"cam-1/20261120T08{i:02d}00.jpg" for i in range(5)]
     frames = {name: samples.frame_jpeg(samples.KINDS[i % 2], seed=i) for i, name in enumerate(names)}
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
     seconds = worker_meter(spark)
+    model, graph = carried(model_dir)
 
     with run_conf(spark, arrow_batch_conf(2)):  # several batches a partition: each fetched while the one before is scored
         rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
-            source, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-            decode=DecodeOptions(), meter=seconds).collect()}
+            source, model=model, graph=graph, decode=DecodeOptions(), meter=seconds).collect()}
 
     assert sorted(rows) == names
     assert rows[names[3]]["error_kind"] == "unreadable" and rows[names[3]]["error"].startswith("NoSuchKey")
@@ -45,7 +51,7 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
 
 @pytest.mark.parametrize("reader, rows_from_reconcile", [("local", 0), ("binaryfile", 1)])
 def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_error(
-        spark, model_dir, weights, tmp_path, reader, rows_from_reconcile):
+        spark, model_dir, tmp_path, reader, rows_from_reconcile):
     # The local reader's worker finds the file gone; binaryFile's scan skips it and reconciling adds its row.
     folder = tmp_path / "in"
     put_frames(str(folder), {f"cam-1/{name}.jpg": samples.frame_jpeg(samples.KINDS[0], seed=i)
@@ -55,8 +61,8 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert listing.count() == 3  # listed, as run_score's first count does
     (folder / "cam-1" / "b.jpg").unlink()
     output = str(tmp_path / "scores")
-    scores = score_frames(source, model=load_model(model_dir), graph=make_graph(weights, layer="avg_pool"),
-                          decode=DecodeOptions(), meter=worker_meter(spark))
+    model, graph = carried(model_dir)
+    scores = score_frames(source, model=model, graph=graph, decode=DecodeOptions(), meter=worker_meter(spark))
     started = dt.datetime(2026, 11, 26, 9, 30)
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
@@ -86,8 +92,7 @@ def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark
 
 
 def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models_and_decoding(openvino_model_dir):
-    model = load_model(openvino_model_dir)
-    graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
+    model, graph = carried(openvino_model_dir)
     decode = DecodeOptions()
     assets = SimpleNamespace(value=Assets(graph=graph, decode=decode, booster_text=model.booster_text))
     other_booster = model.booster_text.replace("Tree=0", "Tree=0\n", 1)
