@@ -7,6 +7,7 @@ import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,9 +22,10 @@ from camscore.assets.packages import CACHE_ROOT
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
 from camscore.devtools.object_store import PLACEHOLDER_KEY
-from camscore.model.featurizer import featurizer_for
+from camscore.model.classifier import Model
+from camscore.model.featurizer import OpenVinoGraph, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.model.model_dir import import_booster
+from camscore.model.model_dir import import_booster, load_model
 from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
@@ -55,7 +57,8 @@ def sources_digest(*extra: Path) -> str:
 def kept(path: Path, build: Callable[[Path], object]) -> Path:
     """``path`` (a file or folder named by what it is made of), made by ``build(where)`` unless an earlier run
     or another test process made it. Whatever beside it went unused for an hour (longer than any run of the
-    suite) is removed: each change of the sources makes a new one."""
+    suite) is removed, as each change of the sources makes a new one: each kind of thing kept needs a folder of
+    its own."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         for older in path.parent.iterdir():
@@ -182,7 +185,7 @@ def openvino_model_dir() -> str:
     Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: Keras
     makes the random weights, and importing TensorFlow costs a process 5 s."""
     key = sources_digest(ORIGINAL_BOOSTER, Path(__file__))  # this file holds how it is made
-    return str(kept(TEST_MODELS / f"openvino-model-{key}", lambda folder: import_booster(
+    return str(kept(TEST_MODELS / "openvino-model" / key, lambda folder: import_booster(
         str(ORIGINAL_BOOSTER), str(folder), layer="predictions", weights="none")))
 
 
@@ -192,7 +195,7 @@ def model_dir() -> str:
     featurizer converted to OpenVINO fp32: Spark's workers score it without TensorFlow. Kept across runs and
     test processes (read only), as openvino_model_dir is."""
     key = sources_digest(Path(__file__))  # this file holds how it is made
-    return str(kept(TEST_MODELS / f"fitted-model-{key}", _fit_on_generated_frames))
+    return str(kept(TEST_MODELS / "fitted-model" / key, _fit_on_generated_frames))
 
 
 def _fit_on_generated_frames(folder: Path) -> None:
@@ -200,12 +203,16 @@ def _fit_on_generated_frames(folder: Path) -> None:
     pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
     labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
     features = featurizer_for(make_graph(load_weights("none", seed=0), layer="avg_pool"))(pixels)
-    booster = folder.with_name(folder.name + ".booster")
-    booster.write_text(fit_booster(features, labels, rounds=20).booster_text)
-    try:
+    with tempfile.TemporaryDirectory() as scratch:
+        booster = Path(scratch) / "booster.txt"
+        booster.write_text(fit_booster(features, labels, rounds=20).booster_text)
         import_booster(str(booster), str(folder), layer="avg_pool", weights="none", resample=DecodeOptions().resample)
-    finally:
-        booster.unlink()
+
+
+def carried(model_dir: str) -> tuple[Model, OpenVinoGraph]:
+    """A model directory's model, and the OpenVINO featurizer graph it carries."""
+    model = load_model(model_dir)
+    return model, OpenVinoGraph(layer=model.manifest.featurizer.layer, precision="fp32", model=model.openvino)
 
 
 def as_frame(fetched):

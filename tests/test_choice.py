@@ -1,6 +1,7 @@
 import json
 import logging
 import shutil
+
 from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings, load_settings
 from camscore.model.choice import chosen
 from camscore.model.featurizer import FeaturizerSpec

@@ -4,8 +4,8 @@ what to fix, before Spark starts."""
 import json
 import subprocess
 import sys
-from conftest import ORIGINAL_BOOSTER, ROOT
 
+from conftest import ORIGINAL_BOOSTER, ROOT
 
 # Runs each invocation in this one process, then says whether any of them started Spark.
 RUN_ALL = """

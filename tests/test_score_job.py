@@ -13,13 +13,14 @@ from pyspark.sql import types as T
 
 from camscore.stages import calibration
 from camscore.model.classifier import Classifier
-from camscore.model.featurizer import OpenVinoGraph, featurizer_for
+from camscore.model.conversion import make_graph
+from camscore.model.featurizer import featurizer_for
 from camscore.devtools import samples
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.io.lease import held
 from camscore.model.model_dir import import_booster, load_model
 
-from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job, put_frames
+from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, carried, load_job, put_frames
 
 REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
@@ -46,6 +47,12 @@ def good_frames(day: str, count: int, *, seed: int) -> dict[str, bytes]:
     kinds = samples.KINDS
     return {f"cam-{i % 2 + 1:02d}/{day}T{8 + i:02d}0000.jpg": samples.frame_jpeg(kinds[i % 2], seed=seed + i)
             for i in range(count)}
+
+
+def in_process(model, graph, frames: list[bytes]) -> np.ndarray:
+    """The probabilities of ``model``'s booster over ``graph``'s features, computed in this process."""
+    features = featurizer_for(graph)(np.stack([decode_frame(frame, DecodeOptions()) for frame in frames]))
+    return Classifier(model.booster_text).probabilities(features)
 
 
 def bad_frames(day: str) -> dict[str, bytes]:
@@ -76,11 +83,9 @@ def test_every_frame_read_gives_one_row_with_a_probability_or_an_error(
         name for name in kinds if not name.endswith("empty.jpg")]
 
     # The scores are those of the model directory's featurizer and booster run in this process.
-    model = load_model(model_dir)
-    featurizer = featurizer_for(OpenVinoGraph(layer="avg_pool", precision="fp32", model=model.openvino))
+    model, graph = carried(model_dir)
     names = sorted(good)
-    expected = Classifier(model.booster_text).probabilities(
-        featurizer(np.stack([decode_frame(good[name], DecodeOptions()) for name in names])))
+    expected = in_process(model, graph, [good[name] for name in names])
     np.testing.assert_allclose([rows[name]["probability"] for name in names], expected, rtol=1e-4, atol=1e-6)
     for name in names:
         row = rows[name]
@@ -146,6 +151,28 @@ def test_local_folders_are_scored_by_workers_that_read_their_files(spark, model_
     assert (rows[f"file:{frames}/gate/b.jpg"]["error_kind"], rows[f"file:{frames}/gate/b.jpg"]["error"]) == \
         ("empty", "zero bytes")
     assert {row["camera_id"] for row in rows.values()} == {"gate"}
+
+
+@pytest.mark.spark35
+def test_a_model_scored_with_keras_gets_the_scores_keras_gives_in_this_process(
+        spark, model_dir, weights, write_config, tmp_path):
+    # The job makes the Keras graph from the manifest's weights (random, seed 0) instead of the carried one.
+    frames = good_frames("20261120", 4, seed=300)
+    put_frames(str(tmp_path / "frames"), frames, None)
+    config = write_config({"featurizer": {"runtime": "keras"}})
+    output = str(tmp_path / "scores")
+
+    assert score(["--input", str(tmp_path / "frames"), "--model", model_dir, "--output", output,
+                  "--config", config]) == 0
+
+    rows = {row["path"].split("/frames/", 1)[1]: row["probability"] for row in spark.read.parquet(output).collect()}
+    names = sorted(frames)
+    assert sorted(rows) == names
+    model = load_model(model_dir)
+    expected = in_process(model, make_graph(weights, layer="avg_pool"), [frames[name] for name in names])
+    np.testing.assert_allclose([rows[name] for name in names], expected, rtol=1e-4, atol=1e-6)
+    used = json.loads((tmp_path / "scores" / "_summary.json").read_text())["featurizer"]
+    assert (used["runtime"], used["weights"]) == ("keras", "none:seed=0")
 
 
 def test_with_skip_unhealthy_a_black_frame_keeps_its_signals_and_is_left_out_of_the_model(

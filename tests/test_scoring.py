@@ -7,10 +7,7 @@ from camscore import storage
 from camscore.config import SourceSettings
 from camscore.devtools import samples
 from camscore.model.imaging import DecodeOptions
-from camscore.model.classifier import Model
-from camscore.model.model_dir import load_model
 from camscore.stages.score import write_unread
-from camscore.model.featurizer import OpenVinoGraph
 from camscore.stages.batches import (Assets, _worker_core, arrow_batch_conf, models_key, score_frames, worker_meter,
                               with_output_columns)
 from camscore.spark.session import run_conf
@@ -18,13 +15,7 @@ from camscore.io.sinks import partition_dates, write_scores
 from camscore.io.frames import read_frames
 from camscore.io.reader import GONE
 
-from conftest import put_frames
-
-
-def carried(model_dir: str) -> tuple[Model, OpenVinoGraph]:
-    """A model directory's model, and the OpenVINO featurizer graph it carries."""
-    model = load_model(model_dir)
-    return model, OpenVinoGraph(layer=model.manifest.featurizer.layer, precision="fp32", model=model.openvino)
+from conftest import carried, put_frames
 
 
 def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when_one_is_gone(
