@@ -22,8 +22,11 @@ from camscore.assets.packages import CACHE_ROOT
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
 from camscore.devtools.object_store import PLACEHOLDER_KEY
+from camscore.config import FeaturizerSettings
+from camscore.model.choice import scoring_featurizer
 from camscore.model.classifier import Model
-from camscore.model.featurizer import OpenVinoGraph, featurizer_for
+from camscore.model.files import LOCAL
+from camscore.model.featurizer import Graph, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster, load_model
 from camscore.model.training import fit_booster
@@ -209,10 +212,11 @@ def _fit_on_generated_frames(folder: Path) -> None:
         import_booster(str(booster), str(folder), layer="avg_pool", weights="none", resample=DecodeOptions().resample)
 
 
-def carried(model_dir: str) -> tuple[Model, OpenVinoGraph]:
-    """A model directory's model, and the OpenVINO featurizer graph it carries."""
+def carried(model_dir: str) -> tuple[Model, Graph]:
+    """A model directory's model, and the OpenVINO featurizer graph it carries (as the service scores it)."""
     model = load_model(model_dir)
-    return model, OpenVinoGraph(layer=model.manifest.featurizer.layer, precision="fp32", model=model.openvino)
+    return model, scoring_featurizer(model, FeaturizerSettings(), allow_weights_mismatch=False, files=LOCAL,
+                                     carried_only=True).graph
 
 
 def as_frame(fetched):
