@@ -1,0 +1,71 @@
+"""The one setting that finds the original notebook's files (CAMSCORE_ORIGINAL), and what lacks them says."""
+
+import pytest
+
+from camscore.assets.original import FILES, SETTING, OriginalFiles, OriginalMissing, find_original, require_original
+from camscore.errors import ConfigError
+
+UNSET = ("the original notebook's files are not here: set CAMSCORE_ORIGINAL to a folder holding "
+         "lightgbm_classifier.model (the original notebook repository's booster), car_cctv_960x576.png and "
+         "car_474x315.png")
+
+
+def folder_with(tmp_path, names):
+    folder = tmp_path / "original"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes(f"a stand-in for {name}".encode())
+    return folder
+
+
+@pytest.mark.parametrize("environ", [{}, {SETTING: ""}])
+def test_unset_says_what_is_missing_and_how_to_add_it_in_one_line(environ):
+    missing = find_original(environ)
+
+    assert missing == OriginalMissing(reason=UNSET, file=None)
+    with pytest.raises(ConfigError) as raised:
+        require_original(environ)
+    assert str(raised.value) == UNSET
+
+
+def test_a_folder_lacking_a_file_names_the_file(tmp_path):
+    folder = folder_with(tmp_path, ["lightgbm_classifier.model", "car_cctv_960x576.png"])
+
+    missing = find_original({SETTING: str(folder)})
+
+    assert missing == OriginalMissing(
+        reason=f"the original notebook's files are not all here: CAMSCORE_ORIGINAL is {folder}, which has no "
+               f"car_474x315.png; it must hold lightgbm_classifier.model (the original notebook repository's "
+               f"booster), car_cctv_960x576.png and car_474x315.png", file="car_474x315.png")
+    assert len(missing.reason.splitlines()) == 1
+    with pytest.raises(ConfigError, match="which has no car_474x315.png"):
+        require_original({SETTING: str(folder)})
+
+
+def test_a_setting_that_names_no_folder_says_so(tmp_path):
+    missing = find_original({SETTING: str(tmp_path / "nowhere")})
+
+    assert missing.file == "lightgbm_classifier.model"
+    assert missing.reason.startswith(f"the original notebook's files are not all here: CAMSCORE_ORIGINAL is "
+                                     f"{tmp_path / 'nowhere'}, which is not a folder; it must hold ")
+
+
+def test_a_complete_folder_gives_each_files_path(tmp_path, monkeypatch):
+    folder = folder_with(tmp_path, FILES)
+    monkeypatch.chdir(tmp_path)
+
+    found = find_original({SETTING: "original"})  # relative to the working directory
+
+    assert found == OriginalFiles(folder=folder, booster=folder / "lightgbm_classifier.model",
+                                  frames=(folder / "car_cctv_960x576.png", folder / "car_474x315.png"))
+    assert require_original({SETTING: str(folder)}) == found
+    assert found.booster.read_text() == "a stand-in for lightgbm_classifier.model"
+
+
+def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatch):
+    folder = folder_with(tmp_path, FILES)
+    monkeypatch.setenv(SETTING, str(folder))
+    assert find_original().folder == folder
+
+    monkeypatch.delenv(SETTING)
+    assert find_original().reason == UNSET
