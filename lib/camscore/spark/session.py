@@ -6,6 +6,9 @@ import contextlib
 import logging
 import os
 import re
+import sys
+import threading
+from pathlib import Path
 from typing import Iterator, Mapping
 
 from pyspark import SparkContext
@@ -40,6 +43,12 @@ _DEFAULTS = {
 # session fills (the benchmark's, after 15 minutes of jobs), and then the JVM compiles nothing more: 240 MB,
 # C2's default (address space reserved, not memory taken).
 _LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+# Warnings and errors only: Spark's default profile announces itself, the log level and the missing native
+# Hadoop library on every start, before the job says a word.
+_LOCAL_LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+# What the JVM prints on stderr at every start for a module Spark 4 asks for (the Vector API); no flag of
+# Java 17 turns it off.
+_JVM_START_NOTE = b"WARNING: Using incubator modules"
 
 
 def spark_session(settings: SparkSettings) -> SparkSession:
@@ -58,14 +67,19 @@ def _session(settings: SparkSettings, *, with_archive: bool) -> SparkSession:
     archive = class_archive.java_options() if local_jvm and with_archive else None
     if local_jvm:
         key = "spark.driver.extraJavaOptions"  # the config's own options come last: theirs win
-        conf[key] = " ".join(filter(None, (_LOCAL_JVM_OPTIONS, archive, conf.get(key))))
+        conf[key] = " ".join(filter(None, (_LOCAL_JVM_OPTIONS, f"-Dlog4j2.configurationFile={_LOCAL_LOG_CONFIG}",
+                                           archive, conf.get(key))))
+        # A local JVM serves this machine only: bound to loopback, Spark does not warn that the hostname
+        # resolves to it.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(settings.app_name)
     if settings.master:
         builder = builder.master(tolerant_master(settings.master))
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
-        spark = builder.getOrCreate()
+        with _jvm_stderr_without_start_note() if local_jvm else contextlib.nullcontext():
+            spark = builder.getOrCreate()
     except PySparkRuntimeError:
         if not archive:
             raise
@@ -75,6 +89,31 @@ def _session(settings: SparkSettings, *, with_archive: bool) -> SparkSession:
         return spark
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextlib.contextmanager
+def _jvm_stderr_without_start_note() -> Iterator[None]:
+    """Starts the JVM (in the block) with a stderr that passes everything on to this process's but the
+    JVM's start note (_JVM_START_NOTE); the JVM keeps that stderr for its life."""
+    sys.stderr.flush()
+    reading, writing = os.pipe()
+    saved = os.dup(2)
+    os.dup2(writing, 2)
+    os.close(writing)
+    target = os.dup(saved)
+
+    def forward() -> None:
+        with os.fdopen(reading, "rb") as lines, os.fdopen(target, "wb", buffering=0) as out:
+            for line in lines:
+                if not line.startswith(_JVM_START_NOTE):
+                    out.write(line)
+
+    threading.Thread(target=forward, name="camscore-jvm-stderr", daemon=True).start()
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _starts_local_jvm(settings: SparkSettings) -> bool:
