@@ -36,7 +36,8 @@ def test_a_job_that_runs_spark_without_pyspark_stops_in_one_line(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(tmp_path)})
 
     assert (done.returncode, done.stderr) == (2, "camscore: error: no pyspark here: submit the job with spark-submit "
-                                                 "(the cluster's Spark), or install camscore[spark] to run it locally\n")
+                                                 "(the cluster's Spark), or run it locally with ./submit.sh (or pip install "
+                                                 "'.[spark]' in camscore's checkout)\n")
 
 
 def test_a_local_session_starts_its_jvm_with_the_quick_compiler_and_the_class_archive_when_there_is_one(spark):
@@ -67,3 +68,18 @@ def test_a_class_archive_the_jvm_cannot_map_is_removed_and_the_session_starts_wi
     assert done.returncode == 0 and done.stdout.strip().endswith(pyspark.__version__)  # the JVM answers
     assert "the JVM did not start with the class archive; starting it without and removing it" in done.stderr
     assert not broken.exists()
+
+
+@pytest.mark.spark  # starts a Spark session's JVM of its own
+def test_a_local_session_starts_without_a_word_on_stderr():
+    # Spark's default log profile, its log level notes, the loopback hostname, Hadoop's native library and the
+    # JVM's incubator module came before anything a job says.
+    script = ("from camscore.config import SparkSettings\n"
+              "from camscore.spark.session import spark_session\n"
+              "spark = spark_session(SparkSettings(master='local[1]', conf={'spark.ui.enabled': 'false'}))\n"
+              "print(spark.range(3).count())\n"
+              "spark.stop()\n")
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, "3\n", "")

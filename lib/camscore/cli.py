@@ -97,8 +97,8 @@ def check_spark() -> None:
     try:
         import pyspark
     except ImportError:
-        raise ConfigError("no pyspark here: submit the job with spark-submit (the cluster's Spark), or install "
-                          "camscore[spark] to run it locally") from None
+        raise ConfigError("no pyspark here: submit the job with spark-submit (the cluster's Spark), or run it "
+                          "locally with ./submit.sh (or pip install '.[spark]' in camscore's checkout)") from None
     check_spark_version(pyspark.__version__)
 
 
@@ -108,8 +108,8 @@ def check_spark_version(version: str) -> None:
     first, past = SPARK_VERSIONS
     if not first <= found < past:
         raise ConfigError(f"camscore runs on Spark {first[0]}.{first[1]} and {past[0] - 1}.x, not Spark {version}: "
-                          f"use a cluster image with one of them, or submit with the camscore[spark] environment's "
-                          f"spark-submit")
+                          f"use a cluster image with one of them, or submit with the spark-submit of camscore's "
+                          f"'spark' extra")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -99,7 +99,7 @@ def require_keras() -> ModuleType:
             import keras
     except ImportError as exc:
         raise ModelError("Keras and TensorFlow are not installed here: they load weights where a model is made "
-                         "(training, import-booster) and run runtime keras; install camscore[train], or score "
+                         "(training, import-booster) and run runtime keras; install the 'train' extra (pip install '.[train]' in camscore's checkout), or score "
                          "a model directory that carries its OpenVINO featurizer") from exc
     return keras
 
