@@ -23,7 +23,7 @@ ORIGINAL_PARAMS: Mapping[str, Any] = {
     "reg_lambda": 1.0,
     "feature_fraction": 1.0,
 }
-# Measured on real photos with the same folds (README, Benchmark: model quality): small trees, each over a
+# Measured on real photos with the same folds (docs/BENCHMARKS.md, model quality): small trees, each over a
 # fifth of the features, learning slowly over train.rounds' default, beat the original's and need no more
 # than a few hundred frames.
 DEFAULT_PARAMS: Mapping[str, Any] = {**ORIGINAL_PARAMS, "num_leaves": 15, "min_child_weight": 1.0,
