@@ -32,7 +32,8 @@ RULES = {
     "camscore.service": ("pyspark", "py4j", "tensorflow", "keras", "nncf", "camscore.spark", "camscore.stages",
                          "camscore.devtools"),
 }
-BASE = ("camscore.errors", "camscore.rows", "camscore.vocabulary", "camscore.config", "camscore.cli")
+BASE = ("camscore.errors", "camscore.rows", "camscore.vocabulary", "camscore.config", "camscore.cli",
+        "camscore.ddl")
 
 
 def loaded_after_importing(modules: list[str], *, block: tuple[str, ...] = ()) -> set[str]:
