@@ -62,7 +62,8 @@ def test_the_report_finds_each_cameras_faults_in_its_rows_and_writes_them_as_cam
     output = str(tmp_path / "scores")
     write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id="b1",
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=UTC)), output)
-    # cam-a's frames scored again by another model (no repeated pictures), and a frame of it that did not decode.
+    # cam-a's frames scored again by another model, and a frame of it that did not decode: the report judges one
+    # row per frame (camscore.rows.FRAME_ROW_NUMBER), so a frame scored again is no repeated picture.
     again = [row for row in zip(rows, signals) if row[0][1] == "cam-a"]
     broken = [(("s3://b/cam-a/20261120T123100.jpg", "cam-a", dt.datetime(2026, 11, 20, 12, 31, tzinfo=UTC),
                 None, None, None, "decode", "bad"), (None,) * 7)]

@@ -1,10 +1,12 @@
-"""A day's run partitions rewritten into one: few files for analysts, one row per frame and model.
+"""A day's run partitions rewritten into one: few files for analysts, one row per frame.
 
 Each scoring run writes its own ``date=D/batch=B`` folders, and the service one per write, so a day
 scored every five minutes is hundreds of small folders. Compaction reads them all, keeps one row per
-frame and model (a frame scored twice, by an upload event delivered twice or late, or by the service
-and the backstop run, keeps its first scored row), writes them once into a hidden folder
-(``_compacting/``, which Spark, DuckDB's ``*/*/*.parquet`` and Trino do not read), checks that it holds
+frame by the rule the report and the analysts' views use (camscore.rows.FRAME_ROW_NUMBER: a scored row
+before an error that lasts, before a passing one, then the latest ``scored_at``, then the greatest
+``batch``; so a frame whose read failed and was scored later, or scored by the service and the backstop
+run, or again by a newer model, keeps one row), writes them once into a hidden folder (``_compacting/``,
+which Spark, the DuckDB view's ``date=*/batch=*/*.parquet`` and Trino do not read), checks that it holds
 exactly those rows (their count and the sum of their hashes), moves it into place as one new batch (a
 rename), and only then deletes the batches it read. Between the rename and the last delete, a reader
 can see a frame twice; no moment misses one. The run holds the output's lease, so no scoring run
@@ -18,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
@@ -26,7 +28,7 @@ from camscore.config import Settings
 from camscore.errors import CompactionCheckFailed, InputError
 from camscore.io import lease
 from camscore.io.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
-from camscore.rows import PASSING_KINDS
+from camscore.rows import FRAME_ROW_NUMBER, FRAME_ROW_RULE
 
 STAGING = "_compacting"
 
@@ -47,8 +49,8 @@ class Compacted:
         if self.batch is None:
             return f"date {self.date}: {self.batches_read} batch, nothing to compact"
         return (f"date {self.date}: {self.rows} rows of {self.batches_read} batches now in batch {self.batch}, "
-                f"{self.files} files, {self.duplicates} repeated rows of a frame and model dropped; readers "
-                f"could see rows twice for {self.overlap_seconds * 1000:.0f} ms")
+                f"{self.files} files, {self.duplicates} repeated rows of a frame dropped (kept: {FRAME_ROW_RULE}); "
+                f"readers could see rows twice for {self.overlap_seconds * 1000:.0f} ms")
 
 
 def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: str, file_mb: int) -> Compacted:
@@ -70,7 +72,7 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
             return Compacted(date, len(batches), 0, 0, None, 0.0)
         columns = [c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS]
         read = rows_under(spark, base, [f"date={date}/{name}" for name in batches])
-        rows = one_per_frame(read, columns)
+        rows = one_per_frame(read)
         count, digest = _count_and_digest(rows, columns)
         duplicates = read.count() - count
         size = sum(storage.size(spark, f"{day}/{b}") for b in batches)
@@ -96,13 +98,10 @@ def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: s
     return Compacted(date, len(batches), count, files, batch, overlap, duplicates)
 
 
-def one_per_frame(rows: DataFrame, columns: list[str]) -> DataFrame:
-    """One row per ``path`` and ``model_id``: a scored one before an error, an error that stays before a
-    passing one, then the first scored; the same row whatever the order read."""
-    rank = (F.when(F.col("error_kind").isNull(), 0).when(F.col("error_kind").isin(*PASSING_KINDS), 2)
-            .otherwise(1))
-    order = Window.partitionBy("path", "model_id").orderBy(rank, "scored_at", "batch", F.xxhash64(*columns))
-    return rows.withColumn("_nth", F.row_number().over(order)).where("_nth = 1").drop("_nth")
+def one_per_frame(rows: DataFrame) -> DataFrame:
+    """One row per frame (``path``), by the one rule (camscore.rows.FRAME_ROW_NUMBER): a scored row before an
+    error that lasts, before a passing one, then the latest ``scored_at``, then the greatest ``batch``."""
+    return rows.withColumn("_frame_row", F.expr(FRAME_ROW_NUMBER)).where("_frame_row = 1").drop("_frame_row")
 
 
 def _count_and_digest(rows: DataFrame, columns: list[str]) -> tuple[int, int]:

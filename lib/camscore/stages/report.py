@@ -1,5 +1,10 @@
 """What analysts and camera operations ask first of the scoring job's output: per camera and hour, frames,
-car share and errors; and each camera's health (camscore.health.episodes) from its rows' picture signals."""
+car share and errors; and each camera's health (camscore.health.episodes) from its rows' picture signals.
+
+Both read one row per frame, by the rule compaction and the analysts' views use (camscore.rows.FRAME_ROW_NUMBER:
+a scored row before an error that lasts, before a passing one, then the latest ``scored_at``, then the
+greatest ``batch``): a frame read again after a passing fault, or scored by the service and the batch job, or
+again by a newer model, is one frame and one picture."""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from camscore import storage
@@ -19,6 +23,7 @@ from camscore.health.episodes import Frame, camera_episodes
 from camscore.io.sinks import rows_under
 from camscore.rows import EPISODE_COLUMNS, SIGNAL_COLUMNS, ErrorKind, names
 from camscore.spark.schema import struct
+from camscore.stages.compact import one_per_frame
 
 HEALTH_FILE = "camera_health.parquet"
 
@@ -53,9 +58,16 @@ def health_of(episodes: pd.DataFrame) -> str:
     return (now or "ok") + (f" ({ended} ended)" if ended else "")
 
 
+def frame_rows(spark: SparkSession, output: str, *, date: str | None) -> DataFrame:
+    """The rows the report counts and judges: the output's (on ``date``, or every day), one per frame
+    (camscore.rows.FRAME_ROW_NUMBER)."""
+    return one_per_frame(rows_under(spark, output.rstrip("/"), [f"date={date}"] if date else None))
+
+
 def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -> DataFrame:
-    """Per camera and hour of captured_at: frames, those scored, those labelled 1 (``cars``: label 1 is car),
-    their share of the scored (``car_share``), errors, and pictures left out as blank (score.skip_unhealthy).
+    """Per camera and hour of captured_at, one row per frame (frame_rows): frames, those scored, those labelled 1
+    (``cars``: label 1 is car), their share of the scored (``car_share``), errors, and pictures left out as blank
+    (score.skip_unhealthy).
 
     Raises:
         InputError: the output (or its date) does not exist.
@@ -64,7 +76,7 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
     location = f"{base}/date={date}" if date else base
     if not storage.exists(location, s3=None, spark=spark):
         raise InputError(f"{location} does not exist: nothing to report")
-    rows = rows_under(spark, base, [f"date={date}"] if date else None)
+    rows = frame_rows(spark, base, date=date)
     scored = F.col("error_kind").isNull() & F.col("probability").isNotNull()
     blank = F.coalesce(F.col("error_kind") == ErrorKind.BLANK.value, F.lit(False))
     return (rows.groupBy("camera_id", F.date_trunc("hour", "captured_at").alias("hour"))
@@ -77,16 +89,13 @@ def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -
 
 def camera_health(spark: SparkSession, output: str, *, date: str | None, settings: HealthSettings,
                   now: dt.datetime | None = None) -> pd.DataFrame:
-    """Each camera's health episodes (camscore.rows.EPISODE_COLUMNS), each camera's rows judged on a worker.
+    """Each camera's health episodes (camscore.rows.EPISODE_COLUMNS), each camera's rows (frame_rows: a frame
+    scored again is no repeated picture) judged on a worker.
 
     The report's window ends at the end of ``date`` (or ``now``, if sooner); without a date, at the last
     frame of the output: a camera is silent against it. Times are naive UTC, as the frames reach pandas.
     """
-    base = output.rstrip("/")
-    rows = rows_under(spark, base, [f"date={date}"] if date else None).where(F.col("camera_id").isNotNull())
-    # One row per frame: a frame scored again (another model, a rerun, the service) is not a repeated picture.
-    latest = Window.partitionBy("path").orderBy(F.col("scored_at").desc(), F.col("batch").desc())
-    rows = rows.withColumn("_rank", F.row_number().over(latest)).where(F.col("_rank") == 1)
+    rows = frame_rows(spark, output, date=date).where(F.col("camera_id").isNotNull())
     if date:
         end = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time())
         now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
