@@ -2,6 +2,8 @@
 
 Run as ``./submit.sh bench [--n N]``; prints frames/s and ratios and writes them as JSON.
 ``./submit.sh bench --service [--n N] [--seconds S]``: the service's latency and frames/s against the batch job's.
+Both take the original notebook's booster and frames from the folder the environment variable CAMSCORE_ORIGINAL
+names, and stop in one line (exit 2) where they need them and it does not.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--service", action="store_true",
                         help="measure the service against the batch job instead (needs wrk; --n frames, default 1600)")
     parser.add_argument("--seconds", type=_at_least_one, default=10, help="each wrk run of --service (default 10)")
-    parser.add_argument("--booster", type=Path, default=Path("../shared/seed/lightgbm_classifier.model"),
-                        help="the original notebook's booster (default ../shared/seed/lightgbm_classifier.model)")
+    parser.add_argument("--booster", type=Path, default=None,
+                        help="the original notebook's booster (default: lightgbm_classifier.model in the folder "
+                             "the environment variable CAMSCORE_ORIGINAL names)")
     return parser.parse_args(argv)
 
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from camscore.devtools.service_bench import ServiceBenchOptions, format_service_results, run_service_bench
 
         options = ServiceBenchOptions(frames=args.n or 1600, seconds=args.seconds, master=args.master,
-                                      booster=args.booster, frame=args.booster.parent / "car_cctv_960x576.png")
+                                      booster=args.booster)
         results = run_service_bench(options, report=lambda line: print(line, flush=True))
         print()
         print(format_service_results(results))
@@ -70,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         options = BenchOptions(
             n=args.n or 2000, repeats=args.repeats, model_frames=args.model_frames,
             quality=not args.speed_only, workdir=Path(args.workdir), master=args.master, booster=args.booster,
-            seed_frames=args.booster.parent,
             settings=tuple(tuple(pair.split("-")) for pair in args.settings.split(",")),
             scaling=tuple(int(n) for n in args.scaling.split(",") if n),
             small_runs=tuple(int(n) for n in args.small_runs.split(",") if n))

@@ -2,7 +2,7 @@
 
 Everything runs in one process on the same cores, with Keras' ResNet50
 ImageNet weights (``./submit.sh weights``) and the original notebook's
-booster: (a) forward passes on pre-decoded tensors for each runtime and
+booster (from the folder CAMSCORE_ORIGINAL names): (a) forward passes on pre-decoded tensors for each runtime and
 precision, (b) the original notebook's loop, (c) the scoring job from local
 files and (d) from a local object store (SeaweedFS in its own process, boto3 reader), on generated
 camera-like frames, each the median of several runs; then parity
@@ -35,6 +35,7 @@ from pyspark.sql import SparkSession
 
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
+from camscore.assets.original import OriginalMissing, find_original, require_original
 from camscore.config import (IMPORT_RESAMPLE, FeaturizerSettings, ScoreSettings, Settings, SourceSettings,
                              SparkSettings, TrainSettings)
 from camscore.model.conversion import graph_for
@@ -81,8 +82,10 @@ class BenchOptions:
             files, warm caches): what a scheduled run waits for, and its fixed and per-frame cost.
         workdir: where frames, models and outputs go.
         master: Spark master.
-        booster: the original notebook's booster (predictions layer).
-        seed_frames: the original's real frames, scored beside the photos for parity (may be absent).
+        booster: the original notebook's booster (predictions layer); None: the one in the folder
+            CAMSCORE_ORIGINAL names (the benchmark stops, saying so in one line, without it).
+        seed_frames: the folder of the original's real frames, scored beside the photos for parity; None: the
+            folder CAMSCORE_ORIGINAL names, or no such frames without it (said in one line).
         quality: measure (b), parity, the CV AUCs, the default they choose and its small runs; without them
             the run measures the speed of every setting alone.
     """
@@ -96,8 +99,8 @@ class BenchOptions:
     small_runs: tuple[int, ...] = (20, 200)
     workdir: Path = Path("out/bench")
     master: str = "local[2]"
-    booster: Path = Path("../shared/seed/lightgbm_classifier.model")
-    seed_frames: Path = Path("../shared/seed")
+    booster: Path | None = None
+    seed_frames: Path | None = None
     quality: bool = True
 
 
@@ -119,8 +122,35 @@ def cpu_model() -> str:
             f"{'; no ' + ', no '.join(lacks) if lacks else ''})")
 
 
+def original_inputs(options: BenchOptions, *, booster_needed: bool = True,
+                    report: Callable[[str], None] = print) -> BenchOptions:
+    """``options`` with the original notebook's booster and frames filled in from CAMSCORE_ORIGINAL where they
+    are None; without the setting, the frames are left out, said in one line.
+
+    Raises:
+        ConfigError: the booster is needed, none was given and CAMSCORE_ORIGINAL names no folder holding the
+            original's files.
+    """
+    booster = options.booster
+    if booster is None and booster_needed:
+        booster = require_original().booster
+    seed_frames = options.seed_frames
+    if seed_frames is None:
+        found = find_original()
+        if isinstance(found, OriginalMissing):
+            report(f"the original notebook's CCTV frames are left out: {found.reason}")
+        else:
+            seed_frames = found.folder
+    return dataclasses.replace(options, booster=booster, seed_frames=seed_frames)
+
+
 def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = print) -> dict[str, Any]:
-    """Runs every measurement and returns the results (also written as results.json in workdir)."""
+    """Runs every measurement and returns the results (also written as results.json in workdir).
+
+    Raises:
+        ConfigError: no booster was given and CAMSCORE_ORIGINAL names no folder holding the original's files.
+    """
+    options = original_inputs(options, report=report)
     cores = usable_cores()
     workdir = options.workdir
     frames_dir = workdir / f"frames-{options.n}"
@@ -129,7 +159,8 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
         cameras=8, days=2, per_day=-(-options.n // 16), start=dt.date(2026, 11, 20))[:options.n])
     weights_file = imagenet_weights_file()
     photos = cars_and_trucks()
-    parity_dir = _parity_frames(workdir / "parity", photos, options.seed_frames)
+    parity_dir = _parity_frames(workdir / ("parity-original" if options.seed_frames else "parity"), photos,
+                                options.seed_frames)
     report(f"frames, weights and photos ready ({time.perf_counter() - started:.0f}s)")
     results: dict[str, Any] = {"n": options.n, "repeats": options.repeats, "cores": cores, "cpu": cpu_model(),
                                "batch": BATCH, "weights": str(weights_file), "model": {}, "end_to_end": {}}
@@ -198,21 +229,29 @@ def run_benchmark(options: BenchOptions, *, report: Callable[[str], None] = prin
     if options.small_runs and results["default"]["training"]:
         results["small_runs"] = _small_runs(results["default"]["training"], frames_dir, models, workdir, options)
         report(f"small runs: {results['small_runs']}")
-    results["model_quality"] = run_model_quality(options, report=report)
+    results["model_quality"] = _model_quality(options, report=report)
     (workdir / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
 
 def run_model_quality(options: BenchOptions, *, report: Callable[[str], None] = print) -> dict[str, Any]:
     """Resize filters and classifiers on CIFAR-10's first training batch (photos held apart from the test
-    batch, which the parity and the tests use), the training job's defaults otherwise."""
+    batch, which the parity and the tests use), the training job's defaults otherwise; beside them, the
+    original's CCTV frames where CAMSCORE_ORIGINAL names them (no booster needed)."""
+    return _model_quality(original_inputs(options, booster_needed=False, report=report), report=report)
+
+
+def _model_quality(options: BenchOptions, *, report: Callable[[str], None]) -> dict[str, Any]:
+    # Without the original's frames, model quality is measured on the photos alone (an empty folder of frames).
+    seed_frames = options.seed_frames or options.workdir / "quality" / "no-original-frames"
+    seed_frames.mkdir(parents=True, exist_ok=True)
     settings = Settings(spark=SparkSettings(master=options.master, app_name="camscore-bench-quality",
                                             conf={"spark.driver.memory": "4g"}))
     settings = dataclasses.replace(settings, featurizer=dataclasses.replace(
         settings.featurizer, weights=str(imagenet_weights_file())))
     with _session(settings) as spark:
         results = model_quality.measure(spark, settings, cars_and_trucks(batch="data_batch_1"), labels=PHOTO_LABELS,
-                                        seed_frames=options.seed_frames, workdir=options.workdir / "quality",
+                                        seed_frames=seed_frames, workdir=options.workdir / "quality",
                                         report=report)
     return {**results, "cpu": cpu_model(), "cores": usable_cores()}
 
@@ -351,13 +390,13 @@ def signal_share(profile: dict[str, Any]) -> float:
     return split.get("signals", 0.0) / max(sum(value for name, value in split.items() if name != "idle"), 1e-9)
 
 
-def _parity_frames(folder: Path, photos: Path, seed_frames: Path) -> Path:
-    """The photos, and the seed's car frames where they are, in one folder to score (written once)."""
+def _parity_frames(folder: Path, photos: Path, seed_frames: Path | None) -> Path:
+    """The photos, and the original's car frames where they are, in one folder to score (written once)."""
     done = folder / "_complete"
     if not done.exists():
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(photos, folder, ignore=shutil.ignore_patterns("_complete"))
-        for path in sorted(seed_frames.glob("car_*.png")) if seed_frames.is_dir() else []:
+        for path in sorted(seed_frames.glob("car_*.png")) if seed_frames else []:
             (folder / "seed").mkdir(exist_ok=True)
             shutil.copyfile(path, folder / "seed" / path.name)
         done.touch()

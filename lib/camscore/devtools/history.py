@@ -1,7 +1,9 @@
 """What --only-new costs as the output's history grows (by hand, not in CI).
 
-    python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
+    CAMSCORE_ORIGINAL=<folder> python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
 
+The model is the original notebook's booster over random weights, from the folder CAMSCORE_ORIGINAL names;
+without it the tool stops in one line (exit 2) saying how to add it.
 Scores ``--new`` frames from a local object store (SeaweedFS) with --only-new into an empty output and into
 one holding ``days`` x ``rows-per-day`` earlier rows of the same model, in turn, ``--rounds`` times
 (the first run of a process also warms its Python workers), and prints each run's seconds.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +22,8 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from camscore import storage
+from camscore.assets.original import require_original
+from camscore.cli import run_main
 from camscore.config import load_settings
 from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
@@ -28,20 +33,28 @@ from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
 from camscore.io.sinks import write_scores
 
-ORIGINAL_BOOSTER = Path(__file__).resolve().parents[4] / "shared" / "seed" / "lightgbm_classifier.model"
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Parses the flags and runs the measurement; returns the exit code (2: the original's files are missing)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rows-per-day", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
+    return run_main(lambda: measure(args))
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Scores the new frames into an empty output and into one with history, ``args.rounds`` times each.
+
+    Raises:
+        ConfigError: CAMSCORE_ORIGINAL names no folder holding the original notebook's files.
+    """
+    booster = require_original().booster
     work = Path(tempfile.mkdtemp(prefix="camscore-history-"))
     with LocalObjectStore() as server:
         model = str(work / "model")
-        import_booster(str(ORIGINAL_BOOSTER), model, layer="predictions", weights="none")
+        import_booster(str(booster), model, layer="predictions", weights="none")
         model_id = load_model(model).manifest.model_id
         bucket = server.create_bucket("history")
         today = dt.datetime(2026, 11, 26, 8, tzinfo=dt.timezone.utc)
@@ -78,4 +91,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

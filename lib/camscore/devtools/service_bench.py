@@ -1,7 +1,8 @@
 """The service's figures against the batch job's, in one run on the same cores, frames and model.
 
 The original notebook's booster imported over Keras' ImageNet weights (OpenVINO fp32, the model directory
-carrying its featurizer: import-booster's default), the seed's 960x576 CCTV frame as a JPEG under many keys
+carrying its featurizer: import-booster's default), the original's 960x576 CCTV frame (both from the folder
+CAMSCORE_ORIGINAL names) as a JPEG under many keys
 in the local object store (SeaweedFS). (1) The scoring job over all of them: frames/s and the CPU its JVM and Python
 workers spent a frame. (2) The service as its own process: start to ready, then wrk (Debian's HTTP load
 generator) at concurrency 1 for latency (p50, p99) posting the frame to /score and posting an event that
@@ -24,6 +25,7 @@ from typing import Any, Callable
 
 from camscore import storage
 from camscore.assets.imagenet_weights import imagenet_weights_file
+from camscore.assets.original import require_original
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings
 from camscore.devtools import samples
 from camscore.devtools.object_store import LocalObjectStore
@@ -50,16 +52,36 @@ end
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ServiceBenchOptions:
+    """What to measure.
+
+    Attributes:
+        frames: frames in the object store (each event names one no earlier event named).
+        seconds: each wrk run.
+        workdir: where the model, the frame and the outputs go.
+        master: Spark master of the batch job.
+        booster: the original notebook's booster; None: the one in the folder CAMSCORE_ORIGINAL names.
+        frame: the frame posted and stored; None: the original's 960x576 CCTV frame in that folder.
+    """
+
     frames: int = 1600
     seconds: float = 10.0
     workdir: Path = Path("out/bench-service")
     master: str = "local[2]"
-    booster: Path = Path("../shared/seed/lightgbm_classifier.model")
-    frame: Path = Path("../shared/seed/car_cctv_960x576.png")
+    booster: Path | None = None
+    frame: Path | None = None
 
 
 def run_service_bench(options: ServiceBenchOptions, *, report: Callable[[str], None] = print) -> dict[str, Any]:
-    """Measures the batch job, then the service; returns the figures (also written as service.json)."""
+    """Measures the batch job, then the service; returns the figures (also written as service.json).
+
+    Raises:
+        ConfigError: the booster or the frame is None and CAMSCORE_ORIGINAL names no folder holding the
+            original notebook's files.
+    """
+    if options.booster is None or options.frame is None:
+        original = require_original()
+        options = dataclasses.replace(options, booster=options.booster or original.booster,
+                                      frame=options.frame or original.frames[0])
     if shutil.which("wrk") is None:
         raise SystemExit("camscore: the service benchmark needs wrk (Debian: apt-get install wrk)")
     workdir = options.workdir
