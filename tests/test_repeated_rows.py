@@ -87,10 +87,10 @@ def test_compaction_the_report_and_the_views_keep_the_same_row_of_each_frame(spa
         spark.sql(statement.rstrip(";"))
     try:
         by_spark = {row[0]: tuple(row[1:]) for row in spark.sql(
-            "select path, batch, unix_micros(scored_at), probability from camscore_frames").collect()}
+            "select path, batch, unix_micros(scored_at), probability from frames").collect()}
     finally:
-        spark.sql("drop view camscore_frames")
-        spark.sql("drop table camscore_scores")
+        spark.sql("drop view frames")
+        spark.sql("drop table scores")
     assert by_spark == kept
 
     # Compaction: the day's one batch holds the same row of each frame (its batch now compaction's own).

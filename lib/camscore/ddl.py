@@ -26,7 +26,7 @@ _WIDTH = 110
 
 def ddl(dialect: str, *, location: str | None = None) -> str:
     """The statements that declare the output at ``location`` as a table in ``dialect`` (one of DIALECTS)
-    and a view ``frames`` of one row per frame (camscore.rows.FRAME_ROW_NUMBER).
+    and a view of one row per frame (camscore.rows.FRAME_ROW_NUMBER): ``frames``, Athena's ``camscore_frames``.
 
     Raises:
         ValueError: an unknown dialect.
@@ -111,20 +111,21 @@ def _athena(location: str) -> str:
 def _spark(location: str) -> str:
     data, partitions = _data_and_partitions()
     keys = ", ".join(f"`{c.name}`" if c.name == "date" else c.name for c in partitions)
-    return (f"-- Spark SQL (3.5 and 4)\nCREATE TABLE camscore_scores (\n"
+    return (f"-- Spark SQL (3.5 and 4)\nCREATE TABLE scores (\n"
             f"{_listed(data + partitions, _HIVE_TYPES, quote='`')})\n"
             f"USING parquet PARTITIONED BY ({keys}) LOCATION '{location}';\n"
             "-- after runs and compactions (or before queries): partitions added and removed\n"
-            "MSCK REPAIR TABLE camscore_scores SYNC PARTITIONS;\n"
+            "MSCK REPAIR TABLE scores SYNC PARTITIONS;\n"
             "-- one row per frame (camscore.rows.FRAME_ROW_NUMBER)\n"
-            + _frames_view("CREATE OR REPLACE VIEW camscore_frames", "camscore_scores"))
+            + _frames_view("CREATE OR REPLACE VIEW frames", "scores"))
 
 
 def _duckdb(location: str) -> str:
     # date=*/batch=*: the table's files only, never _reports/, _compacting/ or anything else beside them.
     files = f"{location.rstrip('/')}/date=*/batch=*/*.parquet"
+    keys = ", ".join(PARTITION_COLUMNS)  # DuckDB puts them in its own order
     return ("-- DuckDB: one row per frame (camscore.rows.FRAME_ROW_NUMBER); the files' columns, then date and batch\n"
-            f"CREATE OR REPLACE VIEW frames AS\nSELECT * FROM read_parquet('{files}',\n"
+            f"CREATE OR REPLACE VIEW frames AS\nSELECT * EXCLUDE ({keys}), {keys} FROM read_parquet('{files}',\n"
             "  hive_partitioning = true, hive_types = {'date': DATE, 'batch': VARCHAR}, union_by_name = true)\n"
             f"QUALIFY\n{_rule('  ')} = 1;")
 
