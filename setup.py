@@ -1,4 +1,11 @@
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# The one version, camscore.__version__, read without importing the package (its dependencies may be missing).
+VERSION = re.search(r'^__version__ = "([^"]+)"',
+                    (Path(__file__).resolve().parent / "lib" / "camscore" / "__init__.py").read_text(), re.M)[1]
 
 SPARK = "pyspark==4.3.0"
 # The scoring service (./submit.sh serve) and its serverless handlers' package.
@@ -13,7 +20,7 @@ TRAIN = [
 
 setup(
     name="camscore",
-    version="0.3.0",
+    version=VERSION,
     description="Distributed scoring of camera frames: ResNet50 features and LightGBM on Apache Spark",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
