@@ -62,3 +62,35 @@ def test_listing_folder_by_folder_in_parallel_finds_what_one_listing_finds(s3_se
 
     assert by_camera == listed(0) == listed(2) == listed(3) == [f"{bucket}/{key}" for key in sorted(keys[:5])]
     assert proxy.requests == 1 + 3  # the folders of in/, then each camera's keys
+
+
+def test_gs_and_s3_uris_are_read_alike_and_each_keeps_its_scheme():
+    assert storage.S3Uri.parse("gs://b/in/a.jpg") == storage.S3Uri("b", "in/a.jpg", "gs")
+    assert storage.S3Uri.parse("s3a://b/in/a.jpg") == storage.S3Uri("b", "in/a.jpg", "s3")  # the same object
+    assert [storage.join(uri, "x.jpg") for uri in ("gs://b/in/", "gs://b", "s3://b/in", "s3a://b/in")] == [
+        "gs://b/in/x.jpg", "gs://b/x.jpg", "s3://b/in/x.jpg", "s3a://b/in/x.jpg"]
+    with pytest.raises(ConfigError, match=r"gs://b/m is read and written through boto3 and needs the s3 settings "
+                                          r"\(s3.endpoint_url https://storage.googleapis.com"):
+        storage.read_bytes("gs://b/m", s3=None)
+
+
+def test_gs_objects_are_written_read_put_conditionally_and_listed_through_the_s3_api_and_named_gs(s3_server, bucket):
+    prefix, settings = f"gs://{bucket.removeprefix('s3://')}/in", s3_server.settings
+    for key in ("cam-1/a.jpg", "cam-2/b c.jpg"):
+        assert storage.write_bytes(f"{prefix}/{key}", key.encode(), s3=settings) == f"{prefix}/{key}"
+    store = storage.storage_for(f"{prefix}/_lease", s3=settings)
+    token = store.create(f"{prefix}/_lease", b"one")
+
+    assert isinstance(store, storage.S3Storage)
+    assert (token is not None, store.create(f"{prefix}/_lease", b"two")) == (True, None)
+    assert store.replace(f"{prefix}/_lease", b"three", token) is not None
+    assert storage.read_bytes(f"{prefix}/cam-2/b c.jpg", s3=settings) == b"cam-2/b c.jpg"
+    assert storage.exists(f"{prefix}/cam-1", s3=settings)
+    assert [storage.get_object(f"{prefix}/cam-1/a.jpg", settings).data] == [b"cam-1/a.jpg"]
+    assert sorted(item.uri for item in storage.list_objects(prefix, settings, depth=1, threads=2)) == [
+        f"{prefix}/_lease", f"{prefix}/cam-1/a.jpg", f"{prefix}/cam-2/b c.jpg"]
+
+
+def test_with_a_session_gs_is_left_to_sparks_filesystems_as_dataproc_runs_the_batch_job(spark, s3_server):
+    assert isinstance(storage.storage_for("gs://b/scores/_lease", s3=s3_server.settings, spark=spark),
+                      storage.HadoopStorage)

@@ -1,7 +1,8 @@
 """One storage layer: whole files at a location, the backend chosen once from its URI.
 
 ``storage_for(uri, s3=..., spark=...)`` gives the location's Storage: s3:// (and s3a://, the same
-objects) through boto3, a local path or ``file:`` URI on the local disk, and any other Hadoop URI
+objects) through boto3, gs:// through boto3 too (Cloud Storage's S3-compatible XML API) where camscore
+reads and writes it itself, a local path or ``file:`` URI on the local disk, and any other Hadoop URI
 through the session's filesystems. Every backend reads, writes, tells whether something exists,
 creates a file only if it is absent and replaces it only if it is unchanged (the lease's two atomic
 steps), and deletes. Failures are OSErrors (FileNotFoundError when nothing is there).
@@ -17,7 +18,7 @@ from camscore.storage.hadoop import (HadoopStorage, check_spark_location, delete
                                      on_local_disk, rename, size)
 from camscore.storage.local import LocalStorage
 from camscore.storage.s3 import ObjectRead, S3Object, S3Storage, client, get_object, list_objects
-from camscore.storage.uri import S3Uri, is_s3, join, local_path, scheme
+from camscore.storage.uri import S3Uri, is_s3, join, local_path, scheme, through_s3_api
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Files", "HadoopStorage", "LocalStorage", "ObjectRead", "S3Object", "S3Storage", "S3Uri", "Storage",
            "check_spark_location", "check_writable", "client", "delete", "exists", "file_status", "folders",
            "get_object", "hadoop_fs", "is_local_to", "is_s3", "join", "list_objects", "local_path",
-           "on_local_disk", "read_bytes", "rename", "scheme", "size", "storage_for", "write_bytes"]
+           "on_local_disk", "read_bytes", "rename", "scheme", "size", "storage_for", "through_s3_api",
+           "write_bytes"]
 
 
 class Storage(Protocol):
@@ -45,21 +47,28 @@ def storage_for(uri: str, *, s3: S3Settings | None, spark: SparkSession | None =
     """The backend of ``uri``: boto3 for s3://, the local disk for a path or ``file:`` URI (or a bare path
     Spark's default filesystem holds on the local disk), else Spark's Hadoop filesystems (s3a:// among them).
 
+    A gs:// location is reached through the session's filesystems where there is a session (Dataproc's GCS
+    connector, with the cluster's service account: where Spark writes the table, the batch job's lease and
+    compaction are on the same footing), and through boto3 (Cloud Storage's S3-compatible XML API, the s3
+    settings, HMAC keys) where camscore reads and writes it itself: the service's rows, model
+    directories, weights.
+
     Args:
         uri: the location.
-        s3: how boto3 reaches s3:// locations; None only where the caller holds no s3:// location (a Spark
-            output), never as "AWS by default".
+        s3: how boto3 reaches s3:// (and gs://) locations; None only where the caller holds no such location
+            (a Spark output), never as "AWS by default".
         spark: the session whose filesystems serve Hadoop URIs; None where there is none.
 
     Raises:
-        ConfigError: an s3:// URI without S3 settings, a Hadoop URI without a session, or one no Hadoop
-            filesystem serves.
+        ConfigError: an s3:// URI (or a gs:// one without a session) without S3 settings, a Hadoop URI
+            without a session, or one no Hadoop filesystem serves.
     """
     found = scheme(uri)
-    if found == "s3":
+    if found == "s3" or (found == "gs" and spark is None):
         if s3 is None:
-            raise ConfigError(f"{uri} is read and written through boto3 and needs the s3 settings; here it "
-                              f"is a Spark location: use s3a:// where the cluster has hadoop-aws")
+            raise ConfigError(f"{uri} is read and written through boto3 and needs the s3 settings" + (
+                "; here it is a Spark location: use s3a:// where the cluster has hadoop-aws" if found == "s3" else
+                " (s3.endpoint_url https://storage.googleapis.com, HMAC keys in the standard chain)"))
         return S3Storage(s3)
     if found == "file" or (not found and spark is None):
         return LocalStorage()
@@ -70,7 +79,8 @@ def storage_for(uri: str, *, s3: S3Settings | None, spark: SparkSession | None =
 
 
 class Files:
-    """Whole files at local paths and s3:// URIs, as the model layer reads and writes them (model.files.Files)."""
+    """Whole files at local paths and s3:// (or gs://) URIs, as the model layer reads and writes them
+    (model.files.Files)."""
 
     def __init__(self, s3: S3Settings):
         self.s3 = s3

@@ -160,8 +160,10 @@ def hadoop_fs(spark: SparkSession, uri: str):
         if "UnsupportedFileSystemException" not in str(exc) and "ClassNotFoundException" not in str(exc):
             raise
         scheme = uri.split("://", 1)[0]
-        frames = "; s3:// frames need none with the boto3 reader (source.reader: auto or boto3)" \
-            if scheme == "s3" else ""
+        frames = {"s3": "; s3:// frames need none with the boto3 reader (source.reader: auto or boto3)",
+                  "gs": "; gs:// needs the GCS connector (Dataproc's images carry it), or, for frames, "
+                        "source.reader: boto3 with s3.endpoint_url https://storage.googleapis.com and HMAC keys"
+                  }.get(scheme, "")
         raise ConfigError(f"no Hadoop filesystem for {uri} (scheme {scheme!r}); use a local path, hdfs://, "
                           f"or s3a:// on a cluster with hadoop-aws{frames}") from None
 

@@ -1,6 +1,10 @@
 """Object storage through boto3: clients, one object's read with retries and a deadline, listing, and
 whole objects (S3Storage) with the conditional puts the lease needs.
 
+s3:// and gs:// locations alike (see uri.S3Uri): gs:// is Cloud Storage through its S3-compatible XML API,
+with ``s3.endpoint_url: https://storage.googleapis.com`` and HMAC keys. Every URI handed back keeps the
+scheme it was asked with.
+
 Credentials come only from boto3's standard chain (environment, shared
 credentials file, instance role); nothing here takes a key.
 """
@@ -34,10 +38,12 @@ _CONFLICT = ("PreconditionFailed", "ConditionalRequestConflict")
 
 class S3Storage:
     """Whole objects through boto3. Failures are OSErrors (FileNotFoundError for no such key or bucket);
-    create and replace are conditional puts (``If-None-Match: *``, ``If-Match``), atomic on S3."""
+    create and replace are conditional puts (``If-None-Match: *``, ``If-Match``), atomic on S3. (Nothing
+    takes a lease on gs:// here: the batch job and compaction reach a gs:// output through Spark's GCS
+    connector, see storage_for, and the service takes none.)"""
 
     def __init__(self, settings: S3Settings):
-        self.client = client(settings)
+        self.settings = settings
 
     def read(self, uri: str) -> bytes:
         return self.read_versioned(uri, missing_ok=False)[0]
@@ -50,7 +56,8 @@ class S3Storage:
         """Whether an object or a folder of objects is at ``uri``."""
         location = S3Uri.parse(uri)
         key = location.key.rstrip("/")
-        found = self._call(uri, self.client.list_objects_v2, Bucket=location.bucket, Prefix=key, MaxKeys=2)
+        found = self._call(uri, client_for(location, self.settings).list_objects_v2, Bucket=location.bucket,
+                           Prefix=key, MaxKeys=2)
         return any(item["Key"] == key or item["Key"].startswith(key + "/") for item in found.get("Contents", []))
 
     def create(self, uri: str, data: bytes) -> object | None:
@@ -59,7 +66,8 @@ class S3Storage:
     def read_versioned(self, uri: str, *, missing_ok: bool = True) -> tuple[bytes, object] | None:
         location = S3Uri.parse(uri)
         try:
-            found = self._call(uri, self.client.get_object, Bucket=location.bucket, Key=location.key)
+            found = self._call(uri, client_for(location, self.settings).get_object, Bucket=location.bucket,
+                               Key=location.key)
             return found["Body"].read(), found["ETag"]
         except FileNotFoundError:
             if missing_ok:
@@ -71,19 +79,22 @@ class S3Storage:
 
     def delete(self, uri: str) -> None:
         location = S3Uri.parse(uri)
-        self._call(uri, self.client.delete_object, Bucket=location.bucket, Key=location.key)
+        self._call(uri, client_for(location, self.settings).delete_object, Bucket=location.bucket,
+                   Key=location.key)
 
     def check_writable(self, uri: str) -> None:
-        bucket = S3Uri.parse(uri).bucket
+        location = S3Uri.parse(uri)
+        bucket = location.bucket
         try:
-            self.client.head_bucket(Bucket=bucket)
+            client_for(location, self.settings).head_bucket(Bucket=bucket)
         except (ClientError, BotoCoreError) as exc:
             raise ConfigError(f"cannot write to {uri}: bucket {bucket!r} is not reachable ({exc})") from None
 
     def _put(self, uri: str, data: bytes, **condition) -> object | None:
         location = S3Uri.parse(uri)
         try:
-            return self.client.put_object(Bucket=location.bucket, Key=location.key, Body=data, **condition)["ETag"]
+            return client_for(location, self.settings).put_object(
+                Bucket=location.bucket, Key=location.key, Body=data, **condition)["ETag"]
         except ClientError as exc:
             if condition and exc.response.get("Error", {}).get("Code") in _CONFLICT:
                 return None
@@ -116,15 +127,30 @@ class S3Object:
     last_modified: object  # datetime, timezone-aware
 
 
+def client_for(location: S3Uri, settings: S3Settings) -> BaseClient:
+    """The client that reaches ``location``: Cloud Storage's for a gs:// one."""
+    return client(settings, cloud_storage=True) if location.scheme == "gs" else client(settings)
+
+
 @functools.lru_cache(maxsize=8)
-def client(settings: S3Settings) -> BaseClient:
-    """A boto3 S3 client for these settings, one per process (clients are thread-safe)."""
+def client(settings: S3Settings, *, cloud_storage: bool = False) -> BaseClient:
+    """A boto3 S3 client for these settings, one per process (clients are thread-safe).
+
+    Args:
+        cloud_storage: for gs:// objects: checksums only where an operation requires one, as botocore did
+            before 1.36; Cloud Storage's XML API refuses the CRC32 trailer of an aws-chunked body botocore
+            sends by default (PutObject answered SignatureDoesNotMatch, boto/boto3#4400). Elsewhere botocore's
+            own choice (its default, or AWS_REQUEST_CHECKSUM_CALCULATION and the shared config file).
+    """
+    checksums = "when_required" if cloud_storage else None
     config = Config(
         retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         s3={"addressing_style": settings.addressing_style},
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         max_pool_connections=max(10, settings.fetch_threads * 2),
+        request_checksum_calculation=checksums,
+        response_checksum_validation=checksums,
     )
     made = boto3.session.Session().client(
         "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
@@ -166,7 +192,7 @@ _limits = threading.local()
 
 
 def get_object(uri: str, settings: S3Settings) -> ObjectRead:
-    """Reads one s3:// object, never raising: at most ``settings.max_attempts`` requests (botocore's
+    """Reads one s3:// or gs:// object, never raising: at most ``settings.max_attempts`` requests (botocore's
     retries included) within ``settings.frame_deadline`` seconds.
 
     botocore retries the request (throttling, 5xx, connection errors) in its retry mode; a body
@@ -178,7 +204,7 @@ def get_object(uri: str, settings: S3Settings) -> ObjectRead:
     try:
         while True:
             _limits.attempts, _limits.deadline = settings.max_attempts - used, deadline
-            answer = client(settings).get_object(Bucket=location.bucket, Key=location.key)
+            answer = client_for(location, settings).get_object(Bucket=location.bucket, Key=location.key)
             used += answer["ResponseMetadata"].get("RetryAttempts", 0) + 1
             try:
                 return ObjectRead(_read_body(answer["Body"], deadline), retries=used - 1,
@@ -251,7 +277,7 @@ def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 
 
 
 def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int = 1) -> Iterator[S3Object]:
-    """Every object under an s3:// prefix, page by page (any number of keys); see _list_objects.
+    """Every object under an s3:// or gs:// prefix, page by page (any number of keys); see _list_objects.
 
     Raises:
         OSError: the prefix cannot be listed.
@@ -263,7 +289,7 @@ def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int
 
 
 def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int) -> Iterator[S3Object]:
-    """Every object under an s3:// prefix, page by page (any number of keys).
+    """Every object under an s3:// or gs:// prefix, page by page (any number of keys), named with its scheme.
 
     The prefix is a folder, as a Hadoop path is: ``s3://b/in`` lists ``in/...``, not ``inbox/...``.
     With ``depth`` > 0 its folders down to that depth are found first (a listing with a delimiter
@@ -272,31 +298,36 @@ def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int) -
     """
     location = S3Uri.parse(uri)
     prefix = location.key if not location.key or location.key.endswith("/") else location.key + "/"
-    listing = client(settings)
+    listing = client_for(location, settings)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="camscore-list") as pool:
         folders = [prefix]
         for _ in range(depth):
-            levels = list(pool.map(lambda folder: _one_level(listing, location.bucket, folder), folders))
+            levels = list(pool.map(lambda folder: _one_level(listing, location, folder), folders))
             folders = [folder for level_folders, _ in levels for folder in level_folders]
             for _, found in levels:
                 yield from found
-        for found in pool.map(lambda folder: list(_keys(listing, location.bucket, folder)), folders):
+        for found in pool.map(lambda folder: list(_keys(listing, location, folder)), folders):
             yield from found
 
 
-def _one_level(listing: BaseClient, bucket: str, prefix: str) -> tuple[list[str], list[S3Object]]:
-    """The folders right under ``prefix`` and the objects directly in it."""
+def _one_level(listing: BaseClient, location: S3Uri, prefix: str) -> tuple[list[str], list[S3Object]]:
+    """The folders right under ``prefix`` (a key of ``location``'s bucket) and the objects directly in it."""
     folders, found = [], []
-    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+    pages = listing.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix, Delimiter="/")
+    for page in pages:
         folders += [entry["Prefix"] for entry in page.get("CommonPrefixes", [])]
-        found += [S3Object(f"s3://{bucket}/{item['Key']}", item["Size"], item["LastModified"])
-                  for item in page.get("Contents", [])]
+        found += [_listed(location, item) for item in page.get("Contents", [])]
     return folders, found
 
 
-def _keys(listing: BaseClient, bucket: str, prefix: str) -> Iterator[S3Object]:
-    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+def _keys(listing: BaseClient, location: S3Uri, prefix: str) -> Iterator[S3Object]:
+    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            yield S3Object(f"s3://{bucket}/{item['Key']}", item["Size"], item["LastModified"])
+            yield _listed(location, item)
+
+
+def _listed(location: S3Uri, item: dict) -> S3Object:
+    """A listing's entry as an object named as the listed prefix is (s3:// or gs://)."""
+    return S3Object(str(location.at(item["Key"])), item["Size"], item["LastModified"])
 
 

@@ -1,46 +1,64 @@
-"""Locations: s3:// URIs, local paths and ``file:`` URIs (read as Hadoop reads them), and the rest (Hadoop's)."""
+"""Locations: objects reached through the S3 API (s3://, gs://), local paths and ``file:`` URIs (read as Hadoop
+reads them), and the rest (Hadoop's)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
 
 from camscore.errors import InputError
 
-S3_SCHEMES = ("s3", "s3a")
+# What S3Uri reads: s3:// (s3a://, Hadoop's name for the same objects, is read as s3://) and gs://, Cloud
+# Storage's objects through its S3-compatible XML API (s3.endpoint_url https://storage.googleapis.com, HMAC
+# keys in the standard chain). A gs:// object keeps its scheme wherever camscore names it: Dataproc's GCS
+# connector names it gs://, and exactly-once needs one name per frame whichever path scored it.
+S3_SCHEMES = ("s3", "s3a", "gs")
 
 
 @dataclass(frozen=True)
 class S3Uri:
-    """An s3://bucket/key location."""
+    """A bucket and key reached through the S3 API: ``s3://bucket/key`` or ``gs://bucket/key``."""
 
     bucket: str
     key: str
+    scheme: str = "s3"
 
     @classmethod
     def parse(cls, uri: str) -> "S3Uri":
-        """Reads ``s3://bucket/key`` (or ``s3a://``, the same object through boto3).
+        """Reads ``s3://bucket/key`` (or ``s3a://``, the same object through boto3) or ``gs://bucket/key``.
 
         Raises:
             InputError: not such a URI, or one without a bucket.
         """
-        if scheme(uri) not in S3_SCHEMES:
-            raise InputError(f"not an s3:// URI: {uri!r}; expected s3://bucket/prefix")
+        found = scheme(uri)
+        if found not in S3_SCHEMES:
+            raise InputError(f"not an s3:// or gs:// URI: {uri!r}; expected s3://bucket/prefix or gs://bucket/prefix")
         bucket, _, key = uri.split("://", 1)[1].partition("/")
         if not bucket:
-            raise InputError(f"s3 URI without a bucket: {uri!r}; expected s3://bucket/prefix")
-        return cls(bucket, key)
+            raise InputError(f"{found} URI without a bucket: {uri!r}; expected {found}://bucket/prefix")
+        return cls(bucket, key, "s3" if found == "s3a" else found)
 
     def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return f"{self.scheme}://{self.bucket}/{self.key}"
+
+    def at(self, key: str) -> "S3Uri":
+        """Another key of the same bucket, named with the same scheme."""
+        return dataclasses.replace(self, key=key)
 
     def join(self, name: str) -> "S3Uri":
-        return S3Uri(self.bucket, f"{self.key.rstrip('/')}/{name}" if self.key else name)
+        return self.at(f"{self.key.rstrip('/')}/{name}" if self.key else name)
 
 
 def is_s3(uri: str) -> bool:
+    """Whether ``uri`` is an s3:// one (not gs://, which the S3 API reaches too: see through_s3_api)."""
     return uri.startswith("s3://")
+
+
+def through_s3_api(uri: str) -> bool:
+    """Whether boto3 can reach ``uri`` as it is named: s3:// or gs:// (not s3a://, which names a Spark location)."""
+    return scheme(uri) in ("s3", "gs")
 
 
 def scheme(uri: str) -> str:
@@ -60,6 +78,6 @@ def local_path(uri: str) -> str:
 
 def join(uri: str, name: str) -> str:
     """``uri/name`` for any location."""
-    if is_s3(uri):
+    if through_s3_api(uri):
         return str(S3Uri.parse(uri).join(name))
     return uri.rstrip("/") + "/" + name if scheme(uri) else os.path.join(uri, name)
