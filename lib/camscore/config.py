@@ -149,7 +149,8 @@ class S3Settings:
     """How boto3 reaches object storage. Credentials come only from the standard chain."""
 
     endpoint_url: str | None = setting(
-        None, "null for AWS; e.g. https://storage.yandexcloud.net for Yandex Object Storage")
+        None, "null for AWS; e.g. https://storage.yandexcloud.net for Yandex Object Storage, "
+              "https://storage.googleapis.com for gs:// objects camscore reads itself (HMAC keys)")
     region: str | None = setting(None, "signing region; null lets botocore pick it from the chain")
     addressing_style: str = setting("auto", "S3 addressing style", allowed=ADDRESSING_STYLES)
     retry_mode: str = setting("standard", "botocore retry mode", allowed=RETRY_MODES)
@@ -169,9 +170,11 @@ class S3Settings:
 class SourceSettings:
     """Where frames come from and what their path says."""
 
-    reader: str = setting("auto", "auto (boto3 for s3://, local for the local filesystem, binaryfile otherwise), "
+    reader: str = setting("auto", "auto (boto3 for s3://, local for the local filesystem, binaryfile otherwise, "
+                                  "gs:// included), "
                                   "local (Spark lists, each worker reads its files), binaryfile (Spark's binaryFile "
-                                  "reads the bytes in the JVM) or boto3", allowed=READERS)
+                                  "reads the bytes in the JVM) or boto3 (s3://, and gs:// through s3.endpoint_url "
+                                  "https://storage.googleapis.com)", allowed=READERS)
     extensions: tuple[str, ...] = setting(("jpg", "jpeg", "png"),
                                           "file extensions read, compared case-insensitively")
     path_regex: str | None = setting(
@@ -298,8 +301,8 @@ def _port(value: int) -> None:
 class ServeSettings:
     """The scoring service: one frame per request or per upload event, rows into the batch job's table."""
 
-    model: str | None = setting(None, "model directory with its OpenVINO featurizer (local or s3://)")
-    output: str | None = setting(None, "Parquet output folder the rows go to (local path or s3://), the batch "
+    model: str | None = setting(None, "model directory with its OpenVINO featurizer (local, s3:// or gs://)")
+    output: str | None = setting(None, "Parquet output folder the rows go to (local path, s3:// or gs://), the batch "
                                        "job's table; null: rows are answered, not written")
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 in a container)")
     port: int | None = setting(None, "port to listen on; null: $PORT (as serverless containers set it), else 8080",

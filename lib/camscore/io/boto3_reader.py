@@ -1,5 +1,6 @@
-"""The boto3 reader (s3://): the driver lists the keys, each Python worker fetches its frames' bytes itself,
-several at once, so the bytes never pass through the JVM."""
+"""The boto3 reader (s3://, or gs:// through Cloud Storage's S3-compatible XML API): the driver lists the keys,
+each Python worker fetches its frames' bytes itself, several at once, so the bytes never pass through the JVM.
+A frame's path is the listed object's URI, in the scheme of the input (storage.list_objects)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
 
 
 def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:
-    """Every frame under an s3:// prefix (all pages), filtered by extension.
+    """Every frame under an s3:// or gs:// prefix (all pages), filtered by extension.
 
     Raises:
         InputError: the prefix cannot be listed.

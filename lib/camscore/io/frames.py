@@ -1,9 +1,16 @@
 """Reading frames: three readers behind one protocol (camscore.io.reader), chosen here.
 
 Every reader lists ``path, modification_time, length``, and ``camera_id`` and ``captured_at`` are taken
-from the path; a Python worker gets each batch's reads from FrameSource.fetch. The boto3 reader (s3://)
-and the local reader (the local filesystem) list on the driver and read the bytes in the worker, so they
-never pass through the JVM; the binaryfile reader (any other Hadoop URI) lists and reads them in Spark's scan.
+from the path; a Python worker gets each batch's reads from FrameSource.fetch. The boto3 reader (s3://, and
+gs:// when asked for) and the local reader (the local filesystem) list on the driver and read the bytes in the
+worker, so they never pass through the JVM; the binaryfile reader (any other Hadoop URI) lists and reads them
+in Spark's scan.
+
+gs:// is read by binaryfile unless source.reader says boto3: on Dataproc the image's GCS connector reaches
+Cloud Storage with the cluster's service account, where boto3 would need HMAC keys for Cloud Storage's
+S3-compatible XML API (s3.endpoint_url https://storage.googleapis.com). Either way a frame's path is
+``gs://bucket/key``, as the service names a frame of a Cloud Storage finalize event, so --only-new and
+compaction see one frame whichever path scored it.
 """
 
 from __future__ import annotations
@@ -57,7 +64,8 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
     Args:
         spark: the session.
         uri: ``s3://bucket/prefix`` (boto3 reader unless source.reader says otherwise),
-            a local folder (local reader), or any Hadoop URI (binaryFile, recursive).
+            a local folder (local reader), or any Hadoop URI (binaryFile, recursive), ``gs://bucket/prefix``
+            among them (boto3 reader where source.reader says boto3).
         source: extensions, path regex and partitioning.
         s3: endpoint and retries of the boto3 reader.
 
@@ -67,8 +75,9 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
         ConfigError: no Hadoop filesystem serves the location (binaryFile).
     """
     if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
-        if not storage.is_s3(uri):
-            raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: use reader auto or binaryfile")
+        if not storage.through_s3_api(uri):
+            raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: gs:// too (Cloud Storage's "
+                             f"S3-compatible API); for anything else use reader auto or binaryfile")
         opened = boto3_reader.open_frames(spark, uri, source=source, s3=s3)
     elif source.reader != "binaryfile" and storage.on_local_disk(spark, uri):
         opened = local_reader.open_frames(spark, uri, source=source)

@@ -12,7 +12,7 @@ from camscore.rows import ErrorKind, FrameError, FrameRead
 
 def read_object(uri: str, *, s3: S3Settings, max_frame_mb: int,
                 length: float | None = None) -> tuple[FrameRead, dt.datetime | None]:
-    """The bytes of the s3:// object at ``uri`` (with the settings' retries and deadline), or why not, and
+    """The bytes of the s3:// or gs:// object at ``uri`` (with the settings' retries and deadline), or why not, and
     its Last-Modified time when it was read.
 
     Args:
