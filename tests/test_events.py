@@ -31,8 +31,19 @@ def test_a_cloudevent_in_binary_mode_names_the_finalized_object():
     body = json.dumps({"bucket": "frames", "name": "cam-3/f.jpg", "size": "2048"}).encode()
 
     assert objects_of(body, {"Ce-Type": "google.cloud.storage.object.v1.finalized", "ce-subject": "objects/cam-3/f.jpg"}) \
-        == [StoredObject("frames", "cam-3/f.jpg", 2048)]
+        == [StoredObject("frames", "cam-3/f.jpg", 2048, "gs")]
     assert objects_of(body, {"ce-type": "google.cloud.storage.object.v1.deleted"}) == []
+
+
+def test_each_store_names_its_objects_as_the_batch_job_lists_them_gcs_as_gs_the_others_as_s3():
+    yandex = {"messages": [{"details": {"bucket_id": "frames", "object_id": "cam 1/a+b.jpg"}}]}
+    aws = {"Records": [{"s3": {"bucket": {"name": "frames"}, "object": {"key": "cam+1/a%2Bb.jpg"}}}]}
+    gcs = {"bucket": "frames", "name": "cam 1/a+b.jpg", "size": "3"}
+
+    assert [found.uri for event, headers in ((yandex, {}), (aws, {}),
+                                             (gcs, {"ce-type": "google.cloud.storage.object.v1.finalized"}))
+            for found in objects_of(json.dumps(event).encode(), headers)] == [
+        "s3://frames/cam 1/a+b.jpg", "s3://frames/cam 1/a+b.jpg", "gs://frames/cam 1/a+b.jpg"]
 
 
 @pytest.mark.parametrize("body, status", [

@@ -3,6 +3,11 @@
 Three shapes, told apart by their content: Yandex Cloud Functions / Serverless Containers' Object Storage
 trigger (``messages``), AWS S3 event notifications (``Records``) and CloudEvents in binary mode from
 Eventarc for Cloud Storage (``ce-type`` header). An event that is not an object's creation names nothing.
+
+An object is named as the batch job names it when it lists the same bucket, so that a frame has one ``path``
+whichever path scored it: ``s3://bucket/key`` for Yandex Object Storage and S3, ``gs://bucket/key`` for Cloud
+Storage (as Dataproc's GCS connector names it; the service reads it through Cloud Storage's S3-compatible XML
+API, storage.S3Uri).
 """
 
 from __future__ import annotations
@@ -12,21 +17,29 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import unquote_plus
 
+from camscore.storage import S3Uri
+
 YANDEX_CREATE = "yandex.cloud.events.storage.ObjectCreate"
 GCS_FINALIZED = "google.cloud.storage.object.v1.finalized"
 
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object an event names: where it is and, when the event says, its size in bytes."""
+    """An object an event names: where it is and, when the event says, its size in bytes.
+
+    Attributes:
+        scheme: the store's: ``s3`` (Yandex Object Storage, S3) or ``gs`` (Cloud Storage).
+    """
 
     bucket: str
     key: str
     size: int | None = None
+    scheme: str = "s3"
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        """``scheme://bucket/key``: the ``path`` of its row."""
+        return str(S3Uri(self.bucket, self.key, self.scheme))
 
 
 class EventError(Exception):
@@ -93,4 +106,4 @@ def _cloudevent(ce_type: str, data: Mapping[str, Any]) -> list[StoredObject]:
     if ce_type != GCS_FINALIZED:
         return []
     size = data.get("size")
-    return [StoredObject(str(data["bucket"]), str(data["name"]), None if size is None else int(size))]
+    return [StoredObject(str(data["bucket"]), str(data["name"]), None if size is None else int(size), "gs")]

@@ -1,5 +1,10 @@
 """The service's work without HTTP, shared by the HTTP server and the serverless handlers: the model loaded
-once, frames scored by the per-frame core, each event's frame one row of the batch job's table."""
+once, frames scored by the per-frame core, each event's frame one row of the batch job's table.
+
+Frames, the model directory and serve.output are reached by boto3 with the s3 settings: s3:// ones, and
+gs:// ones through Cloud Storage's S3-compatible XML API (s3.endpoint_url https://storage.googleapis.com,
+HMAC keys in the standard chain), so a service on Google Cloud reads Eventarc's gs:// objects and writes its
+rows into a gs:// table the batch job writes through Dataproc's GCS connector."""
 
 from __future__ import annotations
 
