@@ -30,8 +30,10 @@ def test_the_readme_config_table_lists_exactly_the_declared_settings():
 # README's blocks made by ./submit.sh ddl: each between "<!-- generated: ddl ARGS -->" and "<!-- end generated -->",
 # as it prints them (a code fence around them is allowed).
 GENERATED = re.compile(r"<!-- generated: (.+?) -->\n(.*?)<!-- end generated -->", re.S)
-REQUIRED_BLOCKS = ("ddl --dialect trino", "ddl --dialect athena", "ddl --dialect spark", "ddl --dialect duckdb",
-                   "ddl --columns", "ddl --answer-keys")
+# Spark's, Trino's and Athena's statements are printed by the command README names, with the user's location
+# (tests/test_readme_examples.py runs it for Spark); the service's answer is shown as the service gave it, its keys
+# checked by tests/test_readme_examples.py.
+REQUIRED_BLOCKS = ("ddl --dialect duckdb", "ddl --columns")
 
 
 def unfenced(block: str) -> str:
