@@ -24,6 +24,8 @@ setup(
     description="Distributed scoring of camera frames: ResNet50 features and LightGBM on Apache Spark",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
+    # The local JVM's logging config (camscore.spark.session).
+    package_data={"camscore.spark": ["log4j2.properties"]},
     python_requires=">=3.11,<3.12",
     # What scoring needs: an OpenVINO model directory is scored without TensorFlow or Keras. Spark itself is
     # the cluster's (spark-submit puts its pyspark on the path); the extra 'spark' brings it for local runs.

@@ -195,13 +195,14 @@ class SourceSettings:
 
 
 # What a new model is featurized with where featurizer.* is null; it is then scored with the same.
-# The parity rule (README, Benchmark): the fastest precision whose booster keeps CV AUC within 0.005 of
-# Keras fp32's on real photos. int8 did (-0.002, at 3.5x fp32's frames/s); Keras stays fp32.
+# The parity rule (docs/BENCHMARKS.md): the fastest precision whose booster keeps CV AUC within 0.005 of
+# Keras fp32's on real photos. int8 did (0.9872 against 0.9872, at 3.7x Keras fp32's frames/s end to end);
+# Keras stays fp32.
 TRAINING_LAYER = "avg_pool"
 TRAINING_WEIGHTS = "imagenet"
 TRAINING_RUNTIME = "openvino"
 TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
-# The filter with the best CV AUC on real photos (README, Benchmark: model quality); the original's nearest
+# The filter with the best CV AUC on real photos (docs/BENCHMARKS.md, model quality); the original's nearest
 # feeds ResNet50 blocky upscaled or aliased downscaled pictures.
 TRAINING_RESAMPLE = "bicubic"
 # With camscore.model.training.DEFAULT_PARAMS, measured on the same photos.
@@ -283,7 +284,7 @@ class TrainSettings:
     group_window_minutes: int = setting(60, "the time window of group_by time", check=positive)
     feature_cache: str | None = setting(None, "Parquet location of cached features (a Hadoop URI or local "
                                               "path); null computes features every run")
-    params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (README, Training)")
+    params: Mapping[str, Any] = setting({}, "LightGBM parameters over camscore's (camscore.model.training.DEFAULT_PARAMS)")
     rounds: int = setting(TRAINING_ROUNDS, "boosting rounds", check=positive)
     early_stopping_rounds: int | None = setting(
         None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",
@@ -371,7 +372,7 @@ class ImportOptions:
                                            "carries the converted featurizer, and scoring needs no TensorFlow)",
                            allowed=RUNTIMES)
     precision: str = setting(IMPORT_PRECISION, "precision it is scored with by default (fp32: the features it was "
-                                               "trained on; README gives the others' agreement); int8 needs "
+                                               "trained on; docs/BENCHMARKS.md gives the others' agreement); int8 needs "
                                                "--calibration", allowed=PRECISIONS)
     calibration: str | None = setting(None, "local folder of frames like those to be scored: int8 is quantized "
                                             "on 300 of them")
