@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from camscore import storage
+from camscore.assets.original import OriginalFiles, OriginalMissing, find_original
 from camscore.assets.packages import CACHE_ROOT
 from camscore.model.conversion import make_graph
 from camscore.devtools import samples
@@ -33,9 +35,9 @@ from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_DIR = ROOT.parent / "shared" / "seed"
-ORIGINAL_BOOSTER = SEED_DIR / "lightgbm_classifier.model"
-SEED_CARS = ("car_cctv_960x576.png", "car_474x315.png")
+# The original notebook's booster and frames, where CAMSCORE_ORIGINAL names their folder: only the tests of the
+# original itself ask for them (the ``original`` fixture); the others run on boosters and frames made here.
+ORIGINAL = find_original()
 
 # Spark's Python workers run the interpreter that runs the tests.
 os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -93,8 +95,12 @@ def _remove(path: Path) -> None:
 
 def load_job(name: str):
     """The module of a job script, ``jobs/<name>.py``."""
-    path = ROOT / "jobs" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"job_{name}", path)
+    return load_module(ROOT / "jobs" / f"{name}.py", name=f"job_{name}")
+
+
+def load_module(path: Path, *, name: str | None = None):
+    """The module of a script outside lib/ (a job, bench/bench.py)."""
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -109,8 +115,21 @@ _TIERS = {"spark": "spark", "s3_server": "s3", "imagenet_weights_path": "real_mo
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        for marker in sorted({tier for fixture, tier in _TIERS.items() if fixture in getattr(item, "fixturenames", ())}):
+        fixtures = getattr(item, "fixturenames", ())
+        for marker in sorted({tier for fixture, tier in _TIERS.items() if fixture in fixtures}):
             item.add_marker(marker)
+        if "original" in fixtures and isinstance(ORIGINAL, OriginalMissing):
+            # A skip, listed by -ra under the test's own name with the setting's one-line reason.
+            item.add_marker(pytest.mark.skip(reason=ORIGINAL.reason))
+
+
+@pytest.fixture(scope="session")
+def original() -> OriginalFiles:
+    """The original notebook's booster and two CCTV frames (CAMSCORE_ORIGINAL); a test that asks for them is
+    skipped, with the setting's one-line reason, where they are missing."""
+    if isinstance(ORIGINAL, OriginalMissing):  # reached only through request.getfixturevalue
+        pytest.skip(ORIGINAL.reason)
+    return ORIGINAL
 
 
 @pytest.fixture(scope="session")
@@ -180,16 +199,36 @@ def featurizer(weights):
 TEST_MODELS = CACHE_ROOT / "test-models"
 
 
+# Two parameters of the older LightGBM that wrote the original booster, which this one ignores (and says so).
+OLDER_PARAMETERS = "[max_conflict_rate: 0]\n[sparse_threshold: 0.8]\n"
+
+
 @pytest.fixture(scope="session")
-def openvino_model_dir() -> str:
-    """The original booster over random weights (seed 0) as import-booster makes it: workers score it with the
-    OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality).
+def stand_in_booster() -> Path:
+    """A booster file in the original's shape, for plumbing: fitted on 1000 features (ResNet50's ``predictions``
+    over random weights, seed 0) of generated frames of buses (0) and cars (1), and naming two parameters of the
+    older LightGBM that wrote the original, as its file does. Its probabilities mean nothing.
 
     Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: Keras
     makes the random weights, and importing TensorFlow costs a process 5 s."""
-    key = sources_digest(ORIGINAL_BOOSTER, Path(__file__))  # this file holds how it is made
+    key = sources_digest(Path(__file__))  # this file holds how it is made
+    return kept(TEST_MODELS / "stand-in-booster" / f"{key}.txt", _fit_stand_in)
+
+
+def _fit_stand_in(path: Path) -> None:
+    text = fit_booster(*_generated_features("predictions"), rounds=20).booster_text
+    path.write_text(text.replace("\n\nend of parameters", "\n" + OLDER_PARAMETERS + "\nend of parameters", 1))
+
+
+@pytest.fixture(scope="session")
+def openvino_model_dir(stand_in_booster) -> str:
+    """The stand-in booster over random weights (seed 0) as import-booster makes it: workers score it with the
+    OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality).
+
+    Kept across runs and test processes (read only), as the stand-in booster is."""
+    key = sources_digest(Path(__file__))  # this file holds how it is made
     return str(kept(TEST_MODELS / "openvino-model" / key, lambda folder: import_booster(
-        str(ORIGINAL_BOOSTER), str(folder), layer="predictions", weights="none")))
+        str(stand_in_booster), str(folder), layer="predictions", weights="none")))
 
 
 @pytest.fixture(scope="session")
@@ -202,14 +241,25 @@ def model_dir() -> str:
 
 
 def _fit_on_generated_frames(folder: Path) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        booster = Path(scratch) / "booster.txt"
+        booster.write_text(fit_booster(*_generated_features("avg_pool"), rounds=20).booster_text)
+        import_booster(str(booster), str(folder), layer="avg_pool", weights="none", resample=DecodeOptions().resample)
+
+
+def _generated_features(layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features of ``layer`` (random weights, seed 0) of 48 generated frames, and their labels (bus 0, car 1)."""
     frames = samples.labelled_frames(per_class=24, seed=7)
     pixels = np.stack([decode_frame(frame.data, DecodeOptions()) for frame in frames])
     labels = np.array([samples.KINDS.index(frame.kind) for frame in frames])
-    features = featurizer_for(make_graph(load_weights("none", seed=0), layer="avg_pool"))(pixels)
-    with tempfile.TemporaryDirectory() as scratch:
-        booster = Path(scratch) / "booster.txt"
-        booster.write_text(fit_booster(features, labels, rounds=20).booster_text)
-        import_booster(str(booster), str(folder), layer="avg_pool", weights="none", resample=DecodeOptions().resample)
+    return featurizer_for(make_graph(load_weights("none", seed=0), layer=layer))(pixels), labels
+
+
+def drawn_png(kind: str = "car", *, seed: int = 0, width: int = 474, height: int = 315) -> bytes:
+    """A generated frame of a street with a ``kind`` (car or bus) as PNG bytes: a real-looking upload."""
+    buffer = io.BytesIO()
+    samples.draw_frame(kind, np.random.default_rng(seed), width=width, height=height).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def carried(model_dir: str) -> tuple[Model, Graph]:

@@ -13,11 +13,10 @@ from camscore.errors import ConfigError, ModelError
 from camscore.model.featurizer import FeaturizerSpec
 from camscore.model.model_dir import import_booster, load_model, save_model
 
-from conftest import ORIGINAL_BOOSTER
 
 
-def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
-    manifest = import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "original"), layer="predictions",
+def test_a_1000_feature_booster_is_imported_for_the_predictions_layer(tmp_path, stand_in_booster):
+    manifest = import_booster(str(stand_in_booster), str(tmp_path / "original"), layer="predictions",
                               weights="imagenet", runtime="keras")
 
     model = load_model(str(tmp_path / "original"))
@@ -36,8 +35,8 @@ def test_the_original_booster_is_imported_for_the_predictions_layer(tmp_path):
     assert written["featurizer"]["feature_size"] == 1000
 
 
-def test_an_openvino_import_carries_the_converted_featurizer(tmp_path, imagenet_weights_path):
-    manifest = import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "m"), layer="predictions",
+def test_an_openvino_import_carries_the_converted_featurizer(tmp_path, imagenet_weights_path, stand_in_booster):
+    manifest = import_booster(str(stand_in_booster), str(tmp_path / "m"), layer="predictions",
                               weights=str(imagenet_weights_path))
 
     model = load_model(str(tmp_path / "m"))
@@ -49,8 +48,8 @@ def test_an_openvino_import_carries_the_converted_featurizer(tmp_path, imagenet_
         "booster.txt", "featurizer.bin", "featurizer.xml", "manifest.json"]
 
 
-def test_a_featurizer_that_is_not_the_manifests_is_refused(tmp_path, imagenet_weights_path):
-    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "m"), layer="predictions", weights=str(imagenet_weights_path))
+def test_a_featurizer_that_is_not_the_manifests_is_refused(tmp_path, imagenet_weights_path, stand_in_booster):
+    import_booster(str(stand_in_booster), str(tmp_path / "m"), layer="predictions", weights=str(imagenet_weights_path))
     with open(tmp_path / "m" / "featurizer.bin", "r+b") as weights:
         weights.seek(4096)
         weights.write(b"\x00\x01\x02\x03")
@@ -59,15 +58,16 @@ def test_a_featurizer_that_is_not_the_manifests_is_refused(tmp_path, imagenet_we
         load_model(str(tmp_path / "m"))
 
 
-def test_the_original_booster_is_refused_for_avg_pool_naming_both_sizes(tmp_path):
+def test_a_1000_feature_booster_is_refused_for_avg_pool_naming_both_sizes(tmp_path, stand_in_booster):
     with pytest.raises(ModelError, match=r"expects 1000 features but featurizer layer 'avg_pool' gives 2048"):
-        import_booster(str(ORIGINAL_BOOSTER), str(tmp_path / "refused"), layer="avg_pool", weights="imagenet")
+        import_booster(str(stand_in_booster), str(tmp_path / "refused"), layer="avg_pool", weights="imagenet")
 
     assert not (tmp_path / "refused").exists()
 
 
-def test_the_original_booster_gives_probabilities(tmp_path):
-    classifier = Classifier(ORIGINAL_BOOSTER.read_text(), threshold=0.5)
+def test_the_original_booster_gives_probabilities(original):
+    # The original's file, written by an older LightGBM, is read by this one.
+    classifier = Classifier(original.booster.read_text(), threshold=0.5)
     features = np.random.default_rng(0).dirichlet(np.ones(1000), size=4)
 
     probabilities = classifier.probabilities(features)
@@ -82,9 +82,9 @@ def test_a_directory_without_a_booster_says_what_a_model_directory_holds(tmp_pat
         load_model(str(tmp_path))
 
 
-def test_a_booster_that_disagrees_with_its_manifest_is_refused(tmp_path):
+def test_a_booster_that_disagrees_with_its_manifest_is_refused(tmp_path, stand_in_booster):
     spec = FeaturizerSpec(layer="predictions", weights="imagenet", weights_source="imagenet")
-    booster = ORIGINAL_BOOSTER.read_text()
+    booster = stand_in_booster.read_text()
     manifest = make_manifest(booster, featurizer=spec)
     save_model(str(tmp_path), booster, manifest)
     edited = json.loads((tmp_path / "manifest.json").read_text())
@@ -104,19 +104,19 @@ def test_a_file_that_is_not_a_booster_is_refused(tmp_path):
         import_booster(str(path), str(tmp_path / "out"), layer="predictions", weights="imagenet", runtime="keras")
 
 
-def test_a_model_directory_round_trips_through_s3(s3_server, bucket):
+def test_a_model_directory_round_trips_through_s3(s3_server, bucket, stand_in_booster):
     uri = f"{bucket}/models/original"
-    import_booster(str(ORIGINAL_BOOSTER), uri, layer="predictions", weights="imagenet", runtime="keras",
+    import_booster(str(stand_in_booster), uri, layer="predictions", weights="imagenet", runtime="keras",
                    files=storage.Files(s3_server.settings))
 
     model = load_model(uri, files=storage.Files(s3_server.settings))
 
     assert model.manifest.feature_count == 1000
-    assert model.booster_text == ORIGINAL_BOOSTER.read_text()
+    assert model.booster_text == stand_in_booster.read_text()
 
 
-def test_a_manifest_with_one_label_name_is_refused(tmp_path):
-    import_booster(str(ORIGINAL_BOOSTER), str(tmp_path), layer="predictions", weights="imagenet", runtime="keras")
+def test_a_manifest_with_one_label_name_is_refused(tmp_path, stand_in_booster):
+    import_booster(str(stand_in_booster), str(tmp_path), layer="predictions", weights="imagenet", runtime="keras")
     edited = json.loads((tmp_path / "manifest.json").read_text())
     edited["label_names"] = ["car"]
     (tmp_path / "manifest.json").write_text(json.dumps(edited))
@@ -130,8 +130,8 @@ def test_a_model_directory_on_another_filesystem_is_refused_with_what_works():
         load_model("hdfs://nn/models/a")
 
 
-def test_a_file_uri_is_a_local_path(tmp_path):
-    import_booster(str(ORIGINAL_BOOSTER), f"file://{tmp_path}/m", layer="predictions", weights="imagenet",
+def test_a_file_uri_is_a_local_path(tmp_path, stand_in_booster):
+    import_booster(str(stand_in_booster), f"file://{tmp_path}/m", layer="predictions", weights="imagenet",
                    runtime="keras")
 
     assert load_model(str(tmp_path / "m")).manifest.feature_count == 1000
@@ -179,10 +179,10 @@ def test_the_service_starts_without_importing_pandas_or_scikit_learn_where_they_
     assert imported == ""
 
 
-def test_a_booster_read_on_another_thread_logs_lightgbms_messages_and_prints_none():
+def test_a_booster_read_on_another_thread_logs_lightgbms_messages_and_prints_none(stand_in_booster):
     script = (f"import logging, threading\nlogging.basicConfig(level=logging.INFO, format='LOG %(message)s')\n"
               f"from camscore.model.classifier import Classifier\n"
-              f"reading = threading.Thread(target=Classifier, args=(open({str(ORIGINAL_BOOSTER)!r}).read(),))\n"
+              f"reading = threading.Thread(target=Classifier, args=(open({str(stand_in_booster)!r}).read(),))\n"
               f"reading.start(); reading.join()\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 

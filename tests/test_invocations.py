@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ORIGINAL_BOOSTER, ROOT
+from conftest import ROOT
 
 # Runs each invocation in this one process, then says whether any of them started Spark.
 RUN_ALL = """
@@ -25,7 +25,7 @@ print(json.dumps({"results": results, "spark_started": SparkContext._active_spar
 """
 
 
-def test_bad_invocations_stop_in_one_line_with_exit_2_before_spark_starts(tmp_path, write_config):
+def test_bad_invocations_stop_in_one_line_with_exit_2_before_spark_starts(tmp_path, write_config, stand_in_booster):
     frames = tmp_path / "frames"
     (frames / "cam-1").mkdir(parents=True)
     (frames / "cam-1" / "a.jpg").write_bytes(b"x")
@@ -36,7 +36,7 @@ def test_bad_invocations_stop_in_one_line_with_exit_2_before_spark_starts(tmp_pa
     corrupt = tmp_path / "corrupt-model"
     corrupt.mkdir()
     (corrupt / "manifest.json").write_text("{not json")
-    (corrupt / "booster.txt").write_text(ORIGINAL_BOOSTER.read_text())
+    (corrupt / "booster.txt").write_text(stand_in_booster.read_text())
     local = write_config({"spark": {"master": "local[1]"}})
     common = ["--input", str(frames), "--config", local]
     cases = [

@@ -10,7 +10,7 @@ import pytest
 
 import camscore
 
-from conftest import ROOT, SEED_DIR
+from conftest import ROOT, drawn_png
 
 HEAVY = ("pyspark", "lightgbm", "openvino", "PIL", "boto3", "botocore", "tensorflow", "keras")
 # A layer's modules, and what importing all of them must not load.
@@ -76,7 +76,9 @@ def test_every_jobs_help_loads_no_lightgbm_openvino_pillow_or_pyspark(job):
     assert reached(set(json.loads(done.stdout.splitlines()[-1])), ("pyspark", "lightgbm", "openvino", "PIL")) == []
 
 
-def test_the_per_frame_core_scores_frames_in_a_process_that_never_imports_pyspark(openvino_model_dir):
+def test_the_per_frame_core_scores_frames_in_a_process_that_never_imports_pyspark(openvino_model_dir, tmp_path):
+    frame = tmp_path / "car.png"
+    frame.write_bytes(drawn_png("car"))
     script = f"""
 import sys
 sys.modules["pyspark"] = None  # any import of it fails
@@ -90,7 +92,7 @@ model = load_model({openvino_model_dir!r})
 graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
 core = FrameCore(featurizer_for(graph), decode=DecodeOptions(), classifier=Classifier(model.booster_text),
                  label_names=tuple(model.manifest.label_names))
-scored = core.score([FrameRead(open({str(SEED_DIR / "car_474x315.png")!r}, "rb").read()), FrameRead(b"")])
+scored = core.score([FrameRead(open({str(frame)!r}, "rb").read()), FrameRead(b"")])
 columns = scored.columns()
 print(repr((columns["label_name"], columns["error_kind"], type(columns["probability"][0]).__name__)))
 print(sorted(name for name in sys.modules if name.startswith("pyspark") and sys.modules[name] is not None))

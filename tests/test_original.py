@@ -5,6 +5,8 @@ import pytest
 from camscore.assets.original import FILES, SETTING, OriginalFiles, OriginalMissing, find_original, require_original
 from camscore.errors import ConfigError
 
+from conftest import ROOT, load_module
+
 UNSET = ("the original notebook's files are not here: set CAMSCORE_ORIGINAL to a folder holding "
          "lightgbm_classifier.model (the original notebook repository's booster), car_cctv_960x576.png and "
          "car_474x315.png")
@@ -69,3 +71,38 @@ def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatc
 
     monkeypatch.delenv(SETTING)
     assert find_original().reason == UNSET
+
+
+def test_the_demo_leaves_camera_cam_07_out_in_one_line_and_goes_on_without_them(monkeypatch):
+    from camscore.devtools.demo import original_camera
+
+    monkeypatch.delenv(SETTING, raising=False)
+    said = []
+
+    assert original_camera(report=said.append) == []
+    assert said == [f"camera cam-07 (the original notebook's two CCTV frames) is left out: {UNSET}"]
+
+
+def test_the_demo_shows_the_originals_frames_as_camera_cam_07(tmp_path, monkeypatch):
+    from camscore.devtools.demo import original_camera
+
+    monkeypatch.setenv(SETTING, str(folder_with(tmp_path, FILES)))
+    said = []
+
+    frames = original_camera(report=said.append)
+
+    assert said == []
+    assert [(frame.relative_path, frame.data, frame.kind) for frame in frames] == [
+        ("cam-07/20261120T120000-car_474x315.png", b"a stand-in for car_474x315.png", "car"),
+        ("cam-07/20261120T120100-car_cctv_960x576.png", b"a stand-in for car_cctv_960x576.png", "car")]
+
+
+@pytest.mark.parametrize("flags", [["--speed-only"], ["--service"]])
+def test_the_benchmarks_stop_in_one_line_with_exit_2_without_the_original(flags, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(SETTING, raising=False)
+    bench = load_module(ROOT / "bench" / "bench.py")
+
+    code = bench.main([*flags, "--workdir", str(tmp_path / "bench")])
+
+    assert (code, capsys.readouterr().err) == (2, f"camscore: error: {UNSET}\n")
+    assert not (tmp_path / "bench").exists()

@@ -19,7 +19,7 @@ from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 from camscore.errors import PackageError
 from camscore.model.weights import load_weights
 
-from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, load_job
+from conftest import load_job
 
 train = load_job("train").main
 
@@ -66,16 +66,12 @@ def test_the_conversion_gives_the_same_bytes_every_time(imagenet_weights_path, t
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(imagenet_weights_path.read_bytes()).digest()
 
 
-def seed_cars() -> np.ndarray:
-    return np.stack([decode_frame((SEED_DIR / name).read_bytes(), DecodeOptions()) for name in SEED_CARS])
-
-
-def test_imagenet_weights_and_the_original_booster_see_cars_in_the_seed_frames(imagenet_weights_path):
+def test_imagenet_weights_and_the_original_booster_see_cars_in_the_seed_frames(imagenet_weights_path, original):
     featurizer = featurizer_for(make_graph(load_weights(str(imagenet_weights_path)), layer="predictions"))
 
-    features = featurizer(seed_cars())
+    features = featurizer(np.stack([decode_frame(path.read_bytes(), DecodeOptions()) for path in original.frames]))
 
-    probabilities = Classifier(ORIGINAL_BOOSTER.read_text()).probabilities(features)
+    probabilities = Classifier(original.booster.read_text()).probabilities(features)
     assert probabilities.min() >= 0.95
     # ImageNet's own classes: 468 cab and 817 sports car.
     assert features.argmax(axis=1).tolist() == [468, 817]

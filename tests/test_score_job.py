@@ -20,7 +20,7 @@ from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.io.lease import held
 from camscore.model.model_dir import import_booster, load_model
 
-from conftest import ORIGINAL_BOOSTER, SEED_CARS, SEED_DIR, carried, load_job, put_frames
+from conftest import ROOT, TEST_MODELS, carried, drawn_png, kept, load_job, put_frames, sources_digest
 
 REGEX = r"(?P<camera_id>[^/]+)/(?P<captured_at>\d{8}T\d{6})[^/]*$"
 OUTPUT_SCHEMA = [
@@ -197,27 +197,46 @@ def test_with_skip_unhealthy_a_black_frame_keeps_its_signals_and_is_left_out_of_
 
 
 @pytest.fixture(scope="module")
-def original_model(tmp_path_factory, imagenet_weights_path) -> str:
+def original_model(tmp_path_factory, imagenet_weights_path, original) -> str:
     """The original notebook's booster with the real ImageNet weights, as import-booster makes it (OpenVINO fp32)."""
     directory = str(tmp_path_factory.mktemp("original"))
-    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights=str(imagenet_weights_path))
+    import_booster(str(original.booster), directory, layer="predictions", weights=str(imagenet_weights_path))
     return directory
 
 
+@pytest.fixture(scope="session")
+def stand_in_model(imagenet_weights_path, stand_in_booster) -> str:
+    """conftest's stand-in booster (1000 features, the original's shape, for plumbing) with the real ImageNet
+    weights, as import-booster makes it (OpenVINO fp32). Kept across runs and test processes (read only)."""
+    key = sources_digest(Path(__file__), ROOT / "tests" / "conftest.py")  # how it is made
+    return str(kept(TEST_MODELS / "stand-in-imagenet-model" / key, lambda folder: import_booster(
+        str(stand_in_booster), str(folder), layer="predictions", weights=str(imagenet_weights_path))))
+
+
 @pytest.fixture(scope="module")
-def seed_cars(tmp_path_factory) -> str:
+def seed_cars(tmp_path_factory, original) -> str:
     folder = tmp_path_factory.mktemp("seed") / "cctv"
     folder.mkdir()
-    for name in SEED_CARS:
-        (folder / name).write_bytes((SEED_DIR / name).read_bytes())
+    for path in original.frames:
+        (folder / path.name).write_bytes(path.read_bytes())
+    return str(folder.parent)
+
+
+@pytest.fixture
+def drawn_cars(tmp_path) -> str:
+    """A folder of two generated frames of cars, as PNG files."""
+    folder = tmp_path / "drawn" / "cctv"
+    folder.mkdir(parents=True)
+    for seed in range(2):
+        (folder / f"car_{seed}.png").write_bytes(drawn_png("car", seed=seed))
     return str(folder.parent)
 
 
 @pytest.fixture(scope="module")
-def original_model_int8(tmp_path_factory, imagenet_weights_path, cars_and_trucks) -> str:
+def original_model_int8(tmp_path_factory, imagenet_weights_path, cars_and_trucks, original) -> str:
     """The original booster with an int8 featurizer, quantized on 300 of the CIFAR photos."""
     directory = str(tmp_path_factory.mktemp("original-int8"))
-    import_booster(str(ORIGINAL_BOOSTER), directory, layer="predictions", weights=str(imagenet_weights_path),
+    import_booster(str(original.booster), directory, layer="predictions", weights=str(imagenet_weights_path),
                    precision="int8", calibration=calibration.of_folder(cars_and_trucks, decode=DecodeOptions()))
     return directory
 
@@ -225,7 +244,7 @@ def original_model_int8(tmp_path_factory, imagenet_weights_path, cars_and_trucks
 @pytest.mark.parametrize("runtime, precision", [
     ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"), ("keras", "fp32"), ("keras", "bf16")])
 def test_the_original_booster_sees_cars_in_the_seed_frames(
-        spark, request, seed_cars, write_config, tmp_path, runtime, precision):
+        spark, request, original, seed_cars, write_config, tmp_path, runtime, precision):
     model = request.getfixturevalue("original_model_int8" if precision == "int8" else "original_model")
     config = write_config({"featurizer": {"runtime": runtime, "precision": precision}})
     output = str(tmp_path / "out")
@@ -233,17 +252,17 @@ def test_the_original_booster_sees_cars_in_the_seed_frames(
     assert score(["--input", seed_cars, "--model", model, "--output", output, "--config", config]) == 0
 
     rows = {Path(row["path"]).name: row for row in spark.read.parquet(output).collect()}
-    assert sorted(rows) == sorted(SEED_CARS)
+    assert sorted(rows) == sorted(path.name for path in original.frames)
     assert all(row["probability"] >= 0.95 and row["label_name"] == "car" for row in rows.values())
     summary = json.loads((Path(output) / "_summary.json").read_text())
     assert (summary["featurizer"]["runtime"], summary["featurizer"]["precision"]) == (runtime, precision)
 
 
-def test_int8_is_refused_for_a_model_without_an_int8_featurizer(original_model, seed_cars, write_config, tmp_path,
+def test_int8_is_refused_for_a_model_without_an_int8_featurizer(stand_in_model, drawn_cars, write_config, tmp_path,
                                                                 capsys):
     config = write_config({"featurizer": {"precision": "int8"}})
 
-    code = score(["--input", seed_cars, "--model", original_model, "--output", str(tmp_path / "out"),
+    code = score(["--input", drawn_cars, "--model", stand_in_model, "--output", str(tmp_path / "out"),
                   "--config", config])
 
     assert code == 2
@@ -251,23 +270,23 @@ def test_int8_is_refused_for_a_model_without_an_int8_featurizer(original_model, 
     assert not (tmp_path / "out").exists()
 
 
-def test_other_weights_score_when_allowed(spark, s3_server, bucket, original_model, config, tmp_path):
+def test_other_weights_score_when_allowed(spark, s3_server, bucket, stand_in_model, config, tmp_path):
     put_frames(f"{bucket}/in", good_frames("20261123", 2, seed=500), s3_server.settings)
     output = str(tmp_path / "out")
 
-    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", output, "--config", config,
+    code = score(["--input", f"{bucket}/in", "--model", stand_in_model, "--output", output, "--config", config,
                   "--weights", "none", "--allow-weights-mismatch"])
 
     assert code == 0
     rows = spark.read.parquet(output).collect()
     assert len(rows) == 2
     assert all(row["error"] is None and 0.0 <= row["probability"] <= 1.0 for row in rows)
-    assert {row["model_id"] for row in rows} == {load_model(original_model).manifest.model_id}
+    assert {row["model_id"] for row in rows} == {load_model(stand_in_model).manifest.model_id}
 
 
-def test_the_original_booster_is_refused_with_avg_pool_before_spark_work(
-        bucket, original_model, config, tmp_path, capsys):
-    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", str(tmp_path / "out"),
+def test_a_1000_feature_booster_is_refused_with_avg_pool_before_spark_work(
+        bucket, stand_in_model, config, tmp_path, capsys):
+    code = score(["--input", f"{bucket}/in", "--model", stand_in_model, "--output", str(tmp_path / "out"),
                   "--config", config, "--layer", "avg_pool"])
 
     assert code == 2
@@ -277,8 +296,8 @@ def test_the_original_booster_is_refused_with_avg_pool_before_spark_work(
     assert not (tmp_path / "out").exists()
 
 
-def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, original_model, config, tmp_path, capsys):
-    code = score(["--input", f"{bucket}/in", "--model", original_model, "--output", str(tmp_path / "out"),
+def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, stand_in_model, config, tmp_path, capsys):
+    code = score(["--input", f"{bucket}/in", "--model", stand_in_model, "--output", str(tmp_path / "out"),
                   "--config", config, "--weights", "none"])
 
     assert code == 2
@@ -288,18 +307,18 @@ def test_other_weights_than_the_manifest_are_refused_unless_allowed(bucket, orig
 
 
 @pytest.mark.keras
-def test_a_weights_file_replaced_since_training_is_refused(tmp_path, capsys, seed_cars):
+def test_a_weights_file_replaced_since_training_is_refused(tmp_path, capsys, drawn_cars, stand_in_booster):
     import keras
 
     weights_file = tmp_path / "resnet50.weights.h5"
     keras.utils.set_random_seed(1)
     keras.applications.ResNet50(weights=None).save_weights(weights_file)
     model = str(tmp_path / "model")
-    import_booster(str(ORIGINAL_BOOSTER), model, layer="predictions", weights=str(weights_file), runtime="keras")
+    import_booster(str(stand_in_booster), model, layer="predictions", weights=str(weights_file), runtime="keras")
     keras.utils.set_random_seed(2)
     keras.applications.ResNet50(weights=None).save_weights(weights_file)
 
-    code = score(["--input", seed_cars, "--model", model, "--output", str(tmp_path / "out")])
+    code = score(["--input", drawn_cars, "--model", model, "--output", str(tmp_path / "out")])
 
     assert code == 2
     assert re.search(r"trained with weights sha256:\w+ but this run would use sha256:\w+ "

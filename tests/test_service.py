@@ -14,14 +14,14 @@ import duckdb
 import pytest
 
 from camscore.devtools import samples
-from conftest import SEED_DIR
+from conftest import drawn_png
 from faults import FaultProxy
 from service import aws_event, rows_of, starter, storage_put, yandex_event
 
 
 def test_a_posted_frame_is_scored_and_a_body_that_is_no_image_gets_its_error_kind(start_service):
     service = start_service()
-    car = (SEED_DIR / "car_474x315.png").read_bytes()
+    car = drawn_png("car")
 
     status, answer = service.call("/score", car)[0], json.loads(service.call("/score", car)[2])
     not_image = json.loads(service.call("/score", b"hello")[2])
@@ -116,7 +116,7 @@ def test_metrics_count_requests_frames_by_outcome_and_latency_and_tell_cameras_a
     for key in keys:
         storage_put(s3_server, bucket, key, stuck)
     service = start_service()
-    service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
+    service.call("/score", drawn_png("car"))
     service.call("/score", b"")
     service.post_json("/", aws_event(bucket, *keys))
 
@@ -211,11 +211,11 @@ def test_past_max_in_flight_a_request_is_refused_503_with_retry_after_and_none_i
     deadline = time.monotonic() + 30
     while service.metric("camscore_frames_in_flight") == 0:
         assert time.monotonic() < deadline and big.poll() is None
-    status, headers, body = service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())
+    status, headers, body = service.call("/score", drawn_png("car"))
 
     assert (status, headers.get("Retry-After")) == (503, "1"), body
     assert big.communicate()[0] == "200"  # an event of more frames than the bound runs alone
-    assert service.call("/score", (SEED_DIR / "car_474x315.png").read_bytes())[0] == 200
+    assert service.call("/score", drawn_png("car"))[0] == 200
 
 
 def test_a_request_past_its_deadline_is_answered_504(start_service, s3_server, bucket):
@@ -230,7 +230,7 @@ def test_a_request_past_its_deadline_is_answered_504(start_service, s3_server, b
 def test_slow_clients_hold_no_worker_delay_no_one_and_a_trickling_body_is_cut_off(start_service):
     service = start_service({"header_seconds": 2, "max_in_flight": 1})
     port = int(service.url.rsplit(":", 1)[1])
-    car = (SEED_DIR / "car_474x315.png").read_bytes()
+    car = drawn_png("car")
     slow = []
     for _ in range(8):  # headers that never end, and bodies that never come
         raw = socket.create_connection(("127.0.0.1", port))
