@@ -152,6 +152,7 @@ case "$command" in
     ensure_venv
     exec "$venv/bin/python" -m camscore.devtools.fuzz "$@" ;;
   pack)
+    case "${1:-}" in -h|--help) usage | grep -A1 '^  pack'; exit 0 ;; esac
     if [ "${1:-}" = "--for" ] && [ "${2:-}" = "function" ]; then
       # The serverless function: code and pinned requirements, which the platform installs.
       shift 2; ensure_venv

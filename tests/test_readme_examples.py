@@ -113,16 +113,17 @@ def test_readme_sql_runs_in_duckdb_and_spark_on_an_output_with_a_report_and_a_co
 
 
 def test_the_quick_starts_curl_gets_the_answer_readme_shows(start_service, tmp_path):
-    service = start_service()
-    shell = re.search(r"```bash\n(\./submit\.sh serve [^\n]*\n)(curl [^\n]*)\n```", README)
+    service = start_service(wait=False)
+    shell = re.search(r"```bash\n\./submit\.sh serve [^\n]*\n((?:[^\n]*curl [^\n]*\n)+)```", README)
     shown = json.loads(re.search(r"```json\n(.*?)```", README[shell.end():], re.S).group(1))
     frame = io.BytesIO()
     Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(frame, format="JPEG")
     (tmp_path / "frame.jpg").write_bytes(frame.getvalue())
     port = service.url.rsplit(":", 1)[1]
 
-    done = subprocess.run(["bash", "-c", shell.group(2).replace(":8080", f":{port}")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=True)
+    # README's lines after the service's start: the wait until it is ready, then the post.
+    done = subprocess.run(["bash", "-c", shell.group(1).replace(":8080", f":{port}")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=True)
     answer = json.loads(done.stdout)
 
     assert list(answer) == list(shown) == list(names(ANSWER_KEYS))
