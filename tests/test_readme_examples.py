@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from PIL import Image
 
+from camscore.ddl import statements
 from camscore.io.sinks import write_scores
 from camscore.rows import ANSWER_KEYS, names
 from camscore.stages.batches import with_output_columns
@@ -38,12 +39,6 @@ def sql_blocks(text: str) -> list[tuple[str | None, str]]:
         assert label in ENGINES, f"README's sql block does not say its engine (-- DuckDB, -- Spark SQL): {body[:80]}"
         blocks.append((ENGINES[label], body))
     return blocks
-
-
-def statements(sql: str) -> list[str]:
-    """The statements of a block, its comment lines left out (they may hold a semicolon)."""
-    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [part.strip() for part in code.split(";") if part.strip()]
 
 
 @pytest.fixture

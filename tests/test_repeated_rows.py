@@ -99,3 +99,19 @@ def test_compaction_the_report_and_the_views_keep_the_same_row_of_each_frame(spa
                            f"'{output}/*/*/*.parquet', hive_partitioning = true)").fetchall()
     assert {row[0]: row[2:] for row in compacted} == {path: row[1:] for path, row in kept.items()}
     assert {row[1] for row in compacted} == {done.batch} and (done.rows, done.duplicates) == (3, 3)
+
+
+def test_the_demo_shows_the_row_the_frames_view_keeps_of_a_frame_the_service_scored_again(spark, tmp_path):
+    from camscore.devtools.demo import one_per_frame
+
+    output = tmp_path / "scores"
+    frame = "s3://b/incoming/cam-1/a.jpg"
+    write_batch_run(spark, str(output), batch="b1", scored_at=at(10), rows=[scored(frame, 8, 0.2)],
+                    pictures=[signals(1)])
+    write_batch_run(spark, str(output), batch="s1-service", scored_at=at(11), rows=[scored(frame, 8, 0.3)],
+                    pictures=[signals(1)])
+
+    shown = one_per_frame(spark, str(output), [frame])
+
+    assert shown.splitlines()[1].split() == ["cam-1/a.jpg", "service", "0.3000", "bus"]
+    assert "frames" not in [table.name for table in spark.catalog.listTables()]

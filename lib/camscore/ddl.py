@@ -37,6 +37,13 @@ def ddl(dialect: str, *, location: str | None = None) -> str:
     return {"trino": _trino, "athena": _athena, "spark": _spark, "duckdb": _duckdb}[dialect](_quoted(location))
 
 
+def statements(sql: str) -> list[str]:
+    """The statements of an SQL text such as ``ddl`` gives, one at a time as a client library runs them (Spark's
+    ``spark.sql``), without their comment lines (which may hold a semicolon; camscore's literals hold none)."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in code.split(";") if part.strip()]
+
+
 def column_table() -> str:
     """The output's columns as a Markdown table: name, type and meaning, in the order engines read them."""
     lines = ["| column | type | meaning |", "| --- | --- | --- |"]

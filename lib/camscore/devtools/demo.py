@@ -19,6 +19,7 @@ from camscore.assets.cifar import cars_and_trucks
 from camscore.assets.original import OriginalMissing, find_original
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import Settings
+from camscore.ddl import ddl, statements
 from camscore.devtools import samples
 from camscore.errors import PackageError
 from camscore.devtools.object_store import LocalObjectStore
@@ -167,9 +168,12 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None)
               f"upload events, its rows into the same table")
         answers, ready = serve_events(settings, model_dir=model_dir, output=output, bucket=bucket, keys=uploaded,
                                       workdir=run_dir)
-        print(f"ready {ready:.1f}s after start; the table now holds both rows of each frame (./submit.sh compact "
-              f"keeps one):")
-        print(side_by_side(spark, output, [answer["path"] for answer in answers]))
+        paths = [answer["path"] for answer in answers]
+        print(f"ready {ready:.1f}s after start; the table now holds two rows of each of those frames:")
+        print(side_by_side(spark, output, paths))
+        print(f"\none row per frame, as compaction, the report and the frames view of README keep it "
+              f"(./submit.sh ddl --dialect spark --location {Path(output).resolve()}):")
+        print(one_per_frame(spark, output, paths))
 
 
 def serve_events(settings: Settings, *, model_dir: str, output: str, bucket: str, keys: list[str],
@@ -200,6 +204,25 @@ def side_by_side(spark: SparkSession, output: str, paths: list[str],
         cells = [f"{found[k][0]:.4f} {found[k][1]}" if k in found and found[k][0] is not None else "-"
                  for k in sources]
         lines.append(f"{path.rsplit('/incoming/', 1)[-1]:<51}" + "".join(f" {cell:>16}" for cell in cells))
+    return "\n".join(lines)
+
+
+def one_per_frame(spark: SparkSession, output: str, paths: list[str]) -> str:
+    """The row the frames view keeps of each of ``paths`` (camscore.rows.FRAME_ROW_NUMBER), through the Spark
+    statements ``./submit.sh ddl --dialect spark`` prints for the output."""
+    for statement in statements(ddl("spark", location=str(Path(output).resolve()))):
+        spark.sql(statement)
+    try:
+        kept = {row["path"]: row for row in spark.table("frames").where(F.col("path").isin(paths)).collect()}
+    finally:
+        spark.sql("DROP VIEW IF EXISTS frames")
+        spark.sql("DROP TABLE IF EXISTS scores")
+    lines = [f"{'frame':<51} {'kept row':>24}"]
+    for path in paths:
+        row = kept[path]
+        source = "service" if row["batch"].startswith("s") else "batch job"
+        lines.append(f"{path.rsplit('/incoming/', 1)[-1]:<51} {source:>9} {row['probability']:.4f} "
+                     f"{row['label_name']:<5}")
     return "\n".join(lines)
 
 
