@@ -65,7 +65,7 @@ def test_the_base_modules_load_no_model_spark_or_storage_library():
     assert reached(loaded, HEAVY + ("camscore.model", "camscore.io", "camscore.storage", "camscore.stages")) == []
 
 
-@pytest.mark.parametrize("job", ["score", "train", "import_booster", "compact", "report", "weights", "cifar"])
+@pytest.mark.parametrize("job", sorted(path.stem for path in (ROOT / "jobs").glob("*.py")))
 def test_every_jobs_help_loads_no_lightgbm_openvino_pillow_or_pyspark(job):
     path = ROOT / "jobs" / f"{job}.py"
     script = (f"import runpy, sys\nsys.argv = [{str(path)!r}, '--help']\n"
