@@ -19,15 +19,7 @@ DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP WITH TIME ZONE", "d
 
 
 def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp_path):
-    # Rows as the scoring job writes them (its own sink): nine scored frames over three days, one broken.
-    rows = [(f"file:/in/cam-{i % 2 + 1}/{i}.jpg", f"cam-{i % 2 + 1}", dt.datetime(2026, 11, 20 + i % 3, 8, i,
-                                                                                    tzinfo=dt.timezone.utc),
-             0.9, 1, "car", None, None) for i in range(9)]
-    rows.append(("file:/in/cam-1/broken.jpg", "cam-1", dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc), None,
-                 None, None, "not_image", "not a known image format (6 bytes)"))
-    output = str(tmp_path / "scores")
-    write_scores(with_output_columns(score_rows(spark, rows), model_id="m", batch_id="b1",
-                                     scored_at=dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)), output)
+    output = write_output(spark, tmp_path, batch_id="b1")
 
     query = "select date, camera_id, count(*) as frames, count(error_kind) as errors from scores " \
             "group by date, camera_id order by date, camera_id"
@@ -35,7 +27,7 @@ def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp
     by_spark = [tuple(row) for row in spark.sql(query).collect()]
     spark.catalog.dropTempView("scores")
     with duckdb.connect() as db:
-        db.execute(f"create view scores as select * from read_parquet('{output}/*/*/*.parquet', "
+        db.execute(f"create view scores as select * from read_parquet('{output}/date=*/batch=*/*.parquet', "
                    f"hive_partitioning = true)")
         by_duckdb = db.execute(query).fetchall()
         types = dict(db.execute("select column_name, column_type from (describe scores)").fetchall())
@@ -47,15 +39,16 @@ def test_duckdb_and_spark_sql_read_the_same_rows_partitions_and_types(spark, tmp
     assert all(isinstance(row[0], dt.date) for row in by_duckdb)
 
 
-def write_output(spark, tmp_path) -> str:
-    """Rows as the scoring job writes them (its own sink): nine scored frames over three days, one broken."""
+def write_output(spark, tmp_path, *, batch_id: str = "20261121") -> str:
+    """Rows as the scoring job writes them (its own sink): nine scored frames over three days, one broken; the
+    default batch id is all digits, which Spark's own partition discovery would read as a number."""
     rows = [(f"file:/in/cam-{i % 2 + 1}/{i}.jpg", f"cam-{i % 2 + 1}", dt.datetime(2026, 11, 20 + i % 3, 8, i,
                                                                                     tzinfo=dt.timezone.utc),
              0.9, 1, "car", None, None) for i in range(9)]
     rows.append(("file:/in/cam-1/broken.jpg", "cam-1", dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc), None,
                  None, None, "not_image", "not a known image format (6 bytes)"))
     output = str(tmp_path / "scores")
-    write_scores(with_output_columns(score_rows(spark, rows), model_id="m", batch_id="20261121",
+    write_scores(with_output_columns(score_rows(spark, rows), model_id="m", batch_id=batch_id,
                                      scored_at=dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)), output)
     return output
 
