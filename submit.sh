@@ -104,8 +104,10 @@ command="${1:-}"
 [ $# -gt 0 ] && shift
 case "$command" in
   demo)
+    # demo, bench, fuzz and pack --for function run tools/ from the checkout: its root on the path (Spark workers' too).
     require_java; ensure_venv
-    exec "$venv/bin/python" "$root/jobs/demo.py" --config "$root/conf/local.yaml" "$@" ;;
+    export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+    exec "$venv/bin/python" -m tools.demo --config "$root/conf/local.yaml" "$@" ;;
   test)
     require_java; ensure_venv
     cd "$root"
@@ -146,17 +148,19 @@ case "$command" in
   bench)
     require_java; ensure_venv
     for arg in "$@"; do if [ "$arg" = "--service" ]; then ensure_wrk; fi; done
-    cd "$root"
-    exec "$venv/bin/python" bench/bench.py "$@" ;;
+    cd "$root"; export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+    exec "$venv/bin/python" -m tools.bench "$@" ;;
   fuzz)
     ensure_venv
-    exec "$venv/bin/python" -m camscore.devtools.fuzz "$@" ;;
+    export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+    exec "$venv/bin/python" -m tools.fuzz "$@" ;;
   pack)
     case "${1:-}" in -h|--help) usage | grep -A1 '^  pack'; exit 0 ;; esac
     if [ "${1:-}" = "--for" ] && [ "${2:-}" = "function" ]; then
       # The serverless function: code and pinned requirements, which the platform installs.
       shift 2; ensure_venv
-      exec "$venv/bin/python" -m camscore.devtools.function_package "$@"
+      export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+      exec "$venv/bin/python" -m tools.function_package "$@"
     fi
     # A fresh, non-editable environment: venv-pack refuses editable installs such as .venv's.
     build="$root/build/pack-env"

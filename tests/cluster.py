@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyspark
 
-from camscore.devtools.samples import free_port
+from tools.samples import free_port
 
 SPARK_HOME = Path(pyspark.__file__).parent
 

@@ -22,8 +22,6 @@ from camscore import storage
 from camscore.assets.original import OriginalFiles, OriginalMissing, find_original
 from camscore.assets.packages import CACHE_ROOT
 from camscore.model.conversion import make_graph
-from camscore.devtools import samples
-from camscore.devtools.object_store import PLACEHOLDER_KEY
 from camscore.config import FeaturizerSettings
 from camscore.model.choice import scoring_featurizer
 from camscore.model.classifier import Model
@@ -34,13 +32,19 @@ from camscore.model.model_dir import import_booster, load_model
 from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 
+from tools import samples
+from tools.object_store import PLACEHOLDER_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
 # The original notebook's booster and frames, where CAMSCORE_ORIGINAL names their folder: only the tests of the
 # original itself ask for them (the ``original`` fixture); the others run on boosters and frames made here.
 ORIGINAL = find_original()
 
-# Spark's Python workers run the interpreter that runs the tests.
+# Spark's Python workers run the interpreter that runs the tests, and import tools/ from the checkout as the tests
+# do (pytest.ini's pythonpath), wherever they start.
 os.environ["PYSPARK_PYTHON"] = sys.executable
+if str(ROOT) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 # The session's S3 server takes the environment's key: every process the tests start reaches it, Spark's JVM and
 # Python workers too, which keep the environment they started with whichever test (or job) starts them first.
 for name, value in zip(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), PLACEHOLDER_KEY):
@@ -99,7 +103,7 @@ def load_job(name: str):
 
 
 def load_module(path: Path, *, name: str | None = None):
-    """The module of a script outside lib/ (a job, bench/bench.py)."""
+    """The module of a script outside lib/ (a job)."""
     spec = importlib.util.spec_from_file_location(name or path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -135,7 +139,7 @@ def original() -> OriginalFiles:
 @pytest.fixture(scope="session")
 def s3_server():
     """One SeaweedFS for the session (a bucket per test): a real object store on loopback."""
-    from camscore.devtools.object_store import LocalObjectStore
+    from tools.object_store import LocalObjectStore
 
     with LocalObjectStore() as server:
         yield server
@@ -211,7 +215,7 @@ def stand_in_booster() -> Path:
 
     Kept across runs and test processes (read only) while camscore's sources and pins are unchanged: Keras
     makes the random weights, and importing TensorFlow costs a process 5 s."""
-    key = sources_digest(Path(__file__))  # this file holds how it is made
+    key = sources_digest(Path(__file__), Path(samples.__file__))  # these files hold how it is made
     return kept(TEST_MODELS / "stand-in-booster" / f"{key}.txt", _fit_stand_in)
 
 
@@ -226,7 +230,7 @@ def openvino_model_dir(stand_in_booster) -> str:
     OpenVINO featurizer the directory carries, starting fast and without TensorFlow (plumbing, not quality).
 
     Kept across runs and test processes (read only), as the stand-in booster is."""
-    key = sources_digest(Path(__file__))  # this file holds how it is made
+    key = sources_digest(Path(__file__), Path(samples.__file__))  # these files hold how it is made
     return str(kept(TEST_MODELS / "openvino-model" / key, lambda folder: import_booster(
         str(stand_in_booster), str(folder), layer="predictions", weights="none")))
 
@@ -236,7 +240,7 @@ def model_dir() -> str:
     """A model directory fitted on generated frames (avg_pool over random weights, seed 0) carrying its
     featurizer converted to OpenVINO fp32: Spark's workers score it without TensorFlow. Kept across runs and
     test processes (read only), as openvino_model_dir is."""
-    key = sources_digest(Path(__file__))  # this file holds how it is made
+    key = sources_digest(Path(__file__), Path(samples.__file__))  # these files hold how it is made
     return str(kept(TEST_MODELS / "fitted-model" / key, _fit_on_generated_frames))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from camscore.devtools.samples import free_port
+from tools.samples import free_port
 from conftest import ROOT
 
 # The service runs in a process where these cannot be imported: it scores without TensorFlow, Keras or Spark.

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from camscore.devtools.benchmark import (choose_default, cpu_profile, format_results, parity, signal_share,
-                                         top1_agreement)
-from camscore.devtools.model_quality import format_quality
+from tools.benchmark import choose_default, cpu_profile, format_results, parity, signal_share, top1_agreement
+from tools.model_quality import format_quality
 
 
 def _results(**settings):

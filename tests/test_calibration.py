@@ -3,7 +3,7 @@ import pytest
 
 from camscore.stages import calibration
 from camscore.config import SourceSettings
-from camscore.devtools import samples
+from tools import samples
 from camscore.errors import InputError
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.io.frames import read_frames

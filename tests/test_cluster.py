@@ -13,15 +13,16 @@ import duckdb
 import pytest
 
 from camscore.assets.packages import CACHE_ROOT
-from camscore.devtools import samples
-from camscore.devtools.object_store import LocalObjectStore
+from tools import samples
+from tools.object_store import LocalObjectStore
 
 from cluster import SPARK_HOME, StandaloneCluster, mapped_files, parent_of
 from conftest import ROOT, kept, put_frames, sources_digest
 
 pytestmark = pytest.mark.cluster
 # In the driver and every Python worker: notes the process, and refuses (and notes) any import of TensorFlow,
-# Keras or camscore's devtools, which scoring a model directory never needs.
+# Keras or the checkout's tools/, which scoring a model directory never needs (the packed environment has no tools:
+# the cluster runs without the tests' PYTHONPATH).
 BLOCKER = '''
 import os, sys
 
@@ -31,7 +32,7 @@ with open(os.environ["CAMSCORE_TEST_PROCESSES"], "a") as started:
 
 class NoTensorFlow:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name.startswith("camscore.devtools"):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras", "tools"):
             with open(os.environ["CAMSCORE_TEST_IMPORTS"], "a") as tried:
                 tried.write(f"{os.getpid()} {name}\\n")
             raise ImportError(f"{name} is blocked by the test")
@@ -77,7 +78,7 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
     frames.update({"cam-0/20261120T090000.jpg": b"broken", "cam-1/20261120T090000.jpg": b""})
     put_frames(f"{bucket}/in", frames, s3_server.settings)
     key, secret = s3_server.key
-    env = dict(os.environ)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}  # the archive alone
     (tmp_path / "blocker").mkdir()
     (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
     processes, imports = tmp_path / "processes.txt", tmp_path / "imports.txt"
@@ -125,7 +126,7 @@ def test_a_cluster_scores_every_frame_once_in_the_packed_env_through_a_killed_ex
     assert not any(path.startswith(sys.prefix) for path in openvino)
     # Lean: the cluster's Spark, no TensorFlow (the model directory carries its converted featurizer: no weights),
     # and neither the driver nor any worker tried to import it.
-    assert {"openvino", "lightgbm", "camscore"} <= shipped and not {"pyspark", "tensorflow", "keras"} & shipped
+    assert {"openvino", "lightgbm", "camscore"} <= shipped and not {"pyspark", "tensorflow", "keras", "tools"} & shipped
     assert not imports.exists(), imports.read_text()
     assert len(set(processes.read_text().split())) >= 3  # the driver, and workers of both executors
     # The executor died with a scoring task on it, and that task ran again elsewhere.

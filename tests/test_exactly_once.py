@@ -10,7 +10,7 @@ import time
 import duckdb
 import pytest
 
-from camscore.devtools import samples
+from tools import samples
 from camscore.io.lease import held
 from conftest import load_job
 from service import aws_event, rows_of, storage_put, yandex_event

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from camscore.config import SourceSettings
-from camscore.devtools import samples
-from camscore.devtools.processes import parse_stat
+from tools import samples
+from tools.processes import parse_stat
 from camscore.io.boto3_reader import fetch_batch
 
 from conftest import as_frame, load_job, put_frames

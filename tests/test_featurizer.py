@@ -6,7 +6,7 @@ import pytest
 
 from camscore import storage
 from camscore.model.conversion import make_graph, quantized
-from camscore.devtools import samples
+from tools import samples
 from camscore.errors import ModelError
 from camscore.model.featurizer import featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from camscore.assets.packages import CACHE_ROOT
-from camscore.devtools import samples
-from camscore.devtools.function_package import build
+from tools import samples
+from tools.function_package import build
 from conftest import kept
 from service import REGEX, rows_of, storage_put, yandex_event
 

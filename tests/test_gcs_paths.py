@@ -12,7 +12,7 @@ import pytest
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.devtools import samples
+from tools import samples
 from camscore.errors import ConfigError
 from camscore.io.frames import read_frames
 from conftest import load_job

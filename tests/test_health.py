@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from camscore.config import HealthSettings
-from camscore.devtools import samples
+from tools import samples
 from camscore.health.episodes import CameraWatch, Episode, Frame, camera_episodes
 from camscore.health.signals import picture_signals
 

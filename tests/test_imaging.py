@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camscore.devtools import samples
+from tools import samples
 from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
 
 

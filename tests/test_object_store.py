@@ -3,7 +3,7 @@ import os
 import pytest
 
 from camscore import storage
-from camscore.devtools.object_store import LocalObjectStore
+from tools.object_store import LocalObjectStore
 
 
 def test_a_second_store_beside_the_sessions_serves_s3_and_leaves_nothing_when_stopped(s3_server):

@@ -5,8 +5,6 @@ import pytest
 from camscore.assets.original import FILES, SETTING, OriginalFiles, OriginalMissing, find_original, require_original
 from camscore.errors import ConfigError
 
-from conftest import ROOT, load_module
-
 UNSET = ("the original notebook's files are not here: set CAMSCORE_ORIGINAL to a folder holding "
          "lightgbm_classifier.model (the original notebook repository's booster), car_cctv_960x576.png and "
          "car_474x315.png")
@@ -74,7 +72,7 @@ def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatc
 
 
 def test_the_demo_leaves_camera_cam_07_out_in_one_line_and_goes_on_without_them(monkeypatch):
-    from camscore.devtools.demo import original_camera
+    from tools.demo_run import original_camera
 
     monkeypatch.delenv(SETTING, raising=False)
     said = []
@@ -84,7 +82,7 @@ def test_the_demo_leaves_camera_cam_07_out_in_one_line_and_goes_on_without_them(
 
 
 def test_the_demo_shows_the_originals_frames_as_camera_cam_07(tmp_path, monkeypatch):
-    from camscore.devtools.demo import original_camera
+    from tools.demo_run import original_camera
 
     monkeypatch.setenv(SETTING, str(folder_with(tmp_path, FILES)))
     said = []
@@ -100,7 +98,7 @@ def test_the_demo_shows_the_originals_frames_as_camera_cam_07(tmp_path, monkeypa
 @pytest.mark.parametrize("flags", [["--speed-only"], ["--service"]])
 def test_the_benchmarks_stop_in_one_line_with_exit_2_without_the_original(flags, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(SETTING, raising=False)
-    bench = load_module(ROOT / "bench" / "bench.py")
+    from tools import bench
 
     code = bench.main([*flags, "--workdir", str(tmp_path / "bench")])
 

@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from camscore.devtools.processes import cpu_seconds, is_object_store, is_python_worker, parse_stat
+from tools.processes import cpu_seconds, is_object_store, is_python_worker, parse_stat
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

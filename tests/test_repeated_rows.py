@@ -102,7 +102,7 @@ def test_compaction_the_report_and_the_views_keep_the_same_row_of_each_frame(spa
 
 
 def test_the_demo_shows_the_row_the_frames_view_keeps_of_a_frame_the_service_scored_again(spark, tmp_path):
-    from camscore.devtools.demo import one_per_frame
+    from tools.demo_run import one_per_frame
 
     output = tmp_path / "scores"
     frame = "s3://b/incoming/cam-1/a.jpg"

@@ -3,7 +3,7 @@ import re
 
 from PIL import Image
 
-from camscore.devtools import samples
+from tools import samples
 
 
 def photos(folder, **counts):

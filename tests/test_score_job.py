@@ -15,7 +15,7 @@ from camscore.stages import calibration
 from camscore.model.classifier import Classifier
 from camscore.model.conversion import make_graph
 from camscore.model.featurizer import featurizer_for
-from camscore.devtools import samples
+from tools import samples
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.io.lease import held
 from camscore.model.model_dir import import_booster, load_model

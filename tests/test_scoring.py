@@ -5,7 +5,7 @@ import pytest
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.devtools import samples
+from tools import samples
 from camscore.model.imaging import DecodeOptions
 from camscore.stages.score import write_unread
 from camscore.stages.batches import (Assets, _worker_core, arrow_batch_conf, models_key, score_frames, worker_meter,

@@ -13,7 +13,7 @@ import urllib.parse
 import duckdb
 import pytest
 
-from camscore.devtools import samples
+from tools import samples
 from conftest import drawn_png
 from faults import FaultProxy
 from service import aws_event, rows_of, starter, storage_put, yandex_event

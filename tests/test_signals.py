@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from camscore.devtools import samples
+from tools import samples
 from camscore.health.signals import blank_reason, hash_distance, picture_signals
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from camscore.model.classifier import Classifier
 from camscore.config import TrainSettings, load_settings
-from camscore.devtools import samples
+from tools import samples
 from camscore.model.model_dir import load_model
 from camscore.stages.train import Dataset, groups_of, prepare_train, run_train
 

@@ -10,7 +10,7 @@ against Keras fp32 on real photos (CIFAR-10's cars and trucks, and the seed's
 car frames): (i) the original booster's labels and probabilities through the
 scoring job, (ii) the training job's CV AUC with each setting's features, and the
 int8 featurizer's ImageNet top-1 class against fp32's; then model quality
-(camscore.devtools.model_quality) on photos held apart from those.
+(tools.model_quality) on photos held apart from those.
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ from camscore.assets.original import OriginalMissing, find_original, require_ori
 from camscore.config import (IMPORT_RESAMPLE, FeaturizerSettings, ScoreSettings, Settings, SourceSettings,
                              SparkSettings, TrainSettings)
 from camscore.model.conversion import graph_for
-from camscore.devtools import model_quality, samples
-from camscore.devtools.object_store import LocalObjectStore
-from camscore.devtools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
 from camscore.model.choice import scoring_featurizer
 from camscore.model.featurizer import featurizer_for
 from camscore.model.files import LOCAL
@@ -54,6 +51,10 @@ from camscore.rows import SUMMARY_FILE
 from camscore.stages.train import prepare_train, run_train
 from camscore.model.weights import load_weights
 
+from tools import model_quality, samples
+from tools.object_store import LocalObjectStore
+from tools.processes import cpu_seconds, python_worker_peak_mib, usable_cores
+
 SETTINGS = (("keras", "fp32"), ("keras", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
 REFERENCE = ("keras", "fp32")
 PATH_REGEX = r"(?P<camera_id>cam-\d+)[/_](?P<captured_at>\d{8}T\d{6})"
@@ -63,7 +64,7 @@ BATCH = 32
 AUC_TOLERANCE = 0.005
 AGREEMENT = 0.99
 PHOTO_LABELS = {"truck": 0, "car": 1}
-JOBS = Path(__file__).resolve().parents[3] / "jobs"
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
 SMALL_RUN_REPEATS = 3  # whole processes per frame count in the small-runs table, the median taken
 
 

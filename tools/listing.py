@@ -1,6 +1,6 @@
 """How long listing an s3:// input takes as its keys grow (by hand, not in CI).
 
-    python -m camscore.devtools.listing [--keys 10000 50000 --cameras 50 --threads 16]
+    python -m tools.listing [--keys 10000 50000 --cameras 50 --threads 16]
 
 Puts the keys into a local object store (SeaweedFS), a folder per camera, then lists them as the scoring job does, with one listing
 (source.list_depth 0) and folder by folder on ``threads`` threads (list_depth 1), and prints seconds and
@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.devtools.object_store import LocalObjectStore
-from camscore.devtools.processes import cpu_seconds
 from camscore.io.boto3_reader import list_frames
+
+from tools.object_store import LocalObjectStore
+from tools.processes import cpu_seconds
 
 
 def main(argv: list[str] | None = None) -> None:

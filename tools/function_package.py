@@ -1,5 +1,5 @@
 """Builds the serverless function's package: ``index.py`` (entry point ``index.handler``), the camscore
-package without its build and test tools, ``requirements.txt`` pinned as setup.py pins them (what scoring
+package without the jobs' Spark stages, ``requirements.txt`` pinned as setup.py pins them (what scoring
 needs, and the service's metrics; no pyspark, TensorFlow or HTTP server) and, when given, the config file
 as ``camscore.yaml``. Yandex Cloud Functions installs requirements.txt itself; AWS Lambda takes the same
 files in a container image (README, The service).
@@ -20,8 +20,8 @@ import camscore
 from camscore.service.handler import CONFIG_FILE
 
 INDEX = '"""Entry point: index.handler."""\nfrom camscore.service.handler import handler  # noqa: F401\n'
-# What the handler's process never imports: the jobs' Spark stages, the build and test tools.
-LEFT_OUT = ("devtools", "stages", "spark")
+# What the handler's process never imports: the jobs' Spark stages (the package holds no development tools).
+LEFT_OUT = ("stages", "spark")
 # Of the serve extra, what the handler needs (the HTTP server is the service's, not the function's).
 FUNCTION_EXTRAS = ("prometheus-client",)
 NOT_NEEDED = ("pandas",)  # pyspark's, for the batch job's Arrow batches

@@ -1,6 +1,6 @@
 """What --only-new costs as the output's history grows (by hand, not in CI).
 
-    CAMSCORE_ORIGINAL=<folder> python -m camscore.devtools.history [--days 30 --rows-per-day 100000 --new 20]
+    CAMSCORE_ORIGINAL=<folder> python -m tools.history [--days 30 --rows-per-day 100000 --new 20]
 
 The model is the original notebook's booster over random weights, from the folder CAMSCORE_ORIGINAL names;
 without it the tool stops in one line (exit 2) saying how to add it.
@@ -25,13 +25,15 @@ from camscore import storage
 from camscore.assets.original import require_original
 from camscore.cli import run_main
 from camscore.config import load_settings
-from camscore.devtools import samples
-from camscore.devtools.object_store import LocalObjectStore
 from camscore.model.model_dir import import_booster, load_model
 from camscore.stages.score import prepare_score, run_score
 from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
 from camscore.io.sinks import write_scores
+
+from tools import samples
+from tools.object_store import LocalObjectStore
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parses the flags and runs the measurement; returns the exit code (2: the original's files are missing)."""

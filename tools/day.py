@@ -1,6 +1,6 @@
 """What compaction gives analysts (by hand, not in CI).
 
-    python -m camscore.devtools.day [--runs 288 --frames-per-run 350]
+    python -m tools.day [--runs 288 --frames-per-run 350]
 
 Writes a day scored every five minutes (``runs`` batches of ``frames-per-run`` rows, as the
 scoring job writes them), times an analyst's DuckDB query over it, compacts the day, and times

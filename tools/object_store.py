@@ -21,7 +21,8 @@ from pathlib import Path
 
 from camscore import storage
 from camscore.config import S3Settings
-from camscore.devtools.samples import free_port
+
+from tools.samples import free_port
 
 PLACEHOLDER_KEY = ("local-store", "local-store")  # not a secret: a store on loopback with scratch data
 

@@ -48,11 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from camscore.devtools.benchmark import BenchOptions, format_results, run_benchmark
     from camscore.cli import run_main
+    from tools.benchmark import BenchOptions, format_results, run_benchmark
 
     def service() -> None:
-        from camscore.devtools.service_bench import ServiceBenchOptions, format_service_results, run_service_bench
+        from tools.service_bench import ServiceBenchOptions, format_service_results, run_service_bench
 
         options = ServiceBenchOptions(frames=args.n or 1600, seconds=args.seconds, master=args.master,
                                       booster=args.booster)
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {options.workdir / 'service.json'}")
 
     def quality(options) -> None:
-        from camscore.devtools.benchmark import run_model_quality
-        from camscore.devtools.model_quality import format_quality
+        from tools.benchmark import run_model_quality
+        from tools.model_quality import format_quality
 
         results = run_model_quality(options, report=lambda line: print(line, flush=True))
         print(f"\n{results['cores']} cores of {results['cpu']}")

@@ -27,13 +27,14 @@ from camscore import storage
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.assets.original import require_original
 from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings
-from camscore.devtools import samples
-from camscore.devtools.object_store import LocalObjectStore
-from camscore.devtools.processes import cpu_seconds, parse_stat, usable_cores
-from camscore.devtools.served import served
 from camscore.model.model_dir import import_booster
 from camscore.spark.session import spark_session
 from camscore.stages.score import prepare_score, run_score
+
+from tools import samples
+from tools.object_store import LocalObjectStore
+from tools.processes import cpu_seconds, parse_stat, usable_cores
+from tools.served import served
 
 PATH_REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"
 _POST_FRAME = """wrk.method = "POST"

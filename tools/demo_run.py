@@ -1,5 +1,5 @@
-"""The embedded default: real photos (or, offline, drawn frames) in a local object store, the training job, the
-scoring job, camera health and the service."""
+"""The demo's run (tools/demo.py is its entry): real photos (or, offline, drawn frames) in a local object store,
+the training job, the scoring job, camera health and the service."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ from camscore.assets.original import OriginalMissing, find_original
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.config import Settings
 from camscore.ddl import ddl, statements
-from camscore.devtools import samples
 from camscore.errors import PackageError
-from camscore.devtools.object_store import LocalObjectStore
-from camscore.devtools.served import served
 from camscore.stages.report import write_report
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.model.training import METRICS, FoldResult, assign_folds, summarize
+
+from tools import samples
+from tools.object_store import LocalObjectStore
+from tools.served import served
 
 HEALTH_DAY = dt.date(2026, 11, 23)
 INCOMING_START = dt.date(2026, 11, 20)

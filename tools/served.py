@@ -16,9 +16,10 @@ from typing import Any, Iterator
 import yaml
 
 from camscore.config import Settings
-from camscore.devtools import samples
 
-JOBS = Path(__file__).resolve().parents[3] / "jobs"
+from tools import samples
+
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 @dataclasses.dataclass(frozen=True)
