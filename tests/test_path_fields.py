@@ -31,3 +31,36 @@ def test_spark_datetime_patterns_read_as_strptime_formats(spark, python):
 def test_a_pattern_letter_it_cannot_read_is_refused_by_name():
     with pytest.raises(ValueError, match="'EEE'|'E'"):
         strptime_format("EEE yyyy")
+
+
+# Paths as cameras and stores name them: odd names, URL-encoded keys, keys at a bucket's root, times that do not
+# parse, a regex that names only the camera.
+CORPUS = ["s3://frames/cam-01/20261120T081530-a.jpg", "s3://frames/cam-01/20261120T081530.123-a.jpg",
+          "s3://frames/cam-01/20261120T081530.12-a.jpg", "s3://frames/cam-02/2026-11-20T08:15:30.jpg",
+          "s3://frames/cam-03/20261399T999999.jpg", "s3://frames/cam-04/no time.jpg",
+          "s3://frames/cam%2005/20261120T081530.jpg", "s3://frames/камера-6/20261120T081530.jpg",
+          "s3://frames/a+b/c+d.jpg", "s3://frames/root.jpg", "gs://frames/site/cam-07/x/20261120T235959.png",
+          "file:/data/in/cam-08/20261121T000000.JPG", "s3://frames//20261120T081530.jpg",
+          "s3://frames/uploads/cam-09_20261120T081530.jpg", "s3://frames/uploads/cam-٣_20261120T081530.jpg",
+          "s3://frames/uploads/cam-3_٢٠٢٦١١٢٠T081530.jpg"]
+SOURCES = [SourceSettings(),
+           SourceSettings(path_regex=r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6}(?:\.\d+)?)",
+                          captured_at_format="yyyyMMdd'T'HHmmss.SSS"),
+           SourceSettings(path_regex=r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"),
+           SourceSettings(path_regex=r"/(?P<camera_id>[^/]+)/[^/]*$"),
+           SourceSettings(path_regex=r"(?P<camera_id>cam-\d+)[/_](?P<captured_at>\d{8}T\d{6})")]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=["defaults", "millis", "seconds", "camera-only",
+                                                                 "in-the-name"])
+def test_the_batch_job_gives_every_path_the_camera_and_time_the_service_gives_it(spark, source):
+    from camscore.io.paths import with_path_fields
+
+    listing = spark.createDataFrame([(path, MODIFIED, 1) for path in CORPUS],
+                                    "path string, modification_time timestamp, length bigint")
+
+    by_spark = {row["path"]: (row["camera_id"], row["captured_at"].replace(tzinfo=dt.timezone.utc)
+                              if row["captured_at"] else None)
+                for row in with_path_fields(listing, source=source).collect()}
+
+    assert by_spark == {path: camera_and_time(path, MODIFIED, source=source) for path in CORPUS}

@@ -91,6 +91,8 @@ _ERRORS = (Column("error_kind", "string", doc=(
 
 # A listed frame, before it is read.
 LISTING_COLUMNS = (_PATH, _MODIFICATION_TIME, _LENGTH)
+# What a frame's path (and modification time) give its row: camscore.io.path_fields reads them.
+PATH_FIELD_COLUMNS = (_CAMERA_ID, _CAPTURED_AT)
 # A decoded frame's picture signals (camscore.health.signals), and the hash of any frame's bytes.
 SIGNAL_COLUMNS = (
     Column("brightness", "double", doc="mean luma, 0 to 1; null when the frame did not decode (so every signal "
@@ -112,7 +114,7 @@ CORE_COLUMNS = (Column("probability", "double", doc="probability of label 1 (car
                 Column("label_name", "string", doc="the label's name in the manifest (`car`, `bus`); null on error"),
                 *_ERRORS, *SIGNAL_COLUMNS)
 # One row per frame scored: the frame and what the core decided.
-SCORE_COLUMNS = (_PATH, _CAMERA_ID, _CAPTURED_AT, *CORE_COLUMNS)
+SCORE_COLUMNS = (_PATH, *PATH_FIELD_COLUMNS, *CORE_COLUMNS)
 # What the output adds to a score row: the model, when the run started, and the partition keys.
 RUN_COLUMNS = (
     Column("model_id", "string", doc="the model's id"),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from camscore.config import SourceSettings
+from camscore.io.path_fields import camera_and_time
+from camscore.rows import PATH_FIELD_COLUMNS, names
+from camscore.spark.schema import struct
 
 
 def extension_glob(extensions: tuple[str, ...]) -> str:
@@ -23,22 +30,20 @@ def has_extension(path: str, extensions: tuple[str, ...]) -> bool:
 
 
 def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
-    """Adds camera_id and captured_at from the path by source.path_regex, with the defaults
-    (parent folder, modification time) where the regex names no group or does not match."""
-    camera_id = parent_folder()
-    captured_at = F.col("modification_time")
-    if source.path_regex:
-        groups = re.compile(source.path_regex).groupindex
-        if "camera_id" in groups:
-            found = path_group(source.path_regex, "camera_id")
-            camera_id = F.when(found != "", found).otherwise(camera_id)
-        if "captured_at" in groups:
-            parsed = F.try_to_timestamp(path_group(source.path_regex, "captured_at"),
-                                        F.lit(source.captured_at_format))
-            captured_at = F.coalesce(parsed, captured_at)
-    return (frames
-            .withColumn("camera_id", F.when(camera_id != "", camera_id))
-            .withColumn("captured_at", captured_at))
+    """Adds camera_id and captured_at to listed frames (path, modification_time): each frame's by
+    camscore.io.path_fields.camera_and_time, the one reading of a path the service uses too, run in Spark's
+    Python workers (a few microseconds a path, against milliseconds to score a frame)."""
+    def fields(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            # Spark hands timestamps over as naive times in the session's time zone, which camscore sets to UTC.
+            found = [camera_and_time(path, None if pd.isna(modified) else
+                                     modified.to_pydatetime().replace(tzinfo=dt.timezone.utc), source=source)
+                     for path, modified in zip(batch["path"], batch["modification_time"])]
+            yield batch.assign(camera_id=[camera for camera, _ in found],
+                               captured_at=pd.Series([when for _, when in found], dtype="datetime64[us, UTC]"))
+
+    listed = frames.drop(*names(PATH_FIELD_COLUMNS))
+    return listed.mapInPandas(fields, StructType(listed.schema.fields + struct(PATH_FIELD_COLUMNS).fields))
 
 
 def parent_folder() -> Column:
