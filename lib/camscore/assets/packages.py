@@ -18,9 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from camscore.cache import CACHE_ROOT
 from camscore.errors import PackageError
-
-CACHE_ROOT = Path.home() / ".cache" / "camscore"
 
 
 @dataclass(frozen=True)

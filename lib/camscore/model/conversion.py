@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from camscore.cache import CACHE_ROOT
 from camscore.errors import ModelError
 from camscore.model.featurizer import (INPUT_SIZE, PREPROCESSING, Graph, KerasGraph, OpenVinoGraph, OpenVinoModel,
                                  check_layer, check_runtime, keras_model, require_keras)
-from camscore.assets.packages import CACHE_ROOT
 from camscore.model.weights import Weights
 
 if TYPE_CHECKING:

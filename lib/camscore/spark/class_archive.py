@@ -1,10 +1,9 @@
 """A class-data archive for the Spark driver JVM a local run starts: the JVM maps the classes Spark loads
-as it starts from one file instead of finding, reading and verifying each (Java's AppCDS).
-
-Measured here (2 cores), it takes Spark's start from 4.1 to 2.6 s and a first small job from 1.8 to 1.1 s.
-The archive belongs to one Java and one Spark: ``python -m camscore.spark.class_archive`` writes it under
-~/.cache/camscore/jvm (./submit.sh does when it installs); a run that finds none starts Spark as usual, and
-one whose JVM will not start with it starts again without it and removes it.
+as it starts from one file instead of finding, reading and verifying each (Java's AppCDS), so Spark starts
+and runs its first job sooner (docs/BENCHMARKS.md). The archive belongs to one Java and one Spark:
+``python -m camscore.spark.class_archive`` writes it under ~/.cache/camscore/jvm (./submit.sh does when it
+installs); a run that finds none starts Spark as usual, and one whose JVM will not start with it starts again
+without it and removes it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from camscore.assets.packages import CACHE_ROOT
+from camscore.cache import CACHE_ROOT
 
 FOLDER = CACHE_ROOT / "jvm"
 # The JVM's notes on the archive (classes it skips as it writes, an archive of another build) stay unprinted.
