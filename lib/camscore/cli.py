@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import re
 import sys
 import types
@@ -14,6 +13,7 @@ from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from camscore.config import Settings, build, declared, load_settings
 from camscore.errors import CamscoreError, ConfigError, one_line
+from camscore.logs import configure_logging
 
 USER_ERROR = CamscoreError.exit_code
 # The Spark versions camscore's Spark-facing code is tested on: [first, past the last).
@@ -30,20 +30,6 @@ def run_main(body: Callable[[], None]) -> int:
         print(one_line(exc), file=sys.stderr)
         return exc.exit_code
     return 0
-
-
-def configure_logging() -> None:
-    """Log lines on stderr, camscore's at INFO with the ``camscore:`` prefix, other libraries' at WARNING."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(_Prefixed())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    logging.getLogger("camscore").setLevel(logging.INFO)
-
-
-class _Prefixed(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        return f"camscore: {line}" if record.name.startswith("camscore") else line
 
 
 def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[str] = (),

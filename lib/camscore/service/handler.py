@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from camscore.cli import configure_logging
 from camscore.config import load_settings
+from camscore.logs import configure_logging
 from camscore.service.events import EventError, objects_in
 from camscore.service.scoring import Scoring
 
