@@ -5,6 +5,9 @@ Each setting is declared once, as a field of the dataclasses below made by
 the jobs' flags and their help are derived from that declaration. The driver
 reads the config once into these frozen dataclasses; library code receives
 them and never opens a config file itself.
+
+The base layer: this module imports no model, Spark or storage code, so that
+every job's --help loads none of their libraries.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from typing import Any, Callable, Iterator, Mapping
 
 import yaml
 
+from camscore.decoding import DecodeOptions
 from camscore.errors import ConfigError
-from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, ORIGINAL_RESAMPLE, PRECISIONS, RESAMPLING, RUNTIMES
+# label_names only for camscore.stages.train and jobs/import_booster.py, which still import it from here: its home
+# is camscore.labels.
+from camscore.labels import label_names, parse_labels  # noqa: F401
+from camscore.policy import (IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME, TRAINING_LAYER, TRAINING_PRECISION,
+                             TRAINING_RESAMPLE, TRAINING_ROUNDS, TRAINING_RUNTIME, TRAINING_WEIGHTS)
+from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
-if typing.TYPE_CHECKING:
-    from camscore.model.imaging import DecodeOptions
-
-# Allowed values the modules that act on them read from here (sources, storage, train_job).
+# The allowed values of settings that have few.
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "local", "binaryfile", "boto3")
@@ -61,8 +67,13 @@ def positive(value: int) -> None:
         raise ValueError("must be a positive integer")
 
 
-def _iso_date(value: str) -> None:
+def iso_date(value: str) -> None:
     dt.date.fromisoformat(value)
+
+
+def probability(value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError("must be between 0 and 1")
 
 
 def _not_negative(value: int) -> None:
@@ -108,31 +119,6 @@ def _compiled(pattern: str) -> re.Pattern:
         return re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"is not a valid regex ({exc}): {pattern!r}") from None
-
-
-def label_names(labels: Mapping[str, int]) -> tuple[str, str]:
-    """The names of label 0 and label 1 of parsed labels."""
-    names = {value: name for name, value in labels.items()}
-    return names[0], names[1]
-
-
-def parse_labels(value: str | Mapping[str, int]) -> dict[str, int]:
-    """``bus=0,car=1`` (or that mapping) as ``{"bus": 0, "car": 1}``: one name for 0 and one for 1.
-
-    Raises:
-        ValueError: anything else, with the expected form.
-    """
-    pairs = value.items() if isinstance(value, Mapping) else (
-        part.strip().partition("=")[::2] for part in str(value).split(","))
-    labels = {}
-    for name, number in pairs:
-        if not str(name).strip() or str(number).strip() not in ("0", "1"):
-            labels = {}
-            break
-        labels[str(name).strip()] = int(number)
-    if sorted(labels.values()) != [0, 1]:
-        raise ValueError(f"must name label 0 and label 1 like bus=0,car=1; got {value!r}")
-    return labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,29 +180,10 @@ class SourceSettings:
         check=positive)
 
 
-# What a new model is featurized with where featurizer.* is null; it is then scored with the same.
-# The parity rule (docs/BENCHMARKS.md): the fastest precision whose booster keeps CV AUC within 0.005 of
-# Keras fp32's on real photos. int8 did (0.9872 against 0.9872, at 3.7x Keras fp32's frames/s end to end);
-# Keras stays fp32.
-TRAINING_LAYER = "avg_pool"
-TRAINING_WEIGHTS = "imagenet"
-TRAINING_RUNTIME = "openvino"
-TRAINING_PRECISION = {"openvino": "int8", "keras": "fp32"}
-# The filter with the best CV AUC on real photos (docs/BENCHMARKS.md, model quality); the original's nearest
-# feeds ResNet50 blocky upscaled or aliased downscaled pictures.
-TRAINING_RESAMPLE = "bicubic"
-# With camscore.model.training.DEFAULT_PARAMS, measured on the same photos.
-TRAINING_ROUNDS = 400
-# What import-booster scores a bare booster with unless told: the features it was trained on.
-IMPORT_RUNTIME = "openvino"
-IMPORT_PRECISION = "fp32"
-IMPORT_RESAMPLE = ORIGINAL_RESAMPLE
-
-
 @dataclass(frozen=True, kw_only=True)
 class FeaturizerSettings:
     """The ResNet50 featurizer and the decoding in front of it. A null setting is the model manifest's
-    when scoring and a new model's default when training (camscore.model.featurizer.chosen)."""
+    when scoring and a new model's default when training (camscore.model.choice.chosen)."""
 
     layer: str | None = setting(None, "feature layer: avg_pool (2048) or predictions (1000 class probabilities); "
                                       f"null: the model's when scoring, {TRAINING_LAYER} when training",
@@ -242,8 +209,6 @@ class FeaturizerSettings:
     def decode_options(self, resample: str) -> DecodeOptions:
         """How frames are decoded, with the resolved filter (camscore.model.choice); training and scoring must
         decode alike for features to match."""
-        from camscore.model.imaging import DecodeOptions  # Pillow, only when frames are decoded
-
         return DecodeOptions(resample=resample, max_pixels=self.max_pixels, max_decode_mb=self.max_decode_mb)
 
 
@@ -351,11 +316,6 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
 
 
-def _probability(value: float) -> None:
-    if not 0.0 < value < 1.0:
-        raise ValueError("must be between 0 and 1")
-
-
 @dataclass(frozen=True, kw_only=True)
 class ImportOptions:
     """What import-booster takes besides the config file (which gives it the s3 section)."""
@@ -380,7 +340,7 @@ class ImportOptions:
                                              "original notebook's Keras load_img)", allowed=RESAMPLING)
     labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values, as train.labels",
                                         parse=parse_labels)
-    threshold: float = setting(0.5, "probability at or above which the label is 1", check=_probability)
+    threshold: float = setting(0.5, "probability at or above which the label is 1", check=probability)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -389,7 +349,7 @@ class CompactOptions:
 
     output: str = setting(help="the scoring job's Parquet output folder", required=True)
     date: str = setting(help="the day whose run partitions become one, as its folder names it: 2026-11-20",
-                        required=True, check=_iso_date)
+                        required=True, check=iso_date)
     file_mb: int = setting(128, "about how large each Parquet file of the compacted day is (MiB)", check=positive)
 
 
@@ -399,7 +359,7 @@ class ReportOptions:
 
     output: str = setting(help="the scoring job's Parquet output folder", required=True)
     date: str | None = setting(None, "one day, as its folder names it: 2026-11-20; default: every day",
-                               check=_iso_date)
+                               check=iso_date)
     to: str | None = setting(None, "where the report goes; default: the output's _reports/<date or all>")
 
 

@@ -9,11 +9,11 @@ import math
 import re
 import struct
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from camscore.decoding import DecodeOptions
 from camscore.model import native_stderr
 from camscore.rows import ErrorKind, FrameError
 from camscore import vocabulary
@@ -37,23 +37,6 @@ _ANY_LINE = re.compile("")
 # What Pillow's decoders raise on malformed data (plugins go beyond OSError on some inputs).
 _DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError,
                    struct.error)
-
-
-@dataclass(frozen=True, kw_only=True)
-class DecodeOptions:
-    """How frames become arrays.
-
-    Attributes:
-        size: output width and height in pixels (ResNet50: 224).
-        resample: a key of RESAMPLING; by default the original notebook's (Keras load_img: nearest).
-        max_pixels: frames whose header declares more pixels are refused before decoding.
-        max_decode_mb: frames whose pixels would need more memory decoded are refused before decoding.
-    """
-
-    size: int = 224
-    resample: str = vocabulary.ORIGINAL_RESAMPLE
-    max_pixels: int = 50_000_000
-    max_decode_mb: int = 256
 
 
 def decode_frame(data: bytes | None, options: DecodeOptions) -> np.ndarray:

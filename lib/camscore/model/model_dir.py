@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from camscore.config import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.errors import ModelError
 from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE, OPENVINO_FILES, Manifest, Model,
                                        booster_feature_count, check_feature_count, make_manifest)
@@ -18,6 +17,7 @@ from camscore.model.conversion import graph_for
 from camscore.model.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
 from camscore.model.files import LOCAL, Files, join
 from camscore.model.weights import load_weights, weights_identity
+from camscore.policy import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.vocabulary import DEFAULT_LABEL_NAMES
 
 
