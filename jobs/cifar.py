@@ -5,10 +5,22 @@ train on it with ``./submit.sh train --input FOLDER --labels truck=0,car=1 ...``
 """
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from camscore.cli import run_job
-from camscore.config import CifarOptions
+from camscore.config import positive, setting
+from camscore.vocabulary import CIFAR_BATCHES
+
+
+@dataclass(frozen=True, kw_only=True)
+class CifarOptions:
+    """What the cifar command takes."""
+
+    out: str | None = setting(None, "write a slice here instead of printing the cached folder")
+    per_class: int = setting(1000, "photos of each class in the slice", check=positive)
+    batch: str = setting("test", "test (the tests' photos) or data_batch_1 (photos held apart from them: the "
+                                 "benchmark's)", allowed=CIFAR_BATCHES)
 
 
 def main(argv: list[str] | None = None) -> int:

