@@ -26,12 +26,11 @@ from camscore.io.objects import read_object
 from camscore.io.path_fields import camera_and_time
 from camscore.model.unimportable import unimportable
 
-# lightgbm imports pandas wherever it is installed (0.3 s of each cold start); the service gives it numpy only.
+# lightgbm (which the spec's classifier imports) imports pandas wherever it is installed (0.3 s of each cold
+# start); the service gives it numpy only.
 with unimportable("pandas"):
-    from camscore.model.classifier import Classifier
-from camscore.model.choice import scoring_featurizer
+    from camscore.model.spec import CoreSpec
 from camscore.model.core import FrameCore, Scored
-from camscore.model.featurizer import featurizer_for
 from camscore.model.model_dir import load_model
 from camscore.rows import CORE_COLUMNS, ErrorKind, FrameRead, names
 from camscore.service.batcher import Batcher
@@ -58,16 +57,10 @@ class Scoring:
         started = time.perf_counter()
         files = storage.Files(settings.s3)
         model = load_model(settings.serve.model, files=files)
-        featurizer = scoring_featurizer(model, settings.featurizer, files=files, carried_only=True,
-                                        allow_weights_mismatch=settings.score.allow_weights_mismatch)
-        manifest = model.manifest
-        self.model_id = manifest.model_id
+        self.model_id = model.manifest.model_id
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
-        decode = settings.featurizer.decode_options(featurizer.resample)
-        core = FrameCore(featurizer_for(featurizer.graph), decode=decode,
-                         classifier=Classifier(model.booster_text, threshold=manifest.threshold),
-                         label_names=manifest.label_names, signals=True,
-                         skip_blank=settings.score.skip_unhealthy)
+        # Only the OpenVINO featurizer the model directory carries: the service never imports Keras.
+        core = CoreSpec.from_model(model, settings, files=files, carried_only=True).build()
         _warm_up(core)
         self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size, threads=threads)
         self.fetchers = ThreadPoolExecutor(max_workers=settings.s3.fetch_threads, thread_name_prefix="camscore-get")
