@@ -36,8 +36,7 @@ from pyspark.sql import SparkSession
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
 from camscore.assets.original import OriginalMissing, find_original, require_original
-from camscore.config import (IMPORT_RESAMPLE, FeaturizerSettings, ScoreSettings, Settings, SourceSettings,
-                             SparkSettings, TrainSettings)
+from camscore.config import FeaturizerSettings, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
 from camscore.model.choice import scoring_featurizer
 from camscore.model.featurizer import featurizer_for
@@ -50,6 +49,7 @@ from camscore.spark.session import spark_session
 from camscore.rows import SUMMARY_FILE
 from camscore.stages.train import prepare_train, run_train
 from camscore.model.weights import load_weights
+from camscore.policy import IMPORT_RESAMPLE
 
 from tools import model_quality, samples
 from tools.object_store import LocalObjectStore

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from pyspark.sql import SparkSession
 
-from camscore.config import TRAINING_RESAMPLE, TRAINING_ROUNDS, FeaturizerSettings, Settings
+from camscore.config import FeaturizerSettings, Settings
 from camscore.model.classifier import Classifier
 from camscore.model.choice import scoring_featurizer
 from camscore.model.featurizer import featurizer_for
@@ -28,6 +28,7 @@ from camscore.model.files import LOCAL
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import load_model
 from camscore.model.training import DEFAULT_PARAMS, ORIGINAL_PARAMS, FoldResult, evaluate
+from camscore.policy import TRAINING_RESAMPLE, TRAINING_ROUNDS
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.vocabulary import ORIGINAL_RESAMPLE, RESAMPLING
 
