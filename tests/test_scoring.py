@@ -1,21 +1,29 @@
+import dataclasses
 import datetime as dt
+import pickle
 from types import SimpleNamespace
 
 import pytest
 
 from camscore import storage
-from camscore.config import SourceSettings
+from camscore.config import Settings, SourceSettings
 from tools import samples
 from camscore.model.imaging import DecodeOptions
+from camscore.model.model_dir import load_model
+from camscore.model.spec import CoreSpec
 from camscore.stages.score import write_unread
-from camscore.stages.batches import (Assets, _worker_core, arrow_batch_conf, models_key, score_frames, worker_meter,
-                              with_output_columns)
+from camscore.stages.batches import _worker_core, arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.spark.session import run_conf
 from camscore.io.sinks import partition_dates, write_scores
 from camscore.io.frames import read_frames
 from camscore.io.reader import GONE
 
-from conftest import carried, put_frames
+from conftest import put_frames
+
+
+def scoring_spec(model_dir: str) -> CoreSpec:
+    """The spec the scoring driver makes of a model directory with the default settings."""
+    return CoreSpec.from_model(load_model(model_dir), Settings())
 
 
 def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when_one_is_gone(
@@ -26,11 +34,10 @@ def test_frames_from_s3_are_fetched_in_the_scoring_worker_one_row_each_even_when
     source = read_frames(spark, f"{bucket}/in", source=SourceSettings(), s3=s3_server.settings)
     storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=f"in/{names[3]}")
     seconds = worker_meter(spark)
-    model, graph = carried(model_dir)
 
     with run_conf(spark, arrow_batch_conf(2)):  # several batches a partition: each fetched while the one before is scored
         rows = {row["path"].split("/in/", 1)[1]: row for row in score_frames(
-            source, model=model, graph=graph, decode=DecodeOptions(), meter=seconds).collect()}
+            source, spec=scoring_spec(model_dir), meter=seconds).collect()}
 
     assert sorted(rows) == names
     assert rows[names[3]]["error_kind"] == "unreadable" and rows[names[3]]["error"].startswith("NoSuchKey")
@@ -52,8 +59,7 @@ def test_a_frame_deleted_between_listing_and_reading_gets_a_row_with_a_read_erro
     assert listing.count() == 3  # listed, as run_score's first count does
     (folder / "cam-1" / "b.jpg").unlink()
     output = str(tmp_path / "scores")
-    model, graph = carried(model_dir)
-    scores = score_frames(source, model=model, graph=graph, decode=DecodeOptions(), meter=worker_meter(spark))
+    scores = score_frames(source, spec=scoring_spec(model_dir), meter=worker_meter(spark))
     started = dt.datetime(2026, 11, 26, 9, 30)
     write_scores(with_output_columns(scores, model_id="m", batch_id="b1", scored_at=started), output)
 
@@ -83,17 +89,17 @@ def test_a_run_conf_holds_within_its_block_and_the_sessions_own_comes_back(spark
 
 
 def test_a_worker_keeps_its_models_for_every_later_job_with_the_same_models_and_decoding(openvino_model_dir):
-    model, graph = carried(openvino_model_dir)
-    decode = DecodeOptions()
-    assets = SimpleNamespace(value=Assets(graph=graph, decode=decode, booster_text=model.booster_text))
-    other_booster = model.booster_text.replace("Tree=0", "Tree=0\n", 1)
+    spec = scoring_spec(openvino_model_dir)
+    other = dataclasses.replace(spec, threshold=0.6)
 
-    first = _worker_core(models_key(graph, decode, model.booster_text, 0.5), assets)
-    again = _worker_core(models_key(graph, decode, model.booster_text, 0.5), assets)  # the next job's key
-    other = _worker_core(models_key(graph, decode, other_booster, 0.5), assets)
+    next_job = pickle.loads(pickle.dumps(spec))  # the next job's spec, as its broadcast reaches the worker
+
+    first = _worker_core(spec.cache_key(), SimpleNamespace(value=spec))
+    again = _worker_core(next_job.cache_key(), SimpleNamespace(value=next_job))
+    another = _worker_core(other.cache_key(), SimpleNamespace(value=other))
 
     assert again is first
-    assert other is not first
-    assert models_key(graph, decode, model.booster_text, 0.6) != models_key(graph, decode, model.booster_text, 0.5)
-    assert models_key(graph, DecodeOptions(resample="bicubic"), model.booster_text, 0.5) != \
-        models_key(graph, decode, model.booster_text, 0.5)
+    assert another is not first
+    for changed in ({"decode": DecodeOptions(resample="bicubic")}, {"skip_blank": True}, {"label_names": ("car", "bus")},
+                    {"booster_text": spec.booster_text.replace("Tree=0", "Tree=0\n", 1)}, {"booster_text": None}):
+        assert dataclasses.replace(spec, **changed).cache_key() != spec.cache_key(), changed

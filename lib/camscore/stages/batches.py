@@ -1,19 +1,18 @@
 """Where the per-frame core meets Spark: the partition functions that score or featurize frames.
 
-The driver broadcasts the ResNet50 graph and the booster text once; each Python worker builds its
-FrameCore on first use and keeps it, keyed by what it is made of (models_key), for every later batch
-and task of the job, and of later jobs of the session with the same models.
+The driver broadcasts the run's CoreSpec (camscore.model.spec: the ResNet50 graph, the booster text, decoding)
+once; each Python worker builds its FrameCore from it on first use and keeps it under the key the driver made
+(CoreSpec.cache_key: what the core is made of), for every later batch and task of the job, and of later jobs of
+the session with the same models.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import pandas as pd
@@ -25,10 +24,10 @@ from pyspark.sql import functions as F
 from camscore.io.fetching import fetched_ahead
 from camscore.io.frames import FrameSource
 from camscore.io.reader import Fetch, FetchedBatch
-from camscore.model.classifier import Classifier, Model
 from camscore.model.core import FrameCore, error_columns
-from camscore.model.featurizer import Graph, KerasGraph, featurizer_for
+from camscore.model.featurizer import Graph
 from camscore.model.imaging import DecodeOptions
+from camscore.model.spec import CoreSpec
 from camscore.rows import FEATURE_COLUMNS, SCORE_COLUMNS
 from camscore.spark.schema import struct
 
@@ -36,18 +35,6 @@ log = logging.getLogger(__name__)
 
 STAGES = ("setup", "fetch", "decode", "signals", "featurize", "classify")
 READ_COUNTS = ("read_retries",)
-
-
-@dataclass(frozen=True)
-class Assets:
-    """What every Python worker needs; broadcast once per job."""
-
-    graph: Graph
-    decode: DecodeOptions
-    booster_text: str | None = None
-    threshold: float = 0.5
-    label_names: tuple[str, str] = ("0", "1")
-    skip_blank: bool = False
 
 
 class _SumsParam(AccumulatorParam):
@@ -77,39 +64,29 @@ def worker_meter(spark: SparkSession) -> Accumulator:
 _WORKER_CORES: dict[str, FrameCore] = {}
 
 
-def models_key(graph: Graph, decode: DecodeOptions, booster_text: str | None, threshold: float,
-               skip_blank: bool = False) -> str:
-    """What a worker's core is made of: equal keys, equal cores. A Keras graph's weights have no
-    cheap identity here, so its key is new each job."""
-    if isinstance(graph, KerasGraph):
-        return uuid.uuid4().hex
-    digest = hashlib.sha256(f"{graph.identity}:{graph.layer}:{graph.precision}:{threshold}:{skip_blank}:"
-                            f"{sorted(asdict(decode).items())}".encode())
-    digest.update((booster_text or "").encode())
-    return digest.hexdigest()
-
-
-def _worker_core(key: str, assets: Broadcast) -> FrameCore:
-    """The per-frame core of this job in this Python worker, built on first use."""
+def _worker_core(key: str, spec: Broadcast) -> FrameCore:
+    """The per-frame core of this job in this Python worker, built from the broadcast spec on first use and kept
+    under ``key`` (made on the driver)."""
     if key not in _WORKER_CORES:
         _WORKER_CORES.clear()  # other models: free the previous ones first
-        value: Assets = assets.value
         context = TaskContext.get()
-        featurizer = featurizer_for(value.graph, threads=context.cpus() if context else None)
-        classifier = (Classifier(value.booster_text, threshold=value.threshold)
-                      if value.booster_text is not None else None)
-        _WORKER_CORES[key] = FrameCore(featurizer, decode=value.decode, classifier=classifier,
-                                       label_names=value.label_names, signals=classifier is not None,
-                                       skip_blank=value.skip_blank)
+        value: CoreSpec = spec.value
+        _WORKER_CORES[key] = value.build(threads=context.cpus() if context else None)
     return _WORKER_CORES[key]
 
 
-def _run_partition(batches: Iterator[pd.DataFrame], *, key: str, assets: Broadcast, fetch: Fetch,
+def _broadcast(frames: DataFrame, spec: CoreSpec) -> tuple[str, Broadcast]:
+    """The key workers keep the spec's core under (a new one each job for a Keras graph: see CoreSpec.cache_key),
+    and the spec broadcast once."""
+    return spec.cache_key() or uuid.uuid4().hex, frames.sparkSession.sparkContext.broadcast(spec)
+
+
+def _run_partition(batches: Iterator[pd.DataFrame], *, key: str, spec: Broadcast, fetch: Fetch,
                    max_batch_mb: int, meter: Accumulator | None, step) -> Iterator[pd.DataFrame]:
     """Applies ``step(core, fetched batch) -> (rows, seconds)`` to each batch of a partition, its bytes
     fetched ahead; adds the partition's CPU seconds per stage to ``meter``."""
     started = time.process_time()
-    core = _worker_core(key, assets)
+    core = _worker_core(key, spec)
     seconds: Counter = Counter(setup=time.process_time() - started)
     for fetched in fetched_ahead(batches, fetch, max_batch_mb=max_batch_mb):
         seconds["fetch"] += fetched.cpu_seconds
@@ -135,29 +112,27 @@ _NULLABLE_NUMBERS = {"probability": "Float64", "label": "Int32", "brightness": "
                      "phash": "Int64"}
 
 
-def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model: Model, graph: Graph,
-                 decode: DecodeOptions, skip_blank: bool = False, meter: Accumulator | None = None) -> DataFrame:
+def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, spec: CoreSpec,
+                 meter: Accumulator | None = None) -> DataFrame:
     """One row per frame: probability, label and label name, or an error; and its picture signals.
 
     Args:
         source: where the frames are.
         wanted: the frames to score, rows of ``source.listing``; None: all of them.
-        model: the loaded model directory.
-        graph: the featurizer graph matching the model's featurizer.
-        decode: decoding options.
-        skip_blank: leave absolutely dark, white or uniform pictures out of the model (score.skip_unhealthy).
+        spec: the scorer (CoreSpec.from_model), broadcast once; each worker builds its core from it.
         meter: where workers add their CPU seconds per stage (see worker_meter); None: nowhere.
 
     Returns:
         DataFrame with the columns of rows.SCORE_COLUMNS.
+
+    Raises:
+        ValueError: the spec has no booster (it only featurizes).
     """
+    if spec.booster_text is None:
+        raise ValueError("score_frames needs a CoreSpec with a booster; featurize_frames takes one without")
     # The partition function takes only what workers need: a FrameSource also holds DataFrames.
     frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
-    manifest = model.manifest
-    assets = frames.sparkSession.sparkContext.broadcast(Assets(
-        graph=graph, decode=decode, booster_text=model.booster_text, threshold=manifest.threshold,
-        label_names=tuple(manifest.label_names), skip_blank=skip_blank))
-    key = models_key(graph, decode, model.booster_text, manifest.threshold, skip_blank)
+    key, broadcast = _broadcast(frames, spec)
 
     def step(core: FrameCore, fetched: FetchedBatch) -> tuple[pd.DataFrame, dict[str, float]]:
         scored = core.score(fetched.reads)
@@ -169,7 +144,7 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
         return pd.DataFrame({**_frame_columns(fetched), **typed, **columns}), scored.seconds
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return _run_partition(batches, key=key, assets=assets, fetch=fetch, max_batch_mb=max_batch_mb, meter=meter,
+        return _run_partition(batches, key=key, spec=broadcast, fetch=fetch, max_batch_mb=max_batch_mb, meter=meter,
                               step=step)
 
     return frames.mapInPandas(score_partition, struct(SCORE_COLUMNS))
@@ -177,16 +152,19 @@ def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, model:
 
 def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, graph: Graph,
                      decode: DecodeOptions, meter: Accumulator | None = None) -> DataFrame:
-    """One row per frame: its feature vector, or an error. The same core scoring uses.
+    """One row per frame: its feature vector, or an error. The same core scoring uses, built from a CoreSpec
+    without a booster.
 
-    Args: as score_frames.
+    Args:
+        source, wanted, meter: as score_frames.
+        graph: the featurizer graph.
+        decode: decoding options, as the model's features must be decoded.
 
     Returns:
         DataFrame with the columns of rows.FEATURE_COLUMNS.
     """
     frames, fetch, max_batch_mb = source.rows(wanted), source.fetch, source.max_batch_mb
-    assets = frames.sparkSession.sparkContext.broadcast(Assets(graph=graph, decode=decode))
-    key = models_key(graph, decode, None, 0.5)
+    key, broadcast = _broadcast(frames, CoreSpec(graph=graph, decode=decode))
 
     def step(core: FrameCore, fetched: FetchedBatch) -> tuple[pd.DataFrame, dict[str, float]]:
         featurized = core.featurize(fetched.reads)
@@ -197,7 +175,7 @@ def featurize_frames(source: FrameSource, wanted: DataFrame | None = None, *, gr
             "features": featurized.per_frame(), **error_columns(featurized.errors)}), featurized.seconds
 
     def featurize_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return _run_partition(batches, key=key, assets=assets, fetch=fetch, max_batch_mb=max_batch_mb, meter=meter,
+        return _run_partition(batches, key=key, spec=broadcast, fetch=fetch, max_batch_mb=max_batch_mb, meter=meter,
                               step=step)
 
     return frames.mapInPandas(featurize_partition, struct(FEATURE_COLUMNS))

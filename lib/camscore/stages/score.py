@@ -21,10 +21,9 @@ from camscore.io import lease, sinks
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.reader import GONE
 from camscore.model.classifier import Model
-from camscore.model.choice import scoring_featurizer
-from camscore.model.featurizer import Graph
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import load_model
+from camscore.model.spec import CoreSpec
 from camscore.rows import ErrorKind
 from camscore.spark.progress import Progress
 from camscore.spark.session import run_conf
@@ -96,14 +95,18 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A scoring run checked before Spark starts: its settings, model and featurizer."""
+    """A scoring run checked before Spark starts: its settings, its model, and the scorer's spec workers build
+    their cores from."""
 
     settings: Settings
     model: Model
-    graph: Graph
-    weights_id: str
-    decode: DecodeOptions
+    spec: CoreSpec
     seconds: float
+
+    @property
+    def decode(self) -> DecodeOptions:
+        """How the run decodes frames."""
+        return self.spec.decode
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,10 @@ def prepare_score(settings: Settings) -> PreparedRun:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
     if storage.is_local_to(settings.score.output, settings.spark):
         storage.check_writable(settings.score.output, s3=settings.s3)
-    model = load_model(settings.score.model, files=storage.Files(settings.s3))
-    featurizer = scoring_featurizer(model, settings.featurizer,
-                                    allow_weights_mismatch=settings.score.allow_weights_mismatch,
-                                    files=storage.Files(settings.s3))
-    return PreparedRun(settings, model, featurizer.graph, featurizer.weights,
-                       settings.featurizer.decode_options(featurizer.resample), time.perf_counter() - started)
+    files = storage.Files(settings.s3)
+    model = load_model(settings.score.model, files=files)
+    return PreparedRun(settings, model, CoreSpec.from_model(model, settings, files=files),
+                       time.perf_counter() - started)
 
 
 def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
@@ -204,9 +205,7 @@ def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames,
     """Scores the listed frames into the output's partitions of this batch; returns the seconds it took."""
     mark = time.perf_counter()
     if frames.total:
-        scores = score_frames(frames.source, frames.subset, model=run.model, graph=run.graph,
-                              decode=run.decode,
-                              skip_blank=run.settings.score.skip_unhealthy, meter=meter)
+        scores = score_frames(frames.source, frames.subset, spec=run.spec, meter=meter)
         with Progress(spark, total=frames.total):
             sinks.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
                                                    batch_id=frames.batch_id, scored_at=started_at),
@@ -236,7 +235,7 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
              meter: Accumulator, started_at: dt.datetime) -> RunSummary:
     not_errors = ("scored", ErrorKind.BLANK.value)
     errors = {kind: count for kind, count in sorted(outcomes.items()) if kind not in not_errors}
-    graph = run.graph
+    spec = run.spec
     return RunSummary(
         model_id=run.model.manifest.model_id, input=run.settings.score.input, output=run.settings.score.output,
         batch=frames.batch_id, frames_read=frames.total, frames_already_scored=frames.already_scored,
@@ -246,8 +245,8 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
         frames_per_second=round(frames.total / seconds["score_and_write"], 2) if frames.total else 0.0,
         seconds={name: round(value, 2) for name, value in {**seconds, "total": sum(seconds.values())}.items()},
         worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},
-        featurizer={"layer": graph.layer, "weights": run.weights_id, "runtime": graph.runtime,
-                    "precision": graph.precision, "graph": graph.identity, "resample": run.decode.resample},
+        featurizer={"layer": spec.graph.layer, "weights": spec.weights, "runtime": spec.graph.runtime,
+                    "precision": spec.graph.precision, "graph": spec.graph.identity, "resample": spec.decode.resample},
         started_at=started_at.isoformat(timespec="seconds"))
 
 
