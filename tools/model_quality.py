@@ -20,15 +20,13 @@ import numpy as np
 from PIL import Image
 from pyspark.sql import SparkSession
 
-from camscore.config import FeaturizerSettings, Settings
-from camscore.model.classifier import Classifier
-from camscore.model.choice import scoring_featurizer
-from camscore.model.featurizer import featurizer_for
-from camscore.model.files import LOCAL
+from camscore.config import Settings
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import load_model
+from camscore.model.spec import CoreSpec
 from camscore.model.training import DEFAULT_PARAMS, ORIGINAL_PARAMS, FoldResult, evaluate
 from camscore.policy import TRAINING_RESAMPLE, TRAINING_ROUNDS
+from camscore.rows import FrameRead
 from camscore.stages.train import cross_validate, prepare_train, run_train
 from camscore.vocabulary import ORIGINAL_RESAMPLE, RESAMPLING
 
@@ -158,8 +156,9 @@ def _seed_probabilities(model_dir: str, frames: list[Path]) -> list[float]:
     """What the model in ``model_dir`` says of each frame, scored as the service scores it."""
     if not frames:
         return []
-    model = load_model(model_dir)
-    chosen = scoring_featurizer(model, FeaturizerSettings(), allow_weights_mismatch=False, files=LOCAL,
-                                carried_only=True)
-    pixels = np.stack([decode_frame(path.read_bytes(), DecodeOptions(resample=chosen.resample)) for path in frames])
-    return Classifier(model.booster_text).probabilities(featurizer_for(chosen.graph)(pixels)).tolist()
+    scored = CoreSpec.from_model(load_model(model_dir), Settings(), carried_only=True).build().score(
+        [FrameRead(path.read_bytes()) for path in frames])
+    failed = [f"{path}: {error}" for path, error in zip(frames, scored.errors) if error is not None]
+    if failed:
+        raise ValueError(f"seed frames not scored: {'; '.join(failed)}")
+    return scored.probability
