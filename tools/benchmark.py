@@ -36,17 +36,16 @@ from pyspark.sql import SparkSession
 from camscore.stages import calibration
 from camscore.assets.cifar import cars_and_trucks
 from camscore.assets.original import OriginalMissing, find_original, require_original
-from camscore.config import FeaturizerSettings, ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
+from camscore.config import ScoreSettings, Settings, SourceSettings, SparkSettings, TrainSettings
 from camscore.model.conversion import graph_for
-from camscore.model.choice import scoring_featurizer
 from camscore.model.featurizer import featurizer_for
-from camscore.model.files import LOCAL
 from camscore.assets.imagenet_weights import imagenet_weights_file
 from camscore.model.imaging import DecodeOptions, decode_frame
 from camscore.model.model_dir import import_booster, load_model
+from camscore.model.spec import CoreSpec
 from camscore.stages.score import prepare_score, run_score
 from camscore.spark.session import spark_session
-from camscore.rows import SUMMARY_FILE
+from camscore.rows import SUMMARY_FILE, FrameRead
 from camscore.stages.train import prepare_train, run_train
 from camscore.model.weights import load_weights
 from camscore.policy import IMPORT_RESAMPLE
@@ -422,13 +421,11 @@ def _class_probabilities(models: dict[str, str], frames: Path) -> dict[str, np.n
     featurizers, each as its model directory is scored (its OpenVINO model, its resize filter)."""
     paths = sorted(frames.rglob("*.png"))
     found = {}
+    reads = [FrameRead(path.read_bytes()) for path in paths]
     for precision in ("fp32", "int8"):
-        chosen = scoring_featurizer(load_model(models[precision]), FeaturizerSettings(), allow_weights_mismatch=False,
-                                    files=LOCAL, carried_only=True)
-        decode, featurizer = DecodeOptions(resample=chosen.resample), featurizer_for(chosen.graph)
-        pixels = np.stack([decode_frame(path.read_bytes(), decode) for path in paths])
-        found[precision] = np.concatenate([featurizer(pixels[start:start + BATCH])
-                                           for start in range(0, len(pixels), BATCH)])
+        core = CoreSpec.from_model(load_model(models[precision]), Settings(), carried_only=True).build()
+        found[precision] = np.concatenate([core.featurize(reads[start:start + BATCH]).features
+                                           for start in range(0, len(reads), BATCH)])
     return found
 
 
