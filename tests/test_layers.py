@@ -102,16 +102,11 @@ def test_the_per_frame_core_scores_frames_in_a_process_that_cannot_import_pyspar
 import sys
 for name in ("pyspark", "tensorflow", "keras"):
     sys.modules[name] = None  # any import of it fails: the core scores with the OpenVINO featurizer a model carries
-from camscore.model.classifier import Classifier
-from camscore.model.core import FrameCore
-from camscore.model.featurizer import OpenVinoGraph, featurizer_for
-from camscore.model.imaging import DecodeOptions
+from camscore.config import Settings
 from camscore.model.model_dir import load_model
+from camscore.model.spec import CoreSpec
 from camscore.rows import FrameRead
-model = load_model({openvino_model_dir!r})
-graph = OpenVinoGraph(layer="predictions", precision="fp32", model=model.openvino)
-core = FrameCore(featurizer_for(graph), decode=DecodeOptions(), classifier=Classifier(model.booster_text),
-                 label_names=tuple(model.manifest.label_names))
+core = CoreSpec.from_model(load_model({openvino_model_dir!r}), Settings(), carried_only=True).build()
 scored = core.score([FrameRead(open({str(frame)!r}, "rb").read()), FrameRead(b"")])
 columns = scored.columns()
 print(repr((columns["label_name"], columns["error_kind"], type(columns["probability"][0]).__name__)))
