@@ -2,7 +2,8 @@ import json
 import logging
 import shutil
 
-from camscore.config import TRAINING_RESAMPLE, FeaturizerSettings, load_settings
+from camscore.config import FeaturizerSettings, load_settings
+from camscore.policy import TRAINING_RESAMPLE
 from camscore.model.choice import chosen
 from camscore.model.featurizer import FeaturizerSpec
 

@@ -27,11 +27,9 @@ import yaml
 
 from camscore.decoding import DecodeOptions
 from camscore.errors import ConfigError
-# label_names and IMPORT_RESAMPLE only for camscore.stages.train and tools/benchmark.py, which still import them
-# from here: their homes are camscore.labels and camscore.policy.
-from camscore.labels import label_names, parse_labels  # noqa: F401
-from camscore.policy import (IMPORT_RESAMPLE, TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE,  # noqa: F401
-                             TRAINING_ROUNDS, TRAINING_RUNTIME, TRAINING_WEIGHTS)
+from camscore.labels import parse_labels
+from camscore.policy import (TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE, TRAINING_ROUNDS, TRAINING_RUNTIME,
+                             TRAINING_WEIGHTS)
 from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
 # The allowed values of settings that have few.

@@ -15,7 +15,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.config import Settings, TrainSettings, label_names
+from camscore.config import Settings, TrainSettings
+from camscore.labels import label_names
 from camscore.errors import ConfigError, InputError
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.paths import parent_folder, path_group
