@@ -109,8 +109,8 @@ def quantized(graph: OpenVinoGraph, frames: np.ndarray, *, faithful: bool = Fals
 def kept_in_fp32(model: ov.Model) -> list[str]:
     """The operations int8 leaves in fp32: the first convolution, which takes the picture with ImageNet's
     preprocessing folded into it, and the predictions layer's matrix product where the graph has one. Measured
-    on real photos (docs/BENCHMARKS.md, faithful int8): the original booster's labels agree with fp32's on 97.95% of them
-    instead of 96.65%, for about 10% of int8's frames/s."""
+    on real photos (docs/BENCHMARKS.md, faithful int8), the original booster's labels agree with fp32's more often,
+    for a tenth or so of int8's frames/s."""
     ops = model.get_ordered_ops()
     first = next(op.get_friendly_name() for op in ops if op.get_type_name() == "Convolution")
     return [first, *(op.get_friendly_name() for op in ops if op.get_type_name() == "MatMul")]
