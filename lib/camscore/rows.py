@@ -8,6 +8,7 @@ that picks a frame's row where it has several.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -124,6 +125,14 @@ RUN_COLUMNS = (
     Column("batch", "string", doc="partition: fingerprint of the run's input frames and model (the service: "
                                   "`s<time>-<random>`, one per write; compaction: `c<hash>`)"))
 OUTPUT_COLUMNS = SCORE_COLUMNS + RUN_COLUMNS
+
+
+def run_values(*, model_id: str, scored_at: dt.datetime) -> dict[str, object]:
+    """What a run stamps on each of its score rows besides the partition keys (``date`` comes from ``captured_at``,
+    ``batch`` from the folder the rows go to): the batch job adds them as Spark literals, the service to each
+    row it keeps."""
+    return {"model_id": model_id, "scored_at": scored_at}
+
 # The order of the output's columns as analysts see them.
 OUTPUT_ORDER = ("path", "camera_id", "captured_at", "date", "probability", "label", "label_name",
                 "error_kind", "error", *(column.name for column in SIGNAL_COLUMNS), "model_id", "scored_at", "batch")

@@ -32,7 +32,7 @@ with unimportable("pandas"):
     from camscore.model.spec import CoreSpec
 from camscore.model.core import FrameCore, Scored
 from camscore.model.model_dir import load_model
-from camscore.rows import CORE_COLUMNS, ErrorKind, FrameRead, names
+from camscore.rows import CORE_COLUMNS, ErrorKind, FrameRead, names, run_values
 from camscore.service.batcher import Batcher
 from camscore.service.buffer import RowBuffer
 from camscore.service.events import StoredObject
@@ -126,7 +126,7 @@ class Scoring:
             camera_id, captured_at = camera_and_time(found.uri, when, source=self.settings.source)
             rows.append({"path": found.uri, "camera_id": camera_id, "captured_at": captured_at,
                          **{name: answer[name] for name in names(CORE_COLUMNS)},
-                         "model_id": self.model_id, "scored_at": scored_at})
+                         **run_values(model_id=self.model_id, scored_at=scored_at)})
         self.cameras.add(rows)
         if self.rows is None:
             return False

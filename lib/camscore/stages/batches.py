@@ -28,7 +28,7 @@ from camscore.model.core import FrameCore, error_columns
 from camscore.model.featurizer import Graph
 from camscore.model.imaging import DecodeOptions
 from camscore.model.spec import CoreSpec
-from camscore.rows import FEATURE_COLUMNS, SCORE_COLUMNS
+from camscore.rows import CORE_COLUMNS, FEATURE_COLUMNS, PATH_FIELD_COLUMNS, SCORE_COLUMNS, names, run_values
 from camscore.spark.schema import struct
 
 log = logging.getLogger(__name__)
@@ -102,14 +102,14 @@ def _run_partition(batches: Iterator[pd.DataFrame], *, key: str, spec: Broadcast
 
 
 def _frame_columns(fetched: FetchedBatch) -> dict[str, pd.Series]:
-    rows = fetched.rows
-    return {"path": rows["path"], "camera_id": rows["camera_id"], "captured_at": rows["captured_at"]}
+    """A batch's listed columns that its score rows keep: the path and what it gives (rows.PATH_FIELD_COLUMNS)."""
+    return {name: fetched.rows[name] for name in ("path", *names(PATH_FIELD_COLUMNS))}
 
 
-# Score columns whose nulls pandas must keep as nulls beside numbers (Arrow then writes them as nulls).
-_NULLABLE_NUMBERS = {"probability": "Float64", "label": "Int32", "brightness": "Float64", "contrast": "Float64",
-                     "dark_fraction": "Float64", "bright_fraction": "Float64", "sharpness": "Float64",
-                     "phash": "Int64"}
+# The core's numeric columns as pandas' nullable types (rows.CORE_COLUMNS declares them), so that their nulls stay
+# nulls beside numbers and Arrow writes them as such.
+_NULLABLE = {"double": "Float64", "int": "Int32", "bigint": "Int64"}
+_NULLABLE_NUMBERS = {column.name: _NULLABLE[column.type] for column in CORE_COLUMNS if column.type in _NULLABLE}
 
 
 def score_frames(source: FrameSource, wanted: DataFrame | None = None, *, spec: CoreSpec,
@@ -189,8 +189,7 @@ def arrow_batch_conf(frames_per_batch: int) -> dict[str, str]:
 
 def with_output_columns(scores: DataFrame, *, model_id: str, batch_id: str, scored_at: dt.datetime) -> DataFrame:
     """Adds date (of captured_at), model_id, scored_at (when the run started) and the batch partition key."""
-    return (scores
-            .withColumn("date", F.to_date("captured_at"))
-            .withColumn("model_id", F.lit(model_id))
-            .withColumn("scored_at", F.lit(scored_at).cast("timestamp"))
-            .withColumn("batch", F.lit(batch_id)))
+    stamped = scores.withColumn("date", F.to_date("captured_at"))  # the session's time zone is UTC
+    for name, value in run_values(model_id=model_id, scored_at=scored_at).items():
+        stamped = stamped.withColumn(name, F.lit(value))
+    return stamped.withColumn("batch", F.lit(batch_id))
