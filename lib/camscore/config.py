@@ -315,15 +315,6 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DemoOptions:
-    """What the demo takes besides the config file."""
-
-    workdir: str = setting("out/demo", "where the model and the scores go")
-    per_class: int | None = setting(None, "labelled frames per class; null: 500 real photos, or 120 drawn "
-                                          "frames when the npm registry is out of reach", check=positive)
-
-
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Reads settings: built-in defaults, then the YAML file, then overrides.
 
