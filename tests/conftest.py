@@ -24,11 +24,10 @@ from camscore.assets.packages import CACHE_ROOT
 from camscore.model.conversion import make_graph
 from camscore.config import FeaturizerSettings
 from camscore.model.choice import scoring_featurizer
-from camscore.model.classifier import Model
 from camscore.model.files import LOCAL
 from camscore.model.featurizer import Graph, featurizer_for
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.model.model_dir import import_booster, load_model
+from camscore.model.model_dir import Model, import_booster, load_model
 from camscore.model.training import fit_booster
 from camscore.model.weights import load_weights
 

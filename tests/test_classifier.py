@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from camscore import storage
-from camscore.model.classifier import Classifier, LightGBMLog, make_manifest
+from camscore.model.classifier import Classifier, LightGBMLog
 from camscore.errors import ConfigError, ModelError
 from camscore.model.featurizer import FeaturizerSpec
-from camscore.model.model_dir import import_booster, load_model, save_model
+from camscore.model.model_dir import import_booster, load_model, make_manifest, save_model
 
 
 

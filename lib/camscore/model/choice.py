@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from camscore.config import FeaturizerSettings
 from camscore.errors import ModelError
-from camscore.model.classifier import Model
 from camscore.model.conversion import make_graph
 from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, check_runtime
 from camscore.model.files import Files
+from camscore.model.model_dir import Model
 from camscore.model.weights import load_weights, weights_identity
 from camscore.policy import TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE, TRAINING_RUNTIME, TRAINING_WEIGHTS
 from camscore.vocabulary import FEATURE_SIZES

@@ -1,24 +1,108 @@
-"""Model directories, local or at an ``s3://`` URI: written, read and checked, and made from a bare booster.
+"""Model directories, local or at an ``s3://`` URI: what they hold (a Manifest, a Model), written, read and
+checked, and made from a bare booster.
 
-camscore.model.classifier says what a model directory holds and checks it; this
-module reads and writes it through the Files it is given (camscore.storage.Files reaches s3://).
+A model directory holds ``booster.txt`` (LightGBM text format) and ``manifest.json`` (what the features were
+computed with, label names, threshold, model id, library versions); a model whose features came from OpenVINO
+also carries that featurizer, ``featurizer.xml`` and ``featurizer.bin``, so scoring needs neither Keras nor
+TensorFlow. It is read and written through the Files it is given (camscore.storage.Files reaches s3://).
+camscore.model.classifier scores with the booster.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
 from camscore.errors import ModelError
-from camscore.model.classifier import (BOOSTER_FILE, MANIFEST_FILE, OPENVINO_FILES, Manifest, Model,
-                                       booster_feature_count, check_feature_count, make_manifest)
+from camscore.model.classifier import booster_feature_count
 from camscore.model.conversion import graph_for
-from camscore.model.featurizer import FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
+from camscore.model.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
 from camscore.model.files import LOCAL, Files, join
 from camscore.model.weights import load_weights, weights_identity
 from camscore.policy import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.vocabulary import DEFAULT_LABEL_NAMES
+
+BOOSTER_FILE = "booster.txt"
+MANIFEST_FILE = "manifest.json"
+OPENVINO_FILES = ("featurizer.xml", "featurizer.bin")
+MANIFEST_FORMAT = 1
+# An imported booster is scored with the features it was trained on: fp32, from the OpenVINO model it carries.
+_LIBRARIES = ("camscore", "lightgbm", "keras", "tensorflow-cpu", "pillow", "numpy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """What a booster needs from the featurizer and how to read its output.
+
+    Attributes:
+        model_id: short stable id, derived from the booster and the featurizer.
+        featurizer: the featurizer the booster's features came from.
+        label_names: name of label 0 and of label 1.
+        threshold: probabilities at or above it get label 1.
+        feature_count: the booster's number of features.
+        libraries: versions of the libraries that made the model.
+        created_at: ISO timestamp, UTC.
+        training: what the training job records (data fingerprint, CV summary).
+    """
+
+    model_id: str
+    featurizer: FeaturizerSpec
+    feature_count: int
+    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES
+    threshold: float = 0.5
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    created_at: str = ""
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": MANIFEST_FORMAT,
+            "model_id": self.model_id,
+            "featurizer": self.featurizer.to_dict(),
+            "feature_count": self.feature_count,
+            "label_names": list(self.label_names),
+            "threshold": self.threshold,
+            "libraries": dict(self.libraries),
+            "created_at": self.created_at,
+            "training": dict(self.training),
+        }, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, origin: str) -> "Manifest":
+        try:
+            values = json.loads(text)
+            manifest = cls(
+                model_id=values["model_id"],
+                featurizer=FeaturizerSpec.from_dict(values["featurizer"]),
+                feature_count=int(values["feature_count"]),
+                label_names=tuple(values["label_names"]),
+                threshold=float(values["threshold"]),
+                libraries=values.get("libraries", {}),
+                created_at=values.get("created_at", ""),
+                training=values.get("training", {}),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"{origin} is not a camscore manifest ({type(exc).__name__}: {exc})") from exc
+        check_layer(manifest.featurizer.layer)
+        check_labels(manifest.label_names, manifest.threshold, origin=origin)
+        return manifest
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded model directory; ``openvino`` is the featurizer it carries, if any."""
+
+    uri: str
+    manifest: Manifest
+    booster_text: str
+    openvino: OpenVinoModel | None = None
 
 
 def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,
@@ -130,3 +214,56 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
                              threshold=threshold, training={"imported_from": booster_uri}, origin=booster_uri)
     save_model(out, booster_text, manifest, openvino=openvino, files=files)
     return manifest
+
+
+def make_manifest(booster_text: str, *, featurizer: FeaturizerSpec,
+                  label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
+                  training: Mapping[str, Any] | None = None, origin: str = "booster") -> Manifest:
+    """A manifest for a booster, checked against the featurizer it will be used with.
+
+    Raises:
+        ModelError: the booster's feature count differs from the featurizer's,
+            the labels are not two names, or the threshold is outside (0, 1).
+    """
+    feature_count = booster_feature_count(booster_text, origin=origin)
+    check_feature_count(feature_count, featurizer, origin=origin)
+    check_labels(label_names, threshold, origin=origin)
+    digest = hashlib.sha256(booster_text.encode())
+    digest.update(json.dumps(featurizer.to_dict(), sort_keys=True).encode())
+    return Manifest(
+        model_id=f"{featurizer.layer}-{digest.hexdigest()[:12]}",
+        featurizer=featurizer,
+        feature_count=feature_count,
+        label_names=tuple(label_names),
+        threshold=threshold,
+        libraries=_library_versions(),
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        training=dict(training or {}),
+    )
+
+
+def check_labels(label_names: tuple[str, ...], threshold: float, *, origin: str) -> None:
+    """Two different label names (label 0, label 1) and a threshold strictly between 0 and 1."""
+    if len(label_names) != 2 or len(set(label_names)) != 2:
+        raise ModelError(f"{origin}: label_names must be two different names (label 0, label 1); "
+                         f"got {list(label_names)}")
+    if not 0.0 < threshold < 1.0:
+        raise ModelError(f"{origin}: threshold must be between 0 and 1; got {threshold}")
+
+
+def check_feature_count(feature_count: int, featurizer: FeaturizerSpec, *, origin: str) -> None:
+    if feature_count != featurizer.feature_size:
+        raise ModelError(
+            f"{origin} expects {feature_count} features but featurizer layer {featurizer.layer!r} gives "
+            f"{featurizer.feature_size}; layers and their sizes: "
+            + ", ".join(f"{name}={size}" for name, size in FEATURE_SIZES.items()))
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from camscore.model.choice import scoring_featurizer
-from camscore.model.classifier import Classifier, Model
+from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore
 from camscore.model.featurizer import Graph, KerasGraph, featurizer_for
 from camscore.model.files import LOCAL, Files
 from camscore.model.imaging import DecodeOptions
+from camscore.model.model_dir import Model
 
 if TYPE_CHECKING:
     from camscore.config import Settings

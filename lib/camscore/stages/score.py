@@ -20,9 +20,8 @@ from camscore.errors import ConfigError
 from camscore.io import lease, sinks
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.reader import GONE
-from camscore.model.classifier import Model
 from camscore.model.imaging import DecodeOptions
-from camscore.model.model_dir import load_model
+from camscore.model.model_dir import Model, load_model
 from camscore.model.spec import CoreSpec
 from camscore.rows import ErrorKind
 from camscore.spark.progress import Progress

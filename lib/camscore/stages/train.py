@@ -20,12 +20,11 @@ from camscore.labels import label_names
 from camscore.errors import ConfigError, InputError
 from camscore.io.frames import FrameSource, read_frames
 from camscore.io.paths import parent_folder, path_group
-from camscore.model.classifier import OPENVINO_FILES, Manifest, make_manifest
 from camscore.model.conversion import graph_for, quantized
 from camscore.model.choice import FeaturizerChoice, chosen
 from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, OpenVinoModel
 from camscore.model.imaging import DecodeOptions
-from camscore.model.model_dir import save_model
+from camscore.model.model_dir import OPENVINO_FILES, Manifest, make_manifest, save_model
 from camscore.model.training import (DEFAULT_PARAMS, Fit, FoldResult, assign_folds, fit_booster, format_table,
                                      json_ready, run_fold, summarize)
 from camscore.model.weights import Weights, load_weights
