@@ -11,7 +11,7 @@ from camscore.ddl import ddl
 from camscore.rows import OUTPUT_COLUMNS, PARTITION_COLUMNS, TABLE_COLUMNS, names
 from camscore.stages.batches import with_output_columns
 
-from camscore.io.sinks import rows_under, write_scores
+from camscore.io.on_spark import rows_under, write_scores
 from tables import score_rows
 
 DUCKDB_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP WITH TIME ZONE", "double": "DOUBLE", "int": "INTEGER",

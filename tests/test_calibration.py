@@ -6,7 +6,7 @@ from camscore.config import SourceSettings
 from tools import samples
 from camscore.errors import InputError
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.io.frames import read_frames
+from camscore.io.on_spark import read_frames
 
 
 def test_calibration_takes_decodable_frames_of_a_folder_the_same_ones_every_time(tmp_path):

@@ -6,10 +6,10 @@ import pytest
 from camscore.stages.compact import STAGING, compact_day
 from camscore.config import load_settings
 from camscore.errors import LeaseHeld
-from camscore.io.lease import held
+from camscore.io import held
 from camscore.stages.batches import with_output_columns
 
-from camscore.io.sinks import write_scores
+from camscore.io.on_spark import write_scores
 from tables import score_rows
 
 

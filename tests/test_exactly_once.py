@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tools import samples
-from camscore.io.lease import held
+from camscore.io import held
 from conftest import load_job
 from service import aws_event, rows_of, storage_put, yandex_event
 

@@ -14,7 +14,7 @@ import pytest
 from camscore.config import SourceSettings
 from tools import samples
 from tools.processes import parse_stat
-from camscore.io.boto3_reader import fetch_batch
+from camscore.io.readers.boto3 import fetch_batch
 
 from conftest import as_frame, load_job, put_frames
 from faults import FaultProxy

@@ -14,7 +14,7 @@ from camscore import storage
 from camscore.config import SourceSettings
 from tools import samples
 from camscore.errors import ConfigError
-from camscore.io.frames import read_frames
+from camscore.io.on_spark import read_frames
 from conftest import load_job
 from service import REGEX, rows_of, storage_put
 

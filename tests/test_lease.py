@@ -9,7 +9,7 @@ import pytest
 
 from camscore import storage
 from camscore.errors import LeaseHeld, LeaseLost
-from camscore.io.lease import LEASE_FILE, held
+from camscore.io import LEASE_FILE, held
 
 
 def test_a_second_run_on_a_held_output_refuses_naming_the_holder_until_it_is_given_back(tmp_path):

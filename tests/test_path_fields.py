@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from camscore.config import SourceSettings
-from camscore.io.path_fields import camera_and_time, strptime_format
+from camscore.io import camera_and_time, strptime_format
 
 MODIFIED = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -54,7 +54,7 @@ SOURCES = [SourceSettings(),
 @pytest.mark.parametrize("source", SOURCES, ids=["defaults", "millis", "seconds", "camera-only",
                                                                  "in-the-name"])
 def test_the_batch_job_gives_every_path_the_camera_and_time_the_service_gives_it(spark, source):
-    from camscore.io.paths import with_path_fields
+    from camscore.io.on_spark import with_path_fields
 
     listing = spark.createDataFrame([(path, MODIFIED, 1) for path in CORPUS],
                                     "path string, modification_time timestamp, length bigint")

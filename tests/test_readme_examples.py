@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from camscore.ddl import statements
-from camscore.io.sinks import write_scores
+from camscore.io.on_spark import write_scores
 from camscore.rows import ANSWER_KEYS, names
 from camscore.stages.batches import with_output_columns
 from camscore.stages.compact import STAGING

@@ -9,8 +9,8 @@ from pyspark.sql import functions as F
 
 from camscore.config import HealthSettings, load_settings
 from camscore.ddl import ddl
-from camscore.io.row_files import new_batch, write_rows
-from camscore.io.sinks import write_scores
+from camscore.io import new_batch, write_rows
+from camscore.io.on_spark import write_scores
 from camscore.stages.batches import with_output_columns
 from camscore.stages.compact import compact_day
 from camscore.stages.report import camera_health, camera_hours, frame_rows

@@ -7,7 +7,7 @@ from PIL import Image
 
 from camscore.stages.batches import with_output_columns
 
-from camscore.io.sinks import write_scores
+from camscore.io.on_spark import write_scores
 from tools import samples
 from camscore.health.signals import picture_signals
 from tables import score_rows

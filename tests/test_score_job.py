@@ -17,7 +17,7 @@ from camscore.model.conversion import make_graph
 from camscore.model.featurizer import featurizer_for
 from tools import samples
 from camscore.model.imaging import DecodeOptions, decode_frame
-from camscore.io.lease import held
+from camscore.io import held
 from camscore.model.model_dir import import_booster, load_model
 
 from conftest import ROOT, TEST_MODELS, carried, drawn_png, kept, load_job, put_frames, sources_digest

@@ -14,9 +14,8 @@ from camscore.model.spec import CoreSpec
 from camscore.stages.score import write_unread
 from camscore.stages.batches import _worker_core, arrow_batch_conf, score_frames, worker_meter, with_output_columns
 from camscore.spark.session import run_conf
-from camscore.io.sinks import partition_dates, write_scores
-from camscore.io.frames import read_frames
-from camscore.io.reader import GONE
+from camscore.io import GONE
+from camscore.io.on_spark import partition_dates, read_frames, write_scores
 
 from conftest import put_frames
 

@@ -5,7 +5,7 @@ import pytest
 
 from camscore.stages.batches import with_output_columns
 
-from camscore.io.sinks import batch_rows, done_paths, partition_dates, write_scores
+from camscore.io.on_spark import batch_rows, done_paths, partition_dates, write_scores
 from tables import score_rows
 
 pytestmark = pytest.mark.spark35  # ./submit.sh test runs these on Spark 3.5 too

@@ -10,13 +10,12 @@ from camscore import storage
 from camscore.config import SourceSettings
 from camscore.errors import ConfigError, InputError
 from camscore.spark.session import run_conf
-from camscore.io.boto3_reader import list_frames
-from camscore.io.fetching import fetched_ahead
-from camscore.io.frames import FrameSource, read_frames
-from camscore.io.local_listing import local_frames
-from camscore.io.partitioning import balanced_partitions
-from camscore.io.paths import extension_glob, hadoop_path, parent_folder, path_group
-from camscore.io.reader import FetchedBatch
+from camscore.io.readers.boto3 import list_frames
+from camscore.io import FetchedBatch, fetched_ahead
+from camscore.io.on_spark import FrameSource, read_frames
+from camscore.io.readers.listing import local_frames
+from camscore.io.readers.partitioning import balanced_partitions
+from camscore.io.spark_paths import extension_glob, hadoop_path, parent_folder, path_group
 
 from conftest import as_frame, put_frames
 

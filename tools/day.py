@@ -23,7 +23,7 @@ from camscore.stages.compact import compact_day
 from camscore.config import load_settings
 from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
-from camscore.io.sinks import write_scores
+from camscore.io.on_spark import write_scores
 
 QUERY = ("select camera_id, date, count(*), avg(probability), count(error_kind) "
          "from read_parquet('{output}/*/*/*.parquet', hive_partitioning = true) group by all")

@@ -29,7 +29,7 @@ from camscore.model.model_dir import import_booster, load_model
 from camscore.stages.score import prepare_score, run_score
 from camscore.stages.batches import with_output_columns
 from camscore.spark.session import spark_session
-from camscore.io.sinks import write_scores
+from camscore.io.on_spark import write_scores
 
 from tools import samples
 from tools.object_store import LocalObjectStore

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from camscore import storage
 from camscore.config import SourceSettings
-from camscore.io.boto3_reader import list_frames
+from camscore.io.readers.boto3 import list_frames
 
 from tools.object_store import LocalObjectStore
 from tools.processes import cpu_seconds

@@ -1,5 +1,5 @@
 """What reading camera and capture time from N listed paths costs in Spark: camscore's one reading
-(camscore.io.paths.with_path_fields, the Python function applied in Spark's Python workers) against the same
+(camscore.io.spark_paths.with_path_fields, the Python function applied in Spark's Python workers) against the same
 reading written as Spark expressions (the way camscore did it before, kept here only as the yardstick).
 
 Run from the checkout: ``PYSPARK_PYTHON=.venv/bin/python .venv/bin/python -m tools.path_fields_cost 200000``.
@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from camscore.config import SourceSettings, SparkSettings
-from camscore.io.paths import with_path_fields
+from camscore.io.on_spark import with_path_fields
 from camscore.spark.session import spark_session
 
 REGEX = r"(?P<camera_id>cam-\d+)/(?P<captured_at>\d{8}T\d{6})"

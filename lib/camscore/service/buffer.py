@@ -8,7 +8,7 @@ import threading
 from typing import Any, Mapping, Sequence
 
 from camscore.config import S3Settings
-from camscore.io.row_files import new_batch, write_rows
+from camscore.io import new_batch, write_rows
 
 log = logging.getLogger(__name__)
 

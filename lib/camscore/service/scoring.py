@@ -22,8 +22,7 @@ from camscore import storage
 from camscore.config import Settings
 from camscore.errors import ConfigError
 from camscore.health.episodes import CameraWatch
-from camscore.io.objects import read_object
-from camscore.io.path_fields import camera_and_time
+from camscore.io import camera_and_time, read_object
 from camscore.model.unimportable import unimportable
 
 # lightgbm (which the spec's classifier imports) imports pandas wherever it is installed (0.3 s of each cold

@@ -21,9 +21,8 @@ from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from camscore.io.fetching import fetched_ahead
-from camscore.io.frames import FrameSource
-from camscore.io.reader import Fetch, FetchedBatch
+from camscore.io import Fetch, FetchedBatch, fetched_ahead
+from camscore.io.on_spark import FrameSource
 from camscore.model.core import FrameCore, error_columns
 from camscore.model.featurizer import Graph
 from camscore.model.imaging import DecodeOptions

@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 from camscore.config import SourceSettings
 from camscore.errors import InputError
 from camscore.model.imaging import DecodeOptions, FrameError, decode_frame
-from camscore.io.fetching import fetched_ahead
-from camscore.io.frames import FrameSource
+from camscore.io import fetched_ahead
+from camscore.io.on_spark import FrameSource
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from camscore import storage
 from camscore.config import Settings
 from camscore.errors import CompactionCheckFailed, InputError
 from camscore.io import lease
-from camscore.io.sinks import OUTPUT_ORDER, PARTITION_COLUMNS, rows_under
-from camscore.rows import FRAME_ROW_NUMBER, FRAME_ROW_RULE
+from camscore.io.on_spark import rows_under
+from camscore.rows import FRAME_ROW_NUMBER, FRAME_ROW_RULE, OUTPUT_ORDER, PARTITION_COLUMNS
 
 STAGING = "_compacting"
 

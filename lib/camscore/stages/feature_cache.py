@@ -20,7 +20,7 @@ from pyspark.sql.window import Window
 from camscore import storage
 from camscore.model.featurizer import FeaturizerSpec, Graph
 from camscore.model.imaging import DecodeOptions
-from camscore.io.frames import FrameSource
+from camscore.io.on_spark import FrameSource
 from camscore.rows import FEATURE_COLUMNS, PASSING_KINDS
 from camscore.spark.schema import struct
 from camscore.stages.batches import featurize_frames

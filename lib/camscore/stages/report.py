@@ -20,7 +20,7 @@ from camscore import storage
 from camscore.config import HealthSettings
 from camscore.errors import InputError
 from camscore.health.episodes import Frame, camera_episodes
-from camscore.io.sinks import rows_under
+from camscore.io.on_spark import rows_under
 from camscore.rows import EPISODE_COLUMNS, SIGNAL_COLUMNS, ErrorKind, names
 from camscore.spark.schema import struct
 from camscore.stages.compact import one_per_frame
@@ -126,7 +126,7 @@ def write_report(spark: SparkSession, output: str, *, date: str | None, to: str 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from camscore.io.row_files import arrow_schema
+    from camscore.io import arrow_schema
     from camscore.stages.plots import camera_hours_png
 
     target = (to or f"{output.rstrip('/')}/_reports/{date or 'all'}").rstrip("/")

@@ -17,9 +17,8 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError
-from camscore.io import lease, sinks
-from camscore.io.frames import FrameSource, read_frames
-from camscore.io.reader import GONE
+from camscore.io import GONE, lease, sinks
+from camscore.io.on_spark import FrameSource, read_frames
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import Model, load_model
 from camscore.model.spec import CoreSpec

@@ -18,8 +18,7 @@ from camscore import storage
 from camscore.config import Settings, TrainSettings
 from camscore.labels import label_names
 from camscore.errors import ConfigError, InputError
-from camscore.io.frames import FrameSource, read_frames
-from camscore.io.paths import parent_folder, path_group
+from camscore.io.on_spark import FrameSource, parent_folder, path_group, read_frames
 from camscore.model.conversion import graph_for, quantized
 from camscore.model.choice import FeaturizerChoice, chosen
 from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, OpenVinoModel

@@ -1,5 +1,6 @@
-"""A frame's camera and capture time from its path, in plain Python: what camscore.io.paths computes with
-Spark's expressions, for the service, which scores without Spark and must give the same row."""
+"""What a frame's path says, in plain Python: its extension, and its camera and capture time, the one reading
+of a path, which the service runs as it is and camscore.io.spark_paths.with_path_fields runs in Spark's Python
+workers, so both give the same row."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def strptime_format(pattern: str) -> str:
 def camera_and_time(path: str, modified: dt.datetime | None, *,
                     source: SourceSettings) -> tuple[str | None, dt.datetime | None]:
     """``camera_id`` and ``captured_at`` of a frame's row: by source.path_regex where it names them and
-    matches, else the parent folder and ``modified`` (as camscore.io.paths.with_path_fields does)."""
+    matches, else the parent folder and ``modified`` (as camscore.io.spark_paths.with_path_fields does in Spark)."""
     parent = _PARENT.search(path)
     camera_id, captured_at = (parent.group(1) if parent else ""), modified
     if source.path_regex:
@@ -62,3 +63,7 @@ def camera_and_time(path: str, modified: dt.datetime | None, *,
             except ValueError:
                 pass  # Spark's try_to_timestamp gives null, and the modification time stands
     return camera_id or None, captured_at
+
+
+def has_extension(path: str, extensions: tuple[str, ...]) -> bool:
+    return path.lower().endswith(tuple("." + e.lstrip(".").lower() for e in extensions))

@@ -14,10 +14,10 @@ from pyspark.sql import SparkSession
 from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
-from camscore.io.partitioning import listed_on_driver
-from camscore.io.paths import has_extension
-from camscore.io.objects import read_object
-from camscore.io.reader import FetchedBatch, Opened
+from camscore.io.readers.object_read import read_object
+from camscore.io.python_paths import has_extension
+from camscore.io.readers.base import FetchedBatch, Opened
+from camscore.io.readers.partitioning import listed_on_driver
 from camscore.rows import FrameRead
 
 

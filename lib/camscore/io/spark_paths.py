@@ -1,4 +1,5 @@
-"""What a frame's path says: its extension, its camera and its capture time, and how Spark spells it."""
+"""What a frame's path says, in Spark: its extension as a Hadoop glob, its camera and capture time as columns
+(with_path_fields runs camscore.io.python_paths' reading in Spark's Python workers), and how Spark spells it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from camscore.config import SourceSettings
-from camscore.io.path_fields import camera_and_time
+from camscore.io.python_paths import camera_and_time
 from camscore.rows import PATH_FIELD_COLUMNS, names
 from camscore.spark.schema import struct
 
@@ -25,13 +26,9 @@ def extension_glob(extensions: tuple[str, ...]) -> str:
     return "*.{" + ",".join(any_case(e.lstrip(".")) for e in extensions) + "}"
 
 
-def has_extension(path: str, extensions: tuple[str, ...]) -> bool:
-    return path.lower().endswith(tuple("." + e.lstrip(".").lower() for e in extensions))
-
-
 def with_path_fields(frames: DataFrame, *, source: SourceSettings) -> DataFrame:
     """Adds camera_id and captured_at to listed frames (path, modification_time): each frame's by
-    camscore.io.path_fields.camera_and_time, the one reading of a path the service uses too, run in Spark's
+    camscore.io.python_paths.camera_and_time, the one reading of a path the service uses too, run in Spark's
     Python workers (a few microseconds a path, against milliseconds to score a frame)."""
     def fields(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:

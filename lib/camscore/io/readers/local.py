@@ -10,10 +10,9 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from camscore.config import SourceSettings
-from camscore.io.binaryfile_reader import binary_files, listed_columns, unscanned
-from camscore.io.local_listing import HADOOP_GLOB, local_frames
-from camscore.io.partitioning import listed_on_driver
-from camscore.io.reader import GONE, FetchedBatch, Opened, oversized
+from camscore.io.readers.listing import HADOOP_GLOB, binary_files, listed_columns, local_frames, unscanned
+from camscore.io.readers.partitioning import listed_on_driver
+from camscore.io.readers.base import GONE, FetchedBatch, Opened, oversized
 from camscore.rows import ErrorKind, FrameError, FrameRead
 from camscore.storage import local_path
 

@@ -1,6 +1,6 @@
 """The one protocol every frame reader follows, and what a fetched batch of frames is.
 
-A reader (boto3_reader, local_reader, binaryfile_reader) opens a location as Opened: the listing
+A reader (readers.boto3, readers.local, readers.binaryfile) opens a location as Opened: the listing
 (``path, modification_time, length``), the rows a subset of it becomes, and ``fetch``, which a Python
 worker calls on a pandas batch of those rows for one FrameRead per frame.
 """

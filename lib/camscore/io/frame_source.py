@@ -1,4 +1,4 @@
-"""Reading frames: three readers behind one protocol (camscore.io.reader), chosen here.
+"""Reading frames: three readers behind one protocol (camscore.io.readers.base), chosen here.
 
 Every reader lists ``path, modification_time, length``, and ``camera_id`` and ``captured_at`` are taken
 from the path; a Python worker gets each batch's reads from FrameSource.fetch. The boto3 reader (s3://, and
@@ -23,9 +23,9 @@ from pyspark.sql import DataFrame, SparkSession
 from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
-from camscore.io import binaryfile_reader, boto3_reader, local_reader
-from camscore.io.paths import with_path_fields
-from camscore.io.reader import Fetch
+from camscore.io.readers import binaryfile as binaryfile_reader, boto3 as boto3_reader, local as local_reader
+from camscore.io.spark_paths import with_path_fields
+from camscore.io.readers.base import Fetch
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class FrameSource:
             which is never read), and the CPU the reads took.
         conf: Spark SQL properties the reads of these frames want while they run
             (the partitioning of a file scan, the bytes of an Arrow batch); see spark.session.run_conf.
-        max_batch_mb: the most bytes of frames a worker takes in one batch (io.fetching.fetched_ahead).
+        max_batch_mb: the most bytes of frames a worker takes in one batch (io.prefetch.fetched_ahead).
     """
 
     uri: str

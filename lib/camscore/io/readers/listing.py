@@ -1,4 +1,5 @@
-"""Listing a local folder as Spark's file index lists it, on the driver, without Spark."""
+"""Listing frames as Spark's file index lists them: through Spark's binaryFile source (binary_files, and the
+zero-byte files its scan leaves out), or a local folder on the driver, without Spark (local_frames)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ import os
 import re
 import stat
 
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from camscore import storage
+from camscore.config import SourceSettings
 from camscore.errors import InputError
-from camscore.io.paths import has_extension
+from camscore.io.python_paths import has_extension
+from camscore.io.spark_paths import extension_glob, hadoop_path
 from camscore.storage import local_path
 
 log = logging.getLogger(__name__)
@@ -69,3 +77,32 @@ def hidden_by_hadoop(name: str, *, folder: bool = False) -> bool:
     left_out = (name.startswith("_") and "=" not in name) or name.startswith(".") or name.endswith("._COPYING_")
     return left_out and not (folder and name.startswith(("_common_metadata", "_metadata")))
 
+
+def binary_files(spark: SparkSession, uri: str, *, source: SourceSettings) -> DataFrame:
+    """Spark's binaryFile source over ``uri``: every file with one of the extensions, recursively."""
+    storage.check_spark_location(spark, uri)
+    try:
+        return (spark.read.format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", extension_glob(source.extensions))
+                .load(uri))
+    except AnalysisException as exc:
+        raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
+
+
+def listed_columns() -> list[Column]:
+    """binaryFile's columns as a listing's."""
+    return [F.col("path"), F.col("modificationTime").alias("modification_time"), F.col("length")]
+
+
+def unscanned(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> list[tuple]:
+    """``(path, modification_time, length)`` of the files among ``listed`` that a scan left out.
+
+    Spark's file scan skips zero-byte files (``scanned`` are the paths it found), but they are
+    frames the camera wrote, and each must get its own row (with an ``empty`` error). A file gone
+    since it was listed has neither time nor length.
+    """
+    missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
+    statuses = [(path, storage.file_status(spark, path)) for path in missing]
+    return [(path, None, None) if status is None else (path, status[1], 0)
+            for path, status in statuses if status is None or status[0] == 0]

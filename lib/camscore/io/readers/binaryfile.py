@@ -4,17 +4,14 @@ bytes in the JVM's scan."""
 from __future__ import annotations
 
 import pandas as pd
-from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from camscore import storage
 from camscore.config import SourceSettings
-from camscore.errors import InputError
-from camscore.io.partitioning import scan_conf
-from camscore.io.paths import extension_glob, hadoop_path
-from camscore.io.reader import GONE, TOO_LARGE, FetchedBatch, Opened
+from camscore.io.readers.base import GONE, TOO_LARGE, FetchedBatch, Opened
+from camscore.io.readers.listing import binary_files, listed_columns, unscanned
+from camscore.io.readers.partitioning import scan_conf
 from camscore.rows import LISTING_COLUMNS, ErrorKind, FrameError, FrameRead, names
 from camscore.spark.schema import struct
 
@@ -64,33 +61,3 @@ def as_scanned(batch: pd.DataFrame) -> FetchedBatch:
     reads = [FrameRead(content) if error is None else FrameRead(None, FrameError(kind, error))
              for content, error, kind in zip(batch["content"], batch["read_error"], batch["read_error_kind"])]
     return FetchedBatch(batch.drop(columns=list(_SCANNED)), reads)
-
-
-def binary_files(spark: SparkSession, uri: str, *, source: SourceSettings) -> DataFrame:
-    """Spark's binaryFile source over ``uri``: every file with one of the extensions, recursively."""
-    storage.check_spark_location(spark, uri)
-    try:
-        return (spark.read.format("binaryFile")
-                .option("recursiveFileLookup", "true")
-                .option("pathGlobFilter", extension_glob(source.extensions))
-                .load(uri))
-    except AnalysisException as exc:
-        raise InputError(f"cannot read frames from {uri}: {str(exc).splitlines()[0]}") from exc
-
-
-def listed_columns() -> list[Column]:
-    """binaryFile's columns as a listing's."""
-    return [F.col("path"), F.col("modificationTime").alias("modification_time"), F.col("length")]
-
-
-def unscanned(spark: SparkSession, scanned: set[str], *, listed: list[str]) -> list[tuple]:
-    """``(path, modification_time, length)`` of the files among ``listed`` that a scan left out.
-
-    Spark's file scan skips zero-byte files (``scanned`` are the paths it found), but they are
-    frames the camera wrote, and each must get its own row (with an ``empty`` error). A file gone
-    since it was listed has neither time nor length.
-    """
-    missing = sorted({hadoop_path(uri) for uri in listed} - scanned)
-    statuses = [(path, storage.file_status(spark, path)) for path in missing]
-    return [(path, None, None) if status is None else (path, status[1], 0)
-            for path, status in statuses if status is None or status[0] == 0]

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from camscore.io.reader import Fetch, FetchedBatch
+from camscore.io.readers.base import Fetch, FetchedBatch
 
 
 def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch, *, max_batch_mb: int) -> Iterator[FetchedBatch]:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from camscore import storage
 from camscore.config import S3Settings
-from camscore.io.reader import oversized
+from camscore.io.readers.base import oversized
 from camscore.rows import ErrorKind, FrameError, FrameRead
 
 
