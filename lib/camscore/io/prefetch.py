@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from camscore.io.readers.base import Fetch, FetchedBatch
+
+if TYPE_CHECKING:  # the batches are pandas frames, but the service, which imports camscore.io, loads no pandas
+    import pandas as pd
 
 
 def fetched_ahead(batches: Iterator[pd.DataFrame], fetch: Fetch, *, max_batch_mb: int) -> Iterator[FetchedBatch]:
