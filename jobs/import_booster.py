@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = import_booster(options.booster, options.out, layer=options.layer, weights=options.weights,
                                   seed=options.weights_seed, runtime=options.runtime, precision=options.precision,
                                   resample=options.resample, calibration=frames, label_names=label_names(options.labels),
-                                  threshold=options.threshold, files=storage.Files(settings.s3))
+                                  threshold=options.threshold, files=storage.StorageFiles(settings.s3))
         print(f"model {manifest.model_id} written to {options.out}")
 
     return run_job(argv, __doc__, prog="import-booster", options=ImportOptions, body=body)

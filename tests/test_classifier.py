@@ -107,9 +107,9 @@ def test_a_file_that_is_not_a_booster_is_refused(tmp_path):
 def test_a_model_directory_round_trips_through_s3(s3_server, bucket, stand_in_booster):
     uri = f"{bucket}/models/original"
     import_booster(str(stand_in_booster), uri, layer="predictions", weights="imagenet", runtime="keras",
-                   files=storage.Files(s3_server.settings))
+                   files=storage.StorageFiles(s3_server.settings))
 
-    model = load_model(uri, files=storage.Files(s3_server.settings))
+    model = load_model(uri, files=storage.StorageFiles(s3_server.settings))
 
     assert model.manifest.feature_count == 1000
     assert model.booster_text == stand_in_booster.read_text()

@@ -86,10 +86,10 @@ def test_a_weights_file_loads_by_path_and_from_s3_with_its_hash(tmp_path, weight
     storage.write_bytes(uri, path.read_bytes(), s3=s3_server.settings)
 
     from_file = load_weights(str(path))
-    from_s3 = load_weights(uri, files=storage.Files(s3_server.settings))
+    from_s3 = load_weights(uri, files=storage.StorageFiles(s3_server.settings))
 
     assert from_file.identity.startswith("sha256:")
-    assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, files=storage.Files(s3_server.settings))
+    assert from_s3.identity == from_file.identity == weights_identity(str(path), seed=0, files=storage.StorageFiles(s3_server.settings))
     assert all(np.array_equal(ours, theirs) for ours, theirs in zip(from_s3.arrays, weights.arrays))
 
 

@@ -11,7 +11,7 @@ from camscore.config import FeaturizerSettings
 from camscore.errors import ModelError
 from camscore.model.conversion import make_graph
 from camscore.model.featurizer import FeaturizerSpec, Graph, OpenVinoGraph, check_runtime
-from camscore.model.files import Files
+from camscore.model.files import FileAccess
 from camscore.model.model_dir import Model
 from camscore.model.weights import load_weights, weights_identity
 from camscore.policy import TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE, TRAINING_RUNTIME, TRAINING_WEIGHTS
@@ -73,7 +73,7 @@ def chosen(requested: FeaturizerSettings, trained: FeaturizerSpec | None = None)
                             runtime=runtime, precision=precision, resample=resample)
 
 
-def scoring_featurizer(model: Model, requested: FeaturizerSettings, *, allow_weights_mismatch: bool, files: Files,
+def scoring_featurizer(model: Model, requested: FeaturizerSettings, *, allow_weights_mismatch: bool, files: FileAccess,
                        carried_only: bool = False) -> ScoringFeaturizer:
     """What a model is scored with: the config's choice, else the model's.
 

@@ -1,21 +1,28 @@
-"""How the model layer reads and writes whole files without knowing where they are: it is given a Files.
+"""How the model layer reads, writes and names whole files without knowing where they are: it is given a
+FileAccess.
 
-camscore.storage.Files reaches s3:// too; LOCAL reaches the local disk only.
+camscore.storage.StorageFiles reaches s3:// (and gs://) too, and names files there with storage's one URI join;
+LOCAL reaches the local disk only. The model layer names a file inside a folder with the FileAccess's join, never
+its own: one join per place a location can be.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
 from camscore.errors import ConfigError
 
 
-class Files(Protocol):
+class FileAccess(Protocol):
     """Whole files by location. Failures are OSErrors (FileNotFoundError when nothing is there)."""
 
     def read(self, uri: str) -> bytes: ...
     def write(self, uri: str, data: bytes) -> str: ...
+    def join(self, uri: str, name: str) -> str:
+        """``name`` inside the folder ``uri``."""
+        ...
 
 
 class LocalFiles:
@@ -30,11 +37,15 @@ class LocalFiles:
         path.write_bytes(data)
         return uri
 
+    def join(self, uri: str, name: str) -> str:
+        # A local path's join, as camscore.storage.uri.join makes it for one (a file: URI keeps its prefix).
+        return os.path.join(uri, name)
+
     @staticmethod
     def _path(uri: str) -> Path:
         if "://" in uri and not uri.startswith("file:"):
-            reach = "here only local paths: an s3:// one needs camscore.storage.Files" if uri.startswith("s3://") \
-                else "local paths or s3:// URIs"
+            reach = ("here only local paths: an s3:// one needs camscore.storage.StorageFiles"
+                     if uri.startswith("s3://") else "local paths or s3:// URIs")
             raise ConfigError(f"models, boosters and weights are read and written as {reach}; got {uri!r} "
                               f"(scheme {uri.split('://', 1)[0]!r})")
         path = uri[len("file:"):] if uri.startswith("file:") else uri
@@ -42,8 +53,3 @@ class LocalFiles:
 
 
 LOCAL = LocalFiles()
-
-
-def join(uri: str, name: str) -> str:
-    """``uri/name`` for a path or a URI."""
-    return f"{uri.rstrip('/')}/{name}"

@@ -4,7 +4,8 @@ checked, and made from a bare booster.
 A model directory holds ``booster.txt`` (LightGBM text format) and ``manifest.json`` (what the features were
 computed with, label names, threshold, model id, library versions); a model whose features came from OpenVINO
 also carries that featurizer, ``featurizer.xml`` and ``featurizer.bin``, so scoring needs neither Keras nor
-TensorFlow. It is read and written through the Files it is given (camscore.storage.Files reaches s3://).
+TensorFlow. It is read and written through the FileAccess it is given (camscore.storage.StorageFiles reaches
+s3://), which names the files inside it too.
 camscore.model.classifier scores with the booster.
 """
 
@@ -24,7 +25,7 @@ from camscore.errors import ModelError
 from camscore.model.classifier import booster_feature_count
 from camscore.model.conversion import graph_for
 from camscore.model.featurizer import FEATURE_SIZES, FeaturizerSpec, OpenVinoModel, check_layer, check_runtime
-from camscore.model.files import LOCAL, Files, join
+from camscore.model.files import LOCAL, FileAccess
 from camscore.model.weights import load_weights, weights_identity
 from camscore.policy import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.vocabulary import DEFAULT_LABEL_NAMES
@@ -106,7 +107,7 @@ class Model:
 
 
 def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: OpenVinoModel | None = None,
-               files: Files = LOCAL) -> None:
+               files: FileAccess = LOCAL) -> None:
     """Writes ``booster.txt``, the featurizer if given, and ``manifest.json`` last, under ``uri`` (local or s3://).
 
     Raises:
@@ -115,22 +116,22 @@ def save_model(uri: str, booster_text: str, manifest: Manifest, *, openvino: Ope
     if (openvino.identity if openvino else "") != manifest.featurizer.graph:
         raise ValueError(f"the manifest records featurizer {manifest.featurizer.graph or 'none'}, "
                          f"not {openvino.identity if openvino else 'none'}")
-    files.write(join(uri, BOOSTER_FILE), booster_text.encode())
+    files.write(files.join(uri, BOOSTER_FILE), booster_text.encode())
     if openvino:
         for name, data in zip(OPENVINO_FILES, (openvino.xml, openvino.bin)):
-            files.write(join(uri, name), data)
-    files.write(join(uri, MANIFEST_FILE), manifest.to_json().encode())
+            files.write(files.join(uri, name), data)
+    files.write(files.join(uri, MANIFEST_FILE), manifest.to_json().encode())
 
 
-def load_model(uri: str, *, files: Files = LOCAL) -> Model:
+def load_model(uri: str, *, files: FileAccess = LOCAL) -> Model:
     """Reads and checks a model directory.
 
     Raises:
         ModelError: a file is missing, or the booster or the featurizer does not match the manifest.
     """
     manifest_text = _read_model_file(uri, MANIFEST_FILE, files).decode(errors="replace")
-    manifest = Manifest.from_json(manifest_text, origin=join(uri, MANIFEST_FILE))
-    booster_origin = join(uri, BOOSTER_FILE)
+    manifest = Manifest.from_json(manifest_text, origin=files.join(uri, MANIFEST_FILE))
+    booster_origin = files.join(uri, BOOSTER_FILE)
     try:
         booster_text = _read_model_file(uri, BOOSTER_FILE, files).decode()
     except UnicodeDecodeError as exc:
@@ -143,13 +144,13 @@ def load_model(uri: str, *, files: Files = LOCAL) -> Model:
     if manifest.featurizer.graph:
         openvino = OpenVinoModel(*(_read_model_file(uri, name, files) for name in OPENVINO_FILES))
         if openvino.identity != manifest.featurizer.graph:
-            raise ModelError(f"{join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
+            raise ModelError(f"{files.join(uri, OPENVINO_FILES[0])} and {OPENVINO_FILES[1]} are "
                              f"{openvino.identity}, but the manifest records {manifest.featurizer.graph}")
     return Model(uri, manifest, booster_text, openvino)
 
 
-def _read_model_file(uri: str, name: str, files: Files) -> bytes:
-    location = join(uri, name)
+def _read_model_file(uri: str, name: str, files: FileAccess) -> bytes:
+    location = files.join(uri, name)
     try:
         return files.read(location)
     except (FileNotFoundError, NotADirectoryError):
@@ -168,7 +169,7 @@ def import_booster(booster_uri: str, out: str, *, layer: str, weights: str, seed
                    runtime: str = IMPORT_RUNTIME, precision: str = IMPORT_PRECISION,
                    resample: str = IMPORT_RESAMPLE, calibration: np.ndarray | None = None,
                    label_names: tuple[str, str] = DEFAULT_LABEL_NAMES, threshold: float = 0.5,
-                   files: Files = LOCAL) -> Manifest:
+                   files: FileAccess = LOCAL) -> Manifest:
     """Wraps a bare LightGBM booster file into a model directory.
 
     Args:

@@ -19,7 +19,7 @@ from camscore.model.choice import scoring_featurizer
 from camscore.model.classifier import Classifier
 from camscore.model.core import FrameCore
 from camscore.model.featurizer import Graph, KerasGraph, featurizer_for
-from camscore.model.files import LOCAL, Files
+from camscore.model.files import LOCAL, FileAccess
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import Model
 
@@ -53,7 +53,7 @@ class CoreSpec:
     skip_blank: bool = False
 
     @classmethod
-    def from_model(cls, model: Model, settings: Settings, *, files: Files = LOCAL,
+    def from_model(cls, model: Model, settings: Settings, *, files: FileAccess = LOCAL,
                    carried_only: bool = False) -> CoreSpec:
         """The spec that scores ``model`` as ``settings`` ask: featurizer.* over the model's featurizer
         (camscore.model.choice), score.allow_weights_mismatch and score.skip_unhealthy.
@@ -61,7 +61,7 @@ class CoreSpec:
         Args:
             model: the loaded model directory (camscore.model.model_dir.load_model).
             settings: the run's settings.
-            files: where weights named by the settings are read (s3:// through camscore.storage.Files).
+            files: where weights named by the settings are read (s3:// through camscore.storage.StorageFiles).
             carried_only: score only with the OpenVINO featurizer the model directory carries (the service:
                 no Keras).
 

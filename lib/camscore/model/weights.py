@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from camscore.errors import ModelError
-from camscore.model.files import LOCAL, Files
+from camscore.model.files import LOCAL, FileAccess
 from camscore.model.featurizer import require_keras
 
 WEIGHTS_HELP = ("use weights: imagenet (Keras download and cache), a weights file path, "
@@ -31,7 +31,7 @@ class Weights:
     arrays: tuple[np.ndarray, ...]
 
 
-def weights_identity(source: str, *, seed: int, files: Files = LOCAL) -> str:
+def weights_identity(source: str, *, seed: int, files: FileAccess = LOCAL) -> str:
     """The identity a weights source would have, without building the model."""
     if source == "imagenet":
         return "imagenet"
@@ -40,13 +40,13 @@ def weights_identity(source: str, *, seed: int, files: Files = LOCAL) -> str:
     return "sha256:" + hashlib.sha256(_weights_bytes(source, files)).hexdigest()
 
 
-def load_weights(source: str, *, seed: int = 0, files: Files = LOCAL) -> Weights:
+def load_weights(source: str, *, seed: int = 0, files: FileAccess = LOCAL) -> Weights:
     """Loads ResNet50 weights (with top) once per process.
 
     Args:
         source: ``imagenet``, a weights file path, an ``s3://`` URI, or ``none``.
         seed: seed of the random weights when ``source`` is ``none``.
-        files: how to reach the weights file (an ``s3://`` one needs camscore.storage.Files).
+        files: how to reach the weights file (an ``s3://`` one needs camscore.storage.StorageFiles).
 
     Raises:
         ModelError: the weights cannot be found, fetched or loaded; the message
@@ -75,7 +75,7 @@ def _load_builtin(source: str, seed: int) -> Weights:
     return Weights("imagenet", "imagenet", tuple(model.get_weights()))
 
 
-def _weights_bytes(source: str, files: Files) -> bytes:
+def _weights_bytes(source: str, files: FileAccess) -> bytes:
     try:
         return files.read(source)
     except FileNotFoundError:

@@ -54,7 +54,7 @@ class Scoring:
             storage.check_writable(settings.serve.output, s3=settings.s3)
         self.settings, self.metrics = settings, metrics or Metrics()
         started = time.perf_counter()
-        files = storage.Files(settings.s3)
+        files = storage.StorageFiles(settings.s3)
         model = load_model(settings.serve.model, files=files)
         self.model_id = model.manifest.model_id
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))

@@ -142,7 +142,7 @@ def prepare_score(settings: Settings) -> PreparedRun:
             raise ConfigError(f"{flag} is required (or score.{flag[2:]} in the config file)")
     if storage.is_local_to(settings.score.output, settings.spark):
         storage.check_writable(settings.score.output, s3=settings.s3)
-    files = storage.Files(settings.s3)
+    files = storage.StorageFiles(settings.s3)
     model = load_model(settings.score.model, files=files)
     return PreparedRun(settings, model, CoreSpec.from_model(model, settings, files=files),
                        time.perf_counter() - started)

@@ -105,7 +105,7 @@ def prepare_train(settings: Settings) -> PreparedTraining:
             raise ConfigError(f"{flag} is required (or train.{flag[2:].replace('-', '_')} in the config file)")
     storage.check_writable(job.model_out, s3=settings.s3)
     choice = chosen(settings.featurizer)
-    weights = load_weights(choice.weights, seed=choice.seed, files=storage.Files(settings.s3))
+    weights = load_weights(choice.weights, seed=choice.seed, files=storage.StorageFiles(settings.s3))
     return PreparedTraining(settings, weights, choice)
 
 
@@ -214,7 +214,7 @@ def write_model(run: PreparedTraining, labelled: LabelledFrames, featurized: Fea
                "model_id": manifest.model_id, "featurization": featurized.summary}
     graph = featurized.graph
     save_model(job.model_out, final.booster_text, manifest,
-               openvino=graph.model if isinstance(graph, OpenVinoGraph) else None, files=storage.Files(s3))
+               openvino=graph.model if isinstance(graph, OpenVinoGraph) else None, files=storage.StorageFiles(s3))
     storage.write_bytes(storage.join(job.model_out, METRICS_FILE),
                         json.dumps(json_ready(metrics), indent=2, allow_nan=False).encode(), s3=s3)
     storage.write_bytes(storage.join(job.model_out, CONFUSION_FILE),

@@ -23,7 +23,7 @@ from camscore.storage.uri import S3Uri, is_s3, join, local_path, scheme, through
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["Files", "HadoopStorage", "LocalStorage", "ObjectRead", "S3Object", "S3Storage", "S3Uri", "Storage",
+__all__ = ["HadoopStorage", "LocalStorage", "ObjectRead", "S3Object", "S3Storage", "S3Uri", "Storage", "StorageFiles",
            "check_spark_location", "check_writable", "client", "delete", "exists", "file_status", "folders",
            "get_object", "hadoop_fs", "is_local_to", "is_s3", "join", "list_objects", "local_path",
            "on_local_disk", "read_bytes", "rename", "scheme", "size", "storage_for", "through_s3_api",
@@ -78,9 +78,9 @@ def storage_for(uri: str, *, s3: S3Settings | None, spark: SparkSession | None =
     return LocalStorage() if on_local_disk(spark, uri) else HadoopStorage(spark)
 
 
-class Files:
-    """Whole files at local paths and s3:// (or gs://) URIs, as the model layer reads and writes them
-    (model.files.Files)."""
+class StorageFiles:
+    """Whole files at local paths and s3:// (or gs://) URIs, as the model layer reads, writes and names them
+    (its camscore.model.files.FileAccess); join is storage's one URI join."""
 
     def __init__(self, s3: S3Settings):
         self.s3 = s3
@@ -90,6 +90,9 @@ class Files:
 
     def write(self, uri: str, data: bytes) -> str:
         return write_bytes(uri, data, s3=self.s3)
+
+    def join(self, uri: str, name: str) -> str:
+        return join(uri, name)
 
 
 def read_bytes(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> bytes:
