@@ -74,18 +74,27 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
             it cannot.
         ConfigError: no Hadoop filesystem serves the location (binaryFile).
     """
-    if source.reader == "boto3" or (source.reader == "auto" and storage.is_s3(uri)):
+    reader = source.reader if source.reader != "auto" else _reader_of(storage.resolve(uri, s3=s3, spark=spark))
+    if reader == "boto3":
         if not storage.through_s3_api(uri):
             raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: gs:// too (Cloud Storage's "
                              f"S3-compatible API); for anything else use reader auto or binaryfile")
         opened = boto3_reader.open_frames(spark, uri, source=source, s3=s3)
-    elif source.reader != "binaryfile" and storage.on_local_disk(spark, uri):
+    elif reader == "local":
+        if not storage.on_local_disk(spark, uri):
+            raise InputError(f"source.reader local reads the local filesystem only; got {uri!r}: use reader auto")
         opened = local_reader.open_frames(spark, uri, source=source)
-    elif source.reader == "local":
-        raise InputError(f"source.reader local reads the local filesystem only; got {uri!r}: use reader auto")
     else:
         opened = binaryfile_reader.open_frames(spark, uri, source=source)
     # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
     conf = {**opened.conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
     return FrameSource(uri, with_path_fields(opened.listing, source=source), opened.fetch, conf,
                        source.max_batch_mb, lambda wanted=None: with_path_fields(opened.rows(wanted), source=source))
+
+
+def _reader_of(backend: storage.Storage) -> str:
+    """The reader source.reader auto means for a location of this backend (storage.resolve picks it: with a
+    session, gs:// is a Hadoop location, read by binaryfile)."""
+    if isinstance(backend, storage.S3Storage):
+        return "boto3"
+    return "local" if isinstance(backend, storage.LocalStorage) else "binaryfile"

@@ -88,7 +88,7 @@ def held(output: str, *, seconds: float, s3: S3Settings | None, spark: SparkSess
         LeaseLost: the lease was lost while the block ran.
     """
     uri = storage.join(_through_boto3(output.rstrip("/")), LEASE_FILE)
-    store = storage.storage_for(uri, s3=s3, spark=spark)
+    store = storage.resolve(uri, s3=s3, spark=spark)
     holder, token = _take(store, uri, seconds, clock)
     stop, lost = threading.Event(), threading.Event()
 

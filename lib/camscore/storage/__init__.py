@@ -1,9 +1,9 @@
 """One storage layer: whole files at a location, the backend chosen once from its URI.
 
-``storage_for(uri, s3=..., spark=...)`` gives the location's Storage: s3:// (and s3a://, the same
-objects) through boto3, gs:// through boto3 too (Cloud Storage's S3-compatible XML API) where camscore
-reads and writes it itself, a local path or ``file:`` URI on the local disk, and any other Hadoop URI
-through the session's filesystems. Every backend reads, writes, tells whether something exists,
+``resolve(uri, s3=..., spark=...)`` is the one place a location's backend (its Storage) is picked: s3://
+(and s3a://, the same objects) through boto3, gs:// through boto3 too (Cloud Storage's S3-compatible XML API)
+where camscore reads and writes it itself, a local path or ``file:`` URI on the local disk, and any other Hadoop
+URI through the session's filesystems. Every backend reads, writes, tells whether something exists,
 creates a file only if it is absent and replaces it only if it is unchanged (the lease's two atomic
 steps), and deletes. Failures are OSErrors (FileNotFoundError when nothing is there).
 """
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["HadoopStorage", "LocalStorage", "ObjectRead", "S3Object", "S3Storage", "S3Uri", "Storage", "StorageFiles",
            "check_spark_location", "check_writable", "client", "delete", "exists", "file_status", "folders",
            "get_object", "hadoop_fs", "is_local_to", "is_s3", "join", "list_objects", "local_path",
-           "on_local_disk", "read_bytes", "rename", "scheme", "size", "storage_for", "through_s3_api",
+           "on_local_disk", "read_bytes", "rename", "resolve", "scheme", "size", "storage_for", "through_s3_api",
            "write_bytes"]
 
 
@@ -43,7 +43,7 @@ class Storage(Protocol):
     def check_writable(self, uri: str) -> None: ...
 
 
-def storage_for(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> Storage:
+def resolve(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> Storage:
     """The backend of ``uri``: boto3 for s3://, the local disk for a path or ``file:`` URI (or a bare path
     Spark's default filesystem holds on the local disk), else Spark's Hadoop filesystems (s3a:// among them).
 
@@ -78,6 +78,11 @@ def storage_for(uri: str, *, s3: S3Settings | None, spark: SparkSession | None =
     return LocalStorage() if on_local_disk(spark, uri) else HadoopStorage(spark)
 
 
+# resolve's former name, for the callers not yet moved to it (stages.train, tests/test_storage.py,
+# tests/test_object_store.py).
+storage_for = resolve
+
+
 class StorageFiles:
     """Whole files at local paths and s3:// (or gs://) URIs, as the model layer reads, writes and names them
     (its camscore.model.files.FileAccess); join is storage's one URI join."""
@@ -96,22 +101,22 @@ class StorageFiles:
 
 
 def read_bytes(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> bytes:
-    return storage_for(uri, s3=s3, spark=spark).read(uri)
+    return resolve(uri, s3=s3, spark=spark).read(uri)
 
 
 def write_bytes(uri: str, data: bytes, *, s3: S3Settings | None, spark: SparkSession | None = None) -> str:
     """Writes (or replaces) one file, parent folders made; returns where."""
-    return storage_for(uri, s3=s3, spark=spark).write(uri, data)
+    return resolve(uri, s3=s3, spark=spark).write(uri, data)
 
 
 def exists(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> bool:
     """Whether anything is at ``uri``: a file, a folder, an object or a prefix."""
-    return storage_for(uri, s3=s3, spark=spark).exists(uri)
+    return resolve(uri, s3=s3, spark=spark).exists(uri)
 
 
 def check_writable(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = None) -> None:
     """Stops early when the folder ``uri`` cannot be written (ConfigError with the location and why)."""
-    storage_for(uri, s3=s3, spark=spark).check_writable(uri)
+    resolve(uri, s3=s3, spark=spark).check_writable(uri)
 
 
 def is_local_to(uri: str, spark_settings) -> bool:

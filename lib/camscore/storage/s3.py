@@ -40,7 +40,7 @@ class S3Storage:
     """Whole objects through boto3. Failures are OSErrors (FileNotFoundError for no such key or bucket);
     create and replace are conditional puts (``If-None-Match: *``, ``If-Match``), atomic on S3. (Nothing
     takes a lease on gs:// here: the batch job and compaction reach a gs:// output through Spark's GCS
-    connector, see storage_for, and the service takes none.)"""
+    connector, see resolve, and the service takes none.)"""
 
     def __init__(self, settings: S3Settings):
         self.settings = settings
