@@ -10,9 +10,9 @@ def test_a_second_store_beside_the_sessions_serves_s3_and_leaves_nothing_when_st
     with LocalObjectStore() as store:
         bucket = store.create_bucket("own")
         storage.write_bytes(f"{bucket}/cam-1/a.jpg", b"frame", s3=store.settings)
-        created = storage.storage_for(f"{bucket}/cam-1/_lease.json", s3=store.settings).create(
+        created = storage.resolve(f"{bucket}/cam-1/_lease.json", s3=store.settings).create(
             f"{bucket}/cam-1/_lease.json", b"first")
-        again = storage.storage_for(f"{bucket}/cam-1/_lease.json", s3=store.settings).create(
+        again = storage.resolve(f"{bucket}/cam-1/_lease.json", s3=store.settings).create(
             f"{bucket}/cam-1/_lease.json", b"second")
         listed = [found.uri for found in storage.list_objects(f"{bucket}/", store.settings)]
         pid, folder = store.pid, store._folder

@@ -78,7 +78,7 @@ def test_gs_objects_are_written_read_put_conditionally_and_listed_through_the_s3
     prefix, settings = f"gs://{bucket.removeprefix('s3://')}/in", s3_server.settings
     for key in ("cam-1/a.jpg", "cam-2/b c.jpg"):
         assert storage.write_bytes(f"{prefix}/{key}", key.encode(), s3=settings) == f"{prefix}/{key}"
-    store = storage.storage_for(f"{prefix}/_lease", s3=settings)
+    store = storage.resolve(f"{prefix}/_lease", s3=settings)
     token = store.create(f"{prefix}/_lease", b"one")
 
     assert isinstance(store, storage.S3Storage)
@@ -92,5 +92,5 @@ def test_gs_objects_are_written_read_put_conditionally_and_listed_through_the_s3
 
 
 def test_with_a_session_gs_is_left_to_sparks_filesystems_as_dataproc_runs_the_batch_job(spark, s3_server):
-    assert isinstance(storage.storage_for("gs://b/scores/_lease", s3=s3_server.settings, spark=spark),
+    assert isinstance(storage.resolve("gs://b/scores/_lease", s3=s3_server.settings, spark=spark),
                       storage.HadoopStorage)

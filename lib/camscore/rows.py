@@ -92,7 +92,7 @@ _ERRORS = (Column("error_kind", "string", doc=(
 
 # A listed frame, before it is read.
 LISTING_COLUMNS = (_PATH, _MODIFICATION_TIME, _LENGTH)
-# What a frame's path (and modification time) give its row: camscore.io.path_fields reads them.
+# What a frame's path (and modification time) give its row: camscore.io.python_paths reads them.
 PATH_FIELD_COLUMNS = (_CAMERA_ID, _CAPTURED_AT)
 # A decoded frame's picture signals (camscore.health.signals), and the hash of any frame's bytes.
 SIGNAL_COLUMNS = (

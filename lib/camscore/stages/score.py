@@ -250,7 +250,7 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
 
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
                  dates: list[str], scored_at: dt.datetime) -> int:
-    """Appends an ``unreadable`` row (io.reader.GONE) for each listed frame the scan no longer found (deleted
+    """Appends an ``unreadable`` row (camscore.io.GONE) for each listed frame the scan no longer found (deleted
     after listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
     written = sinks.batch_rows(spark, output, batch_id=batch_id, dates=dates).select("path")
     unread = listing.join(written, "path", "left_anti").cache()

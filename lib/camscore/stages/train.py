@@ -180,7 +180,7 @@ def _graph(spark: SparkSession, run: PreparedTraining, labelled: LabelledFrames,
     # A pointer names the folder that holds the model: the first run to create it wins, and a run that loses
     # the race uses the winner's model, so no two models share one folder.
     stem = f"{cache.rstrip('/')}/int8={key[:16]}"
-    store = storage.storage_for(stem, s3=s3, spark=spark)
+    store = storage.resolve(stem, s3=s3, spark=spark)
     if not store.exists(f"{stem}.json"):
         graph = quantized(fp32, calibration.of_source(labelled.source, labelled.wanted, decode=decode))
         folder = f"{stem}-{graph.identity.removeprefix('sha256:')[:16]}"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["HadoopStorage", "LocalStorage", "ObjectRead", "S3Object", "S3Storage", "S3Uri", "Storage", "StorageFiles",
            "check_spark_location", "check_writable", "client", "delete", "exists", "file_status", "folders",
            "get_object", "hadoop_fs", "is_local_to", "is_s3", "join", "list_objects", "local_path",
-           "on_local_disk", "read_bytes", "rename", "resolve", "scheme", "size", "storage_for", "through_s3_api",
+           "on_local_disk", "read_bytes", "rename", "resolve", "scheme", "size", "through_s3_api",
            "write_bytes"]
 
 
@@ -77,10 +77,6 @@ def resolve(uri: str, *, s3: S3Settings | None, spark: SparkSession | None = Non
                           f"got {uri!r} (scheme {found!r})")
     return LocalStorage() if on_local_disk(spark, uri) else HadoopStorage(spark)
 
-
-# resolve's former name, for the callers not yet moved to it (stages.train, tests/test_storage.py,
-# tests/test_object_store.py).
-storage_for = resolve
 
 
 class StorageFiles:
