@@ -4,7 +4,7 @@ import sys
 from dataclasses import dataclass
 
 from camscore.cli import run_job
-from camscore.config import iso_date, positive, setting
+from camscore.settings_engine import iso_date, positive, setting
 
 FLAGS = ("spark.master",)
 

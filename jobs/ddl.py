@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 
 from camscore.cli import run_job
-from camscore.config import setting
+from camscore.settings_engine import setting
 from camscore.errors import ConfigError
 
 

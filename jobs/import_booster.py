@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Mapping
 
 from camscore.cli import run_job
-from camscore.config import probability, setting
+from camscore.settings_engine import probability, setting
 from camscore.labels import label_names, parse_labels
 from camscore.policy import IMPORT_PRECISION, IMPORT_RESAMPLE, IMPORT_RUNTIME
 from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass
 
 from camscore.cli import run_job
-from camscore.config import iso_date, setting
+from camscore.settings_engine import iso_date, setting
 
 FLAGS = ("spark.master",)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camscore.cli import run_job
-from camscore.config import setting
+from camscore.settings_engine import setting
 
 
 @dataclass(frozen=True, kw_only=True)

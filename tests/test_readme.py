@@ -3,7 +3,8 @@ import shlex
 import subprocess
 from types import SimpleNamespace
 
-from camscore.config import Settings, declared
+from camscore.config import Settings
+from camscore.settings_engine import declared
 from camscore.rows import ANSWER_KEYS, EVENT_ANSWER_KEYS, ErrorKind, FrameError, names
 
 from conftest import ROOT

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camscore.cli import run_job
-from camscore.config import positive, setting
+from camscore.settings_engine import positive, setting
 
 
 @dataclass(frozen=True, kw_only=True)

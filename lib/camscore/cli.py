@@ -11,7 +11,8 @@ import types
 import typing
 from typing import Any, Callable, Mapping, NoReturn, Sequence
 
-from camscore.config import Settings, build, declared, load_settings
+from camscore.config import Settings, load_settings
+from camscore.settings_engine import build, declared
 from camscore.errors import CamscoreError, ConfigError, one_line
 from camscore.logs import configure_logging
 
@@ -43,7 +44,7 @@ def run_job(argv: list[str] | None, doc: str, *, prog: str, settings: Sequence[s
         prog: the job's name in --help.
         settings: dotted keys of Settings the job offers as flags (``score.input`` gives --input);
             flags override the config file, which overrides the built-in defaults.
-        options: a dataclass of settings declared with ``config.setting`` that only this job
+        options: a dataclass of settings declared with ``settings_engine.setting`` that only this job
             takes, all of them flags; ``body`` receives it after the Settings.
         body: called with the Settings (and the options, if any).
         config: whether the job reads a config file (--config).

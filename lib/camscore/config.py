@@ -1,8 +1,9 @@
 """Settings: built-in defaults, overridden by one YAML file, overridden by flags.
 
 Each setting is declared once, as a field of the dataclasses below made by
-``setting``: its type, default, allowed values or check, and help. Validation,
-the jobs' flags and their help are derived from that declaration. The driver
+``setting`` (camscore.settings_engine, which also checks and builds them): its
+type, default, allowed values or check, and help. Validation, the jobs' flags
+and their help are derived from that declaration. The driver
 reads the config once into these frozen dataclasses; library code receives
 them and never opens a config file itself. A command's own options (flags
 only, no config key) are declared the same way beside its job, in jobs/.
@@ -13,23 +14,17 @@ every job's --help loads none of their libraries.
 
 from __future__ import annotations
 
-import collections.abc
-import dataclasses
-import datetime as dt
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
-
-import yaml
+from typing import Any, Mapping
 
 from camscore.decoding import DecodeOptions
-from camscore.errors import ConfigError
 from camscore.labels import parse_labels
 from camscore.policy import (TRAINING_LAYER, TRAINING_PRECISION, TRAINING_RESAMPLE, TRAINING_ROUNDS, TRAINING_RUNTIME,
                              TRAINING_WEIGHTS)
+from camscore.settings_engine import (above_one, at_least_two, fraction_below_half, load, not_negative, positive,
+                                      positive_seconds, setting)
 from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 
 # The allowed values of settings that have few.
@@ -37,67 +32,6 @@ ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "local", "binaryfile", "boto3")
 GROUPINGS = ("none", "camera", "time")
-
-
-def setting(default: Any = None, help: str = "", *, allowed: typing.Iterable[Any] = (),
-            check: Callable[[Any], None] | None = None, parse: Callable[[Any], Any] | None = None,
-            required: bool = False) -> Any:
-    """Declares one setting: a dataclass field carrying what validates it and what its flag says.
-
-    Args:
-        default: the built-in default (a mapping default is copied per instance).
-        help: what the setting means, shown by the jobs' --help.
-        allowed: the only values allowed, when they are few.
-        check: raises ValueError with the reason (``must be ...``) when a value is wrong.
-        parse: turns the given value (a flag's string, YAML's value) into the setting's
-            value, raising ValueError; the setting's type is then not checked.
-        required: a flag that must be given, with no default (options of one command).
-    """
-    metadata = {"help": help, "allowed": tuple(allowed), "check": check, "parse": parse, "required": required}
-    if required:
-        return field(metadata=metadata)
-    if isinstance(default, Mapping):
-        return field(default_factory=lambda: dict(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
-
-
-def positive(value: int) -> None:
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-
-
-def iso_date(value: str) -> None:
-    dt.date.fromisoformat(value)
-
-
-def probability(value: float) -> None:
-    if not 0.0 < value < 1.0:
-        raise ValueError("must be between 0 and 1")
-
-
-def _not_negative(value: int) -> None:
-    if value < 0:
-        raise ValueError("must be 0 or more")
-
-
-def _above_one(value: float) -> None:
-    if value <= 1:
-        raise ValueError("must be a number above 1")
-
-
-def _positive_seconds(value: float) -> None:
-    if value <= 0:
-        raise ValueError("must be a positive number of seconds")
-
-
-def _at_least_two(value: int) -> None:
-    if value < 2:
-        raise ValueError("must be at least 2")
-
-
-def _fraction_below_half(value: float) -> None:
-    if not 0.0 < value < 0.5:
-        raise ValueError("must be between 0 and 0.5")
 
 
 def _path_regex(pattern: str) -> None:
@@ -142,10 +76,10 @@ class S3Settings:
     max_attempts: int = setting(10, "attempts per request, the first included (botocore's total_max_attempts); "
                                     "a frame whose body breaks mid-read is fetched again within the same count",
                                 check=positive)
-    connect_timeout: float = setting(5.0, "seconds to wait for a connection", check=_positive_seconds)
-    read_timeout: float = setting(20.0, "seconds to wait for the next bytes of an answer", check=_positive_seconds)
+    connect_timeout: float = setting(5.0, "seconds to wait for a connection", check=positive_seconds)
+    read_timeout: float = setting(20.0, "seconds to wait for the next bytes of an answer", check=positive_seconds)
     frame_deadline: float = setting(20.0, "seconds one frame's fetch may take, retries included; then its row "
-                                          "gets a read error and the batch goes on", check=_positive_seconds)
+                                          "gets a read error and the batch goes on", check=positive_seconds)
     fetch_threads: int = setting(8, "concurrent GETs per Python worker when reading frames", check=positive)
     list_threads: int = setting(16, "concurrent listings on the driver, one folder each (see source.list_depth)",
                                 check=positive)
@@ -168,7 +102,7 @@ class SourceSettings:
     captured_at_format: str = setting("yyyyMMdd'T'HHmmss", "Spark datetime pattern of the captured_at group")
     list_depth: int = setting(1, "folder levels under an s3:// input found first, so that each folder is listed "
                                  "on its own thread (1: a folder per camera; 2: per camera and day; 0: one listing)",
-                              check=_not_negative)
+                              check=not_negative)
     max_frame_mb: int = setting(64, "frames listed larger (MiB) are never read: their row has error kind too_large",
                                 check=positive)
     max_batch_mb: int = setting(256, "the most bytes (MiB) of encoded frames a worker takes in one batch; a batch "
@@ -225,7 +159,7 @@ class ScoreSettings:
     lease_seconds: float = setting(60.0, "a run holds the output's lease (_lease.json) and renews it every sixth of "
                                          "this; another run meanwhile stops with exit code 75; a lease not renewed "
                                          "this long, or left by a process gone from this host, is taken over",
-                                   check=_positive_seconds)
+                                   check=positive_seconds)
     skip_unhealthy: bool = setting(False, "leave absolutely dark, white or uniform pictures out of the model: "
                                           "their rows keep their picture signals and get error_kind blank "
                                           "(the batch job and the service)")
@@ -241,7 +175,7 @@ class TrainSettings:
     labels: Mapping[str, int] = setting({"bus": 0, "car": 1}, "label names and values", parse=parse_labels)
     label_regex: str | None = setting(None, "Python regex with a named group label searched in the path; "
                                             "null: the frame's parent folder", check=_label_regex)
-    folds: int = setting(5, "cross-validation folds", check=_at_least_two)
+    folds: int = setting(5, "cross-validation folds", check=at_least_two)
     seed: int = setting(2048, "seed of the fold shuffle and of LightGBM")
     group_by: str = setting("none", "none (stratified K-fold), camera (no camera in two folds) or time (no "
                                     "camera and time window in two folds)", allowed=GROUPINGS)
@@ -254,7 +188,7 @@ class TrainSettings:
         None, "stop when the inner validation split has not improved for this many rounds; null: all rounds",
         check=positive)
     validation_fraction: float = setting(0.1, "share of each training fold held out for early stopping",
-                                         check=_fraction_below_half)
+                                         check=fraction_below_half)
 
 
 def _port(value: int) -> None:
@@ -277,14 +211,14 @@ class ServeSettings:
     scoring_threads: int | None = setting(None, "threads that score batches side by side, so that one decodes while "
                                                 "another infers; null: one per core", check=positive)
     request_seconds: float = setting(30.0, "the most one request may take, its frames' fetches included; then 504",
-                                     check=_positive_seconds)
+                                     check=positive_seconds)
     header_seconds: float = setting(10.0, "the most a client may take to send a request's headers and body",
-                                    check=_positive_seconds)
+                                    check=positive_seconds)
     flush_seconds: float = setting(60.0, "rows are written at least this often while any wait",
-                                   check=_positive_seconds)
+                                   check=positive_seconds)
     flush_rows: int = setting(1000, "rows are written as soon as this many wait", check=positive)
     drain_seconds: float = setting(20.0, "on SIGTERM: the most it takes to finish the frames in flight and write "
-                                         "every row, then it exits", check=_positive_seconds)
+                                         "every row, then it exits", check=positive_seconds)
     token_env: str | None = setting(None, "name of the environment variable holding a bearer token every "
                                           "request but /healthz and /readyz must carry; null: no token")
 
@@ -298,7 +232,7 @@ class HealthSettings:
     persist_frames: int = setting(3, "a fault counts once this many consecutive frames show it", check=positive)
     silent_gaps: float = setting(4.0, "silent: no frame for this many times the camera's usual gap (the 95th "
                                       "percentile of its gaps) before the report's window ends",
-                                 check=_above_one)
+                                 check=above_one)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,119 +250,9 @@ class Settings:
 
 
 def load_settings(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Reads settings: built-in defaults, then the YAML file, then overrides.
-
-    Args:
-        path: YAML file with sections named like the fields of Settings; None for defaults only.
-        overrides: dotted keys such as ``"score.input"``; None values are ignored,
-            so unset command-line flags leave the file's values alone.
+    """Reads a job's settings: built-in defaults, then the YAML file, then overrides (see settings_engine.load).
 
     Raises:
         ConfigError: the file is missing or malformed, or a key or value is not allowed.
     """
-    origin = str(path) if path else "built-in defaults"
-    raw: dict[str, Any] = {}
-    given = {dotted for dotted, value in (overrides or {}).items() if value is not None}
-    if path:
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-        try:
-            raw = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(raw).__name__}")
-    for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        section, _, key = dotted.partition(".")
-        section_values = raw.setdefault(section, {})
-        if not isinstance(section_values, dict):
-            raise ConfigError(f"{origin}: section {section!r} must be a mapping")
-        section_values[key] = value
-    return build(Settings, raw, origin=origin, overridden=given)
-
-
-def declared(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any]]:
-    """Every setting of a settings dataclass: its dotted key, its field and its type."""
-    hints = typing.get_type_hints(cls)
-    for item in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[item.name]):
-            yield from declared(hints[item.name], f"{prefix}{item.name}.")
-        else:
-            yield prefix + item.name, item, hints[item.name]
-
-
-def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = "",
-          overridden: frozenset[str] | set[str] = frozenset()) -> Any:
-    """An instance of a settings dataclass from plain values, each checked as its declaration says;
-    an error names ``origin``, or the command line for the dotted keys in ``overridden``.
-
-    Raises:
-        ConfigError: an unknown key, or a value its declaration does not allow.
-    """
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        where = f"section {prefix.rstrip('.')!r}" if prefix else "the top level"
-        raise ConfigError(
-            f"{origin}: unknown key {prefix}{unknown[0]} in {where}; allowed keys: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, value in values.items():
-        key = prefix + name
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{origin}: {key} must be a mapping of keys, got {value!r}")
-            kwargs[name] = build(hint, value, origin=origin, prefix=key + ".", overridden=overridden)
-        else:
-            kwargs[name] = _checked(value, hint, fields[name].metadata,
-                                    origin="command line" if key in overridden else origin, key=key)
-    return cls(**kwargs)
-
-
-def _checked(value: Any, hint: Any, declaration: Mapping[str, Any], *, origin: str, key: str) -> Any:
-    optional = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
-    if value is None:
-        if optional:
-            return None
-        raise ConfigError(f"{origin}: {key} must be set, got null")
-    try:
-        if declaration.get("parse"):
-            return declaration["parse"](value)
-        value = _typed(value, next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint)
-        allowed = declaration.get("allowed")
-        if allowed and value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}; got {value!r}")
-        if declaration.get("check"):
-            declaration["check"](value)
-    except ValueError as exc:
-        raise ConfigError(f"{origin}: {key} {exc}") from None
-    return value
-
-
-def _typed(value: Any, hint: Any) -> Any:
-    kind = typing.get_origin(hint) or hint
-    if kind is tuple and isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    ok = {bool: lambda: isinstance(value, bool),
-          int: lambda: isinstance(value, int) and not isinstance(value, bool),
-          float: lambda: isinstance(value, (int, float)) and not isinstance(value, bool),
-          str: lambda: isinstance(value, str),
-          tuple: lambda: isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value),
-          collections.abc.Mapping: lambda: isinstance(value, dict)}[kind]()
-    if not ok:
-        raise ValueError(f"must be {_DESCRIPTIONS[kind]}, got {value!r}")
-    if kind is tuple:
-        return tuple(value)
-    if kind is collections.abc.Mapping:
-        keep_values = typing.get_args(hint)[1:] == (Any,)
-        return {str(k): (v if keep_values else str(v)) for k, v in value.items()}
-    return value
-
-
-_DESCRIPTIONS = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-                 tuple: "a list of strings", collections.abc.Mapping: "a mapping"}
+    return load(Settings, path, overrides=overrides)
