@@ -1,4 +1,4 @@
-"""The io layer: frames in (readers, listing, partitioning), rows out (sinks, row_files), one run per output
+"""The io layer: frames in (readers, listing, partitioning), rows out (output_table, row_files), one run per output
 (the lease). Built on camscore.storage and camscore.spark; never imports camscore.model.
 
 This face holds what runs without Spark, which the service, the tools and the stages share: one object read

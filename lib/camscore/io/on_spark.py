@@ -2,7 +2,7 @@
 read back with Spark. What runs without Spark is camscore.io itself."""
 
 from camscore.io.frame_source import FrameSource, read_frames
-from camscore.io.sinks import (OUTPUT_SCHEMA, batch_rows, count_outcomes, date_folder, done_paths, error_rows,
+from camscore.io.output_table import (OUTPUT_SCHEMA, batch_rows, count_outcomes, date_folder, done_paths, error_rows,
                                partition_dates, rows_under, write_scores, write_summary)
 from camscore.io.spark_paths import parent_folder, path_group, with_path_fields
 

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError
-from camscore.io import GONE, lease, sinks
+from camscore.io import GONE, lease, output_table
 from camscore.io.on_spark import FrameSource, read_frames
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import Model, load_model
@@ -169,7 +169,7 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
     seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
     summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
     if frames.total:
-        summary = dataclasses.replace(summary, summary_uri=sinks.write_summary(spark, run.settings.score.output,
+        summary = dataclasses.replace(summary, summary_uri=output_table.write_summary(spark, run.settings.score.output,
                                                                                summary.to_json()))
     return summary
 
@@ -185,7 +185,7 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     wanted, already_scored, retried = listed, 0, 0
     if job.only_new and storage.exists(job.output, s3=None, spark=spark):
         # Only the days the listed frames fall on are read: the cost follows the frames, not the output's history.
-        done = sinks.done_paths(spark, job.output, model_id=model_id, dates=sinks.partition_dates(listed)).cache()
+        done = output_table.done_paths(spark, job.output, model_id=model_id, dates=output_table.partition_dates(listed)).cache()
         # Cached: counting, fingerprinting and scoring it then read those days once.
         wanted = listed.join(done.where(~F.col("passing")).select("path"), "path", "left_anti").cache()
         already_scored = listed.count() - wanted.count()
@@ -205,7 +205,7 @@ def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames,
     if frames.total:
         scores = score_frames(frames.source, frames.subset, spec=run.spec, meter=meter)
         with Progress(spark, total=frames.total):
-            sinks.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
+            output_table.write_scores(with_output_columns(scores, model_id=run.model.manifest.model_id,
                                                    batch_id=frames.batch_id, scored_at=started_at),
                                run.settings.score.output)
     return time.perf_counter() - mark
@@ -217,12 +217,12 @@ def reconcile(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *,
     if not frames.total:
         return {}
     output = run.settings.score.output
-    outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
+    outcomes = output_table.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
     # Rows short of the listing: frames deleted after listing, which the scan skipped.
     if sum(outcomes.values()) < frames.total and write_unread(
             spark, frames.wanted, output, model_id=run.model.manifest.model_id, batch_id=frames.batch_id,
             dates=frames.dates, scored_at=started_at):
-        outcomes = sinks.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
+        outcomes = output_table.count_outcomes(spark, output, batch_id=frames.batch_id, dates=frames.dates)
     if sum(outcomes.values()) != frames.total:
         log.error("%d frames were listed but the output holds %d rows of batch %s",
                   frames.total, sum(outcomes.values()), frames.batch_id)
@@ -252,12 +252,12 @@ def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_
                  dates: list[str], scored_at: dt.datetime) -> int:
     """Appends an ``unreadable`` row (camscore.io.GONE) for each listed frame the scan no longer found (deleted
     after listing; the scan skips it, by spark.sql.files.ignoreMissingFiles), so no frame read vanishes."""
-    written = sinks.batch_rows(spark, output, batch_id=batch_id, dates=dates).select("path")
+    written = output_table.batch_rows(spark, output, batch_id=batch_id, dates=dates).select("path")
     unread = listing.join(written, "path", "left_anti").cache()
     count = unread.count()
     if count:
         log.warning("%d listed frames were gone when read", count)
-        sinks.write_scores(with_output_columns(sinks.error_rows(unread, GONE), model_id=model_id, batch_id=batch_id,
+        output_table.write_scores(with_output_columns(output_table.error_rows(unread, GONE), model_id=model_id, batch_id=batch_id,
                                                scored_at=scored_at), output, append=True)
     unread.unpersist()
     return count
@@ -269,7 +269,7 @@ def _fingerprint(listing: DataFrame, *, model_id: str, source_settings: SourceSe
     reading of their paths (which decides their dates), and the date partitions their rows go to; one Spark job."""
     digest = F.xxhash64("path", "length", "modification_time")
     row = listing.agg(F.count(F.lit(1)).alias("n"), F.bit_xor(digest).alias("x"),
-                      F.collect_set(sinks.date_folder()).alias("dates")).first()
+                      F.collect_set(output_table.date_folder()).alias("dates")).first()
     text = f"{row['n']}:{row['x']}:{model_id}:{source_settings.path_regex}:{source_settings.captured_at_format}"
     # A leading letter keeps Parquet partition discovery from reading an all-digit id as a number.
     return row["n"], "b" + hashlib.sha256(text.encode()).hexdigest()[:16], sorted(row["dates"])

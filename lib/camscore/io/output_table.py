@@ -1,4 +1,5 @@
-"""Writing scores as Parquet and the run summary beside them."""
+"""The output table on Spark: score rows written as Parquet (and the run summary beside them), and read back
+(the rows of a batch or of dates, what a run already scored, its outcomes)."""
 
 from __future__ import annotations
 
