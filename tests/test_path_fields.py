@@ -51,16 +51,22 @@ SOURCES = [SourceSettings(),
            SourceSettings(path_regex=r"(?P<camera_id>cam-\d+)[/_](?P<captured_at>\d{8}T\d{6})")]
 
 
+def fields_of(listing) -> dict[str, tuple]:
+    return {row["path"]: (row["camera_id"], row["captured_at"].replace(tzinfo=dt.timezone.utc)
+                          if row["captured_at"] else None) for row in listing.collect()}
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=["defaults", "millis", "seconds", "camera-only",
                                                                  "in-the-name"])
 def test_the_batch_job_gives_every_path_the_camera_and_time_the_service_gives_it(spark, source):
     from camscore.io.on_spark import with_path_fields
+    from camscore.io.readers.partitioning import listed_on_driver
 
-    listing = spark.createDataFrame([(path, MODIFIED, 1) for path in CORPUS],
+    scanned = spark.createDataFrame([(path, MODIFIED, 1) for path in CORPUS],
                                     "path string, modification_time timestamp, length bigint")
 
-    by_spark = {row["path"]: (row["camera_id"], row["captured_at"].replace(tzinfo=dt.timezone.utc)
-                              if row["captured_at"] else None)
-                for row in with_path_fields(listing, source=source).collect()}
+    # Spark's listing (binaryFile) read in Spark's Python workers; the boto3 and local readers' on the driver.
+    by_workers = fields_of(with_path_fields(scanned, source=source))
+    by_driver = fields_of(listed_on_driver(spark, [(path, MODIFIED, 1) for path in CORPUS], source=source)[0])
 
-    assert by_spark == {path: camera_and_time(path, MODIFIED, source=source) for path in CORPUS}
+    assert by_workers == by_driver == {path: camera_and_time(path, MODIFIED, source=source) for path in CORPUS}

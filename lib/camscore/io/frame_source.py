@@ -24,7 +24,6 @@ from camscore import storage
 from camscore.config import S3Settings, SourceSettings
 from camscore.errors import InputError
 from camscore.io.readers import binaryfile as binaryfile_reader, boto3 as boto3_reader, local as local_reader
-from camscore.io.spark_paths import with_path_fields
 from camscore.io.readers.base import Fetch
 
 
@@ -88,8 +87,7 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
         opened = binaryfile_reader.open_frames(spark, uri, source=source)
     # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
     conf = {**opened.conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
-    return FrameSource(uri, with_path_fields(opened.listing, source=source), opened.fetch, conf,
-                       source.max_batch_mb, lambda wanted=None: with_path_fields(opened.rows(wanted), source=source))
+    return FrameSource(uri, opened.listing, opened.fetch, conf, source.max_batch_mb, opened.rows)
 
 
 def _reader_of(backend: storage.Storage) -> str:

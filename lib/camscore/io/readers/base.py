@@ -47,7 +47,8 @@ class Opened:
     """A location opened by a reader.
 
     Attributes:
-        listing: path, modification_time and length of every frame; reading it reads no frame.
+        listing: path, modification_time and length of every frame, and the camera and capture time its path
+            gives (camscore.io.python_paths); reading it reads no frame.
         rows: the frames, all (None) or those of a subset of ``listing``, as Python workers get them.
         fetch: in a Python worker, a pandas batch of ``rows`` → its FetchedBatch.
         conf: Spark SQL properties the reads want while they run (see spark.session.run_conf).

@@ -12,6 +12,7 @@ from camscore.config import SourceSettings
 from camscore.io.readers.base import GONE, TOO_LARGE, FetchedBatch, Opened
 from camscore.io.readers.listing import binary_files, listed_columns, unscanned
 from camscore.io.readers.partitioning import scan_conf
+from camscore.io.spark_paths import with_path_fields
 from camscore.rows import LISTING_COLUMNS, ErrorKind, FrameError, FrameRead, names
 from camscore.spark.schema import struct
 
@@ -45,13 +46,14 @@ def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings) -> Ope
             [(path, time, length, b"", None, None) if length == 0
              else (path, None, None, None, GONE.message, GONE.kind.value) for path, time, length in missed],
             _SCANNED_COLUMNS))
-    listing = frames.select(*names(LISTING_COLUMNS))
+    # The scan's listing is Spark's: each frame's camera and time are read in Spark's Python workers.
+    listing = with_path_fields(frames.select(*names(LISTING_COLUMNS)), source=source)
 
     def rows(wanted: DataFrame | None) -> DataFrame:
         if wanted is None:
-            return frames
+            return with_path_fields(frames, source=source)
         # A broadcast semi-join: the listed paths travel to the scan, the bytes stay where they are read.
-        return frames.join(F.broadcast(wanted.select("path")), "path", "left_semi")
+        return with_path_fields(frames.join(F.broadcast(wanted.select("path")), "path", "left_semi"), source=source)
 
     return Opened(listing, rows, as_scanned, scan_conf(spark, list(scanned.values())))
 

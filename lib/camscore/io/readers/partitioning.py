@@ -9,10 +9,13 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from camscore.config import SourceSettings
-from camscore.rows import LISTING_COLUMNS, names
+from camscore.io.python_paths import camera_and_time
+from camscore.rows import LISTING_COLUMNS, PATH_FIELD_COLUMNS, names
 from camscore.spark.schema import struct
 from camscore.spark.session import run_conf
 
+# A frame as a reader lists it: what the store says of it, and what its path gives its row.
+LISTED_COLUMNS = LISTING_COLUMNS + PATH_FIELD_COLUMNS
 TASKS_PER_CORE = 4
 FEWEST_FRAMES_PER_TASK = 16  # below it a task's fixed cost (its Arrow stream, its write) starts to show
 
@@ -54,21 +57,25 @@ def scan_conf(spark: SparkSession, lengths: list[int]) -> dict[str, str]:
 
 
 def listed_on_driver(spark: SparkSession, listed: list[tuple], *, source: SourceSettings):
-    """The listing of frames listed on the driver, ``(path, modification_time, length)`` each, spread over
-    the cores, and the rows a subset of it becomes."""
+    """The listing of frames listed on the driver, ``(path, modification_time, length)`` each, with their camera
+    and capture time (LISTED_COLUMNS), spread over the cores, and the rows a subset of it becomes."""
     context = spark.sparkContext
     partitions = partitions_for(len(listed), most=source.frames_per_partition, cores=context.defaultParallelism,
                                  frames=len(listed))
+    # Naive times (from a Spark collect) are this process's local time, as Spark gave them.
+    modified = [None if time is None else time.astimezone(dt.timezone.utc) for _, time, _ in listed]
+    # Each frame's camera and capture time, read here on the driver, where the listing is.
+    fields = [camera_and_time(path, time, source=source) for (path, _, _), time in zip(listed, modified)]
     frame = pd.DataFrame({
         "path": pd.Series([path for path, _, _ in listed], dtype=object),
-        # Naive times (from a Spark collect) are this process's local time, as Spark gave them.
-        "modification_time": pd.to_datetime([None if time is None else time.astimezone(dt.timezone.utc)
-                                             for _, time, _ in listed], utc=True),
-        "length": pd.array([length for _, _, length in listed], dtype="Int64")})
+        "modification_time": pd.to_datetime(modified, utc=True),
+        "length": pd.array([length for _, _, length in listed], dtype="Int64"),
+        "camera_id": pd.Series([camera for camera, _ in fields], dtype=object),
+        "captured_at": pd.to_datetime([when for _, when in fields], utc=True)})
     # Through Arrow the JVM decodes the rows itself: listing, counting and fingerprinting start no Python worker.
     with run_conf(spark, {"spark.sql.execution.arrow.pyspark.enabled": "true",
                           "spark.sql.execution.arrow.pyspark.fallback.enabled": "false"}):
-        listing = spark.createDataFrame(frame, struct(LISTING_COLUMNS)).repartition(partitions)
+        listing = spark.createDataFrame(frame, struct(LISTED_COLUMNS)).repartition(partitions)
 
     def rows_of(wanted: DataFrame | None) -> DataFrame:
         if wanted is None:
@@ -76,7 +83,7 @@ def listed_on_driver(spark: SparkSession, listed: list[tuple], *, source: Source
         # A subset comes out of a join, its partitions shuffled and coalesced (often to one): spread it
         # over the cores again, as the listing is.
         count = wanted.count()
-        return wanted.select(*names(LISTING_COLUMNS)).repartition(
+        return wanted.select(*names(LISTED_COLUMNS)).repartition(
             partitions_for(count, most=source.frames_per_partition, cores=context.defaultParallelism, frames=count))
 
     return listing, rows_of
