@@ -8,16 +8,23 @@ import sys
 from camscore.cli import run_job
 
 FLAGS = ("score.input", "score.model", "score.output", "spark.master", "featurizer.batch_size", "featurizer.layer",
-         "featurizer.weights", "score.allow_weights_mismatch", "score.only_new")
+         "featurizer.weights", "score.allow_weights_mismatch", "score.only_new",
+         "score.held_exit_code", "score.run_label")
 
 
 def main(argv: list[str] | None = None) -> int:
     def body(settings) -> None:
+        from camscore.errors import LeaseHeld, one_line
         from camscore.stages.score import prepare_score, run_score
         from camscore.spark.session import spark_session
 
         run = prepare_score(settings)  # before Spark starts: a bad model or config stops the job at once
-        print(run_score(spark_session(settings.spark), run).format())
+        try:
+            print(run_score(spark_session(settings.spark), run).format())
+        except LeaseHeld as held:
+            if settings.score.held_exit_code:
+                raise
+            print(one_line(held).replace("error:", "skipped:", 1) + " (score.held_exit_code 0)", file=sys.stderr)
 
     return run_job(argv, __doc__, prog="score", settings=FLAGS, body=body, spark=True)
 

@@ -355,14 +355,18 @@ def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and
     put_frames(f"{bucket}/in", good_frames("20261124", 1, seed=700), s3_server.settings)
     output = str(tmp_path / "out")
 
-    with held(output, seconds=300, s3=None) as first:
-        code = score(["--input", f"{bucket}/in", "--model", openvino_model_dir, "--output", output,
-                      "--config", config])
+    args = ["--input", f"{bucket}/in", "--model", openvino_model_dir, "--output", output, "--config", config]
 
-    assert code == 75
-    assert [line for line in capsys.readouterr().err.splitlines() if "camscore" in line] == [
-        f"camscore: error: the output is held by {first.describe()}: one run at a time per output; this one stops "
-        "without scoring (a scheduler tries again at its next tick)"]
+    with held(output, seconds=300, s3=None) as first:
+        code = score(args)
+        told = [line for line in capsys.readouterr().err.splitlines() if "camscore" in line]
+        code_for_cloud_operators = score([*args, "--held-exit-code", "0"])
+        told_cloud = [line for line in capsys.readouterr().err.splitlines() if "camscore" in line]
+
+    held_by = (f"the output is held by {first.describe()}: one run at a time per output; this one stops without "
+               "scoring (a scheduler tries again at its next tick)")
+    assert (code, told) == (75, [f"camscore: error: {held_by}"])
+    assert (code_for_cloud_operators, told_cloud) == (0, [f"camscore: skipped: {held_by} (score.held_exit_code 0)"])
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["_lease.json.lock"]
 
 
@@ -382,6 +386,10 @@ def test_with_only_new_a_growing_prefix_scores_each_frame_once(spark, s3_server,
     assert sorted(paths) == sorted(f"{bucket}/in/{name}" for name in names)
     summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
     assert (summary["frames_read"], summary["frames_already_scored"]) == (1, 2)
+    assert score([*args, "--run-label", "scheduled__2026-11-24T12:05"]) == 0  # nothing new: a summary all the same
+    summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
+    assert (summary["frames_read"], summary["frames_already_scored"], summary["run_label"]) == (
+        0, 3, "scheduled__2026-11-24T12:05")
 
 
 def test_an_output_written_before_error_kind_existed_takes_new_runs(spark, model_dir, tmp_path):

@@ -160,6 +160,12 @@ class ScoreSettings:
                                          "this; another run meanwhile stops with exit code 75; a lease not renewed "
                                          "this long, or left by a process gone from this host, is taken over",
                                    check=positive_seconds)
+    held_exit_code: int = setting(75, "exit code of a run that finds the output's lease held by another run: 75 "
+                                      "(EX_TEMPFAIL: cron, systemd and Airflow's BashOperator skip the tick) or 0 "
+                                      "(one line, nothing written: for cloud operators that fail any other code)",
+                                  allowed=(75, 0))
+    run_label: str | None = setting(None, "a name for this run written into _summary.json (a scheduler's run id), "
+                                          "so the scheduler can tell its run's summary from another's")
     skip_unhealthy: bool = setting(False, "leave absolutely dark, white or uniform pictures out of the model: "
                                           "their rows keep their picture signals and get error_kind blank "
                                           "(the batch job and the service)")

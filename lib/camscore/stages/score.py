@@ -45,7 +45,8 @@ class RunSummary:
         seconds: wall seconds of the driver's stages.
         worker_seconds: CPU seconds the Python workers spent per stage (see scoring.STAGES).
         featurizer: layer, weights and graph identities, runtime and precision.
-        summary_uri: where ``_summary.json`` was written; None when the run found no frames.
+        run_label: score.run_label, a scheduler's name for the run.
+        summary_uri: where ``_summary.json`` was written.
     """
 
     model_id: str
@@ -64,6 +65,7 @@ class RunSummary:
     worker_seconds: dict[str, float]
     featurizer: dict[str, str]
     started_at: str
+    run_label: str | None = None
     summary_uri: str | None = None
 
     def to_json(self) -> str:
@@ -168,10 +170,9 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
     frames.wanted.unpersist()
     seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
     summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
-    if frames.total:
-        summary = dataclasses.replace(summary, summary_uri=output_table.write_summary(spark, run.settings.score.output,
+    # Written by every run that held the lease, one that found nothing new included: a scheduler reads its run_label.
+    return dataclasses.replace(summary, summary_uri=output_table.write_summary(spark, settings.score.output,
                                                                                summary.to_json()))
-    return summary
 
 
 def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
@@ -245,7 +246,7 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
         worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},
         featurizer={"layer": spec.graph.layer, "weights": spec.weights, "runtime": spec.graph.runtime,
                     "precision": spec.graph.precision, "graph": spec.graph.identity, "resample": spec.decode.resample},
-        started_at=started_at.isoformat(timespec="seconds"))
+        started_at=started_at.isoformat(timespec="seconds"), run_label=run.settings.score.run_label)
 
 
 def write_unread(spark: SparkSession, listing: DataFrame, output: str, *, model_id: str, batch_id: str,
