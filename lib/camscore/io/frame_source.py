@@ -16,7 +16,7 @@ compaction see one frame whichever path scored it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -42,6 +42,7 @@ class FrameSource:
         conf: Spark SQL properties the reads of these frames want while they run
             (the partitioning of a file scan, the bytes of an Arrow batch); see spark.session.run_conf.
         max_batch_mb: the most bytes of frames a worker takes in one batch (io.prefetch.fetched_ahead).
+        objects: what the boto3 reader's listing found, each object with its key and folder; empty for the others.
     """
 
     uri: str
@@ -50,6 +51,7 @@ class FrameSource:
     conf: Mapping[str, str]
     max_batch_mb: int
     _rows: Callable[[DataFrame | None], DataFrame]
+    objects: Sequence[storage.S3Object] = ()
 
     def rows(self, wanted: DataFrame | None = None) -> DataFrame:
         """The frames, all or those of ``wanted`` (rows of ``listing``), as the Python workers get them:
@@ -57,7 +59,8 @@ class FrameSource:
         return self._rows(wanted)
 
 
-def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> FrameSource:
+def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings,
+                after: Mapping[str, str] | None = None) -> FrameSource:
     """The frames under ``uri``.
 
     Args:
@@ -67,18 +70,20 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
             among them (boto3 reader where source.reader says boto3).
         source: extensions, path regex and partitioning.
         s3: endpoint and retries of the boto3 reader.
+        after: the boto3 reader lists a folder named here only past the key it maps to
+            (camscore.io.listing_checkpoint); the other readers list everything.
 
     Raises:
         InputError: the location does not exist or cannot be listed, or a reader is asked to read what
             it cannot.
         ConfigError: no Hadoop filesystem serves the location (binaryFile).
     """
-    reader = source.reader if source.reader != "auto" else _reader_of(storage.resolve(uri, s3=s3, spark=spark))
+    reader = reader_for(spark, uri, source=source, s3=s3)
     if reader == "boto3":
         if not storage.through_s3_api(uri):
             raise InputError(f"source.reader boto3 reads s3:// URIs only; got {uri!r}: gs:// too (Cloud Storage's "
                              f"S3-compatible API); for anything else use reader auto or binaryfile")
-        opened = boto3_reader.open_frames(spark, uri, source=source, s3=s3)
+        opened = boto3_reader.open_frames(spark, uri, source=source, s3=s3, after=after)
     elif reader == "local":
         if not storage.on_local_disk(spark, uri):
             raise InputError(f"source.reader local reads the local filesystem only; got {uri!r}: use reader auto")
@@ -87,12 +92,15 @@ def read_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3
         opened = binaryfile_reader.open_frames(spark, uri, source=source)
     # Spark 4 cuts Arrow batches at this many bytes as well as at their frames (3.5 by frames only).
     conf = {**opened.conf, "spark.sql.execution.arrow.maxBytesPerBatch": str(source.max_batch_mb * 2 ** 20)}
-    return FrameSource(uri, opened.listing, opened.fetch, conf, source.max_batch_mb, opened.rows)
+    return FrameSource(uri, opened.listing, opened.fetch, conf, source.max_batch_mb, opened.rows, opened.objects)
 
 
-def _reader_of(backend: storage.Storage) -> str:
-    """The reader source.reader auto means for a location of this backend (storage.resolve picks it: with a
-    session, gs:// is a Hadoop location, read by binaryfile)."""
+def reader_for(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> str:
+    """The reader that reads ``uri``: source.reader, or the one auto means for the location's backend
+    (storage.resolve picks it: with a session, gs:// is a Hadoop location, read by binaryfile)."""
+    if source.reader != "auto":
+        return source.reader
+    backend = storage.resolve(uri, s3=s3, spark=spark)
     if isinstance(backend, storage.S3Storage):
         return "boto3"
     return "local" if isinstance(backend, storage.LocalStorage) else "binaryfile"

@@ -71,6 +71,12 @@ def count_outcomes(spark: SparkSession, output: str, *, batch_id: str, dates: li
     return {row["kind"]: row["count"] for row in rows.groupBy(kind.alias("kind")).count().collect()}
 
 
+def passing_paths(spark: SparkSession, output: str, *, batch_id: str, dates: list[str]) -> list[str]:
+    """Paths of one batch's frames whose rows are passing errors (a later run reads them again)."""
+    rows = batch_rows(spark, output, batch_id=batch_id, dates=dates)
+    return [row[0] for row in rows.where(F.col("error_kind").isin(*PASSING_KINDS)).select("path").collect()]
+
+
 def done_paths(spark: SparkSession, output: str, *, model_id: str, dates: list[str]) -> DataFrame:
     """Paths on ``dates`` that have a row by this model in the output, and whether every such row is an error
     that may pass (``passing``: a passing fault kept the frame from being read, and a later run tries again)."""

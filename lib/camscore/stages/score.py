@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 from camscore import storage
 from camscore.config import Settings, SourceSettings
 from camscore.errors import ConfigError
-from camscore.io import GONE, lease, output_table
-from camscore.io.on_spark import FrameSource, read_frames
+from camscore.io import GONE, lease, listing_checkpoint, output_table
+from camscore.io.on_spark import FrameSource, read_frames, reader_for
 from camscore.model.imaging import DecodeOptions
 from camscore.model.model_dir import Model, load_model
 from camscore.model.spec import CoreSpec
@@ -45,6 +45,8 @@ class RunSummary:
         seconds: wall seconds of the driver's stages.
         worker_seconds: CPU seconds the Python workers spent per stage (see scoring.STAGES).
         featurizer: layer, weights and graph identities, runtime and precision.
+        listing: how the input was listed: ``whole`` (true, or false past each folder's checkpoint), ``reason``,
+            ``frames`` (those listed, already scored ones included).
         run_label: score.run_label, a scheduler's name for the run.
         summary_uri: where ``_summary.json`` was written.
     """
@@ -64,6 +66,7 @@ class RunSummary:
     seconds: dict[str, float]
     worker_seconds: dict[str, float]
     featurizer: dict[str, str]
+    listing: dict[str, object]
     started_at: str
     run_label: str | None = None
     summary_uri: str | None = None
@@ -78,8 +81,10 @@ class RunSummary:
         errors = ", ".join(f"{kind} {count}" for kind, count in self.errors.items()) or "none"
         stages = ", ".join(f"{name} {value}s" for name, value in self.seconds.items())
         workers = ", ".join(f"{name} {value}s" for name, value in self.worker_seconds.items())
+        listed = f"listed {'whole' if self.listing['whole'] else 'past the checkpoint'}: {self.listing['reason']}"
         return "\n".join([
             f"model        {self.model_id}",
+            f"input        {self.input} ({listed})",
             f"frames read  {self.frames_read}",
             f"scored       {self.frames_scored}",
             *([f"blank        {self.frames_blank} (left out of the model: score.skip_unhealthy)"]
@@ -122,6 +127,8 @@ class ListedFrames:
     batch_id: str
     dates: list[str]  # the date= partitions the wanted frames' rows go to
     seconds: float
+    plan: listing_checkpoint.Plan  # what was listed
+    previous: listing_checkpoint.Checkpoint | None  # the checkpoint it was listed from
 
     @property
     def subset(self) -> DataFrame | None:
@@ -166,6 +173,7 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
         with run_conf(spark, {**arrow_batch_conf(settings.featurizer.batch_size), **frames.source.conf}):
             score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
             outcomes = reconcile(spark, run, frames, started_at=started_at)
+            keep_checkpoint(spark, run, frames)
     frames.listed.unpersist()
     frames.wanted.unpersist()
     seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
@@ -179,7 +187,8 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     """The frames under score.input, less those the output already has by this model with --only-new."""
     mark = time.perf_counter()
     job, model_id = run.settings.score, run.model.manifest.model_id
-    source = read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3)
+    previous, plan = listing_plan(spark, run)
+    source = read_frames(spark, job.input, source=run.settings.source, s3=run.settings.s3, after=plan.after)
     # The frames as listed now (cached by the first count): a later scan skips files deleted since,
     # and write_unread needs this list. A cache, not a local checkpoint, survives a lost executor.
     listed = source.listing.cache()
@@ -196,7 +205,51 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
     log.info("%d frames to score under %s (%d already scored, %d read again); model %s", total,
              job.input, already_scored, retried, model_id)
     return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id, dates,
-                        time.perf_counter() - mark)
+                        time.perf_counter() - mark, plan, previous)
+
+
+def listing_plan(spark: SparkSession, run: PreparedRun
+                 ) -> tuple[listing_checkpoint.Checkpoint | None, listing_checkpoint.Plan]:
+    """What this run lists: with --only-new over an object store whose keys are in time order
+    (source.key_order), from the checkpoint the output keeps for this input; else the whole input."""
+    job, source = run.settings.score, run.settings.source
+    now = dt.datetime.now(dt.timezone.utc)
+    reader = reader_for(spark, job.input, source=source, s3=run.settings.s3)
+    if not job.only_new:
+        return None, listing_checkpoint.Plan.everything("without --only-new", now)
+    if source.key_order != "time" or reader != "boto3":
+        reason = (f"source.key_order {source.key_order}" if source.key_order != "time" else
+                  f"listing past a checkpoint is for object stores read through boto3; this input's reader: {reader}")
+        log.info("--only-new lists the whole input every run: %s", reason)
+        return None, listing_checkpoint.Plan.everything(reason, now)
+    previous = listing_checkpoint.read(spark, job.output, job.input) \
+        if storage.exists(job.output, s3=None, spark=spark) else None
+    plan = listing_checkpoint.plan(previous, input_uri=job.input, list_depth=source.list_depth,
+                                   whole_every_hours=job.full_listing_hours, now=now)
+    log.info("listing %s %s: %s", job.input, "whole" if plan.whole else "past the checkpoint", plan.reason)
+    if previous is not None and previous.unordered and not plan.whole:
+        log.info("%d folders under %s are listed whole: their keys are out of time order", len(previous.unordered),
+                 job.input)
+    return previous, plan
+
+
+def keep_checkpoint(spark: SparkSession, run: PreparedRun, frames: ListedFrames) -> None:
+    """Writes where the next --only-new run's listing starts, once this run's rows are committed."""
+    if not frames.plan.keeps:
+        return
+    job, source = run.settings.score, run.settings.source
+    unsettled = output_table.passing_paths(spark, job.output, batch_id=frames.batch_id, dates=frames.dates) \
+        if frames.total else []
+    kept = listing_checkpoint.advance(
+        frames.previous, frames.plan, frames.source.objects, input_uri=job.input, list_depth=source.list_depth,
+        unsettled=unsettled, lookback=dt.timedelta(minutes=job.lookback_minutes),
+        whole_every_hours=job.full_listing_hours)
+    found = kept.unordered - (frames.previous.unordered if frames.previous else frozenset())
+    if found:
+        log.warning("%d folders under %s have keys out of time order (e.g. %s): they are listed whole every run "
+                    "until a whole listing finds them in order (source.key_order)", len(found), job.input,
+                    min(found))
+    listing_checkpoint.write(spark, job.output, kept)
 
 
 def score_and_write(spark: SparkSession, run: PreparedRun, frames: ListedFrames, *, meter: Accumulator,
@@ -246,6 +299,7 @@ def _summary(run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int], *
         worker_seconds={name: round(meter.value.get(name, 0.0), 2) for name in STAGES},
         featurizer={"layer": spec.graph.layer, "weights": spec.weights, "runtime": spec.graph.runtime,
                     "precision": spec.graph.precision, "graph": spec.graph.identity, "resample": spec.decode.resample},
+        listing={"whole": frames.plan.whole, "reason": frames.plan.reason, "frames": frames.listed.count()},
         started_at=started_at.isoformat(timespec="seconds"), run_label=run.settings.score.run_label)
 
 

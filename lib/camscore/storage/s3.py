@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import boto3
 import urllib3
@@ -120,11 +120,13 @@ def _os_error(uri: str, exc: Exception) -> OSError:
 
 @dataclass(frozen=True)
 class S3Object:
-    """One listed object."""
+    """One listed object: its URI, and its key and the folder it was listed in (keys of the bucket)."""
 
     uri: str
     size: int
-    last_modified: object  # datetime, timezone-aware
+    last_modified: dt.datetime  # timezone-aware
+    key: str
+    folder: str
 
 
 def client_for(location: S3Uri, settings: S3Settings) -> BaseClient:
@@ -276,25 +278,29 @@ def _no_retry_past_limits(response=None, caught_exception=None, attempts: int = 
         raise _GaveUp(f"gave up after {attempts} attempts (s3.max_attempts), last: {last}", attempts)
 
 
-def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int = 1) -> Iterator[S3Object]:
+def list_objects(uri: str, settings: S3Settings, *, depth: int = 0, threads: int = 1,
+                 after: Mapping[str, str] | None = None) -> Iterator[S3Object]:
     """Every object under an s3:// or gs:// prefix, page by page (any number of keys); see _list_objects.
 
     Raises:
         OSError: the prefix cannot be listed.
     """
     try:
-        yield from _list_objects(uri, settings, depth=depth, threads=threads)
+        yield from _list_objects(uri, settings, depth=depth, threads=threads, after=after or {})
     except (ClientError, BotoCoreError) as exc:
         raise _os_error(uri, exc) from None
 
 
-def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int) -> Iterator[S3Object]:
+def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int,
+                  after: Mapping[str, str]) -> Iterator[S3Object]:
     """Every object under an s3:// or gs:// prefix, page by page (any number of keys), named with its scheme.
 
     The prefix is a folder, as a Hadoop path is: ``s3://b/in`` lists ``in/...``, not ``inbox/...``.
     With ``depth`` > 0 its folders down to that depth are found first (a listing with a delimiter
     per folder), then each folder's keys are listed on ``threads`` threads at once: one folder per
-    camera (depth 1) or per camera and day, so the listing's time falls with the threads.
+    camera (depth 1) or per camera and day, so the listing's time falls with the threads. A folder
+    (a key of the bucket ending in ``/``, the prefix itself at depth 0) named in ``after`` is listed only
+    past the key it maps to (S3's StartAfter): what sorts after it.
     """
     location = S3Uri.parse(uri)
     prefix = location.key if not location.key or location.key.endswith("/") else location.key + "/"
@@ -306,7 +312,7 @@ def _list_objects(uri: str, settings: S3Settings, *, depth: int, threads: int) -
             folders = [folder for level_folders, _ in levels for folder in level_folders]
             for _, found in levels:
                 yield from found
-        for found in pool.map(lambda folder: list(_keys(listing, location, folder)), folders):
+        for found in pool.map(lambda folder: list(_keys(listing, location, folder, after.get(folder))), folders):
             yield from found
 
 
@@ -316,18 +322,19 @@ def _one_level(listing: BaseClient, location: S3Uri, prefix: str) -> tuple[list[
     pages = listing.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix, Delimiter="/")
     for page in pages:
         folders += [entry["Prefix"] for entry in page.get("CommonPrefixes", [])]
-        found += [_listed(location, item) for item in page.get("Contents", [])]
+        found += [_listed(location, item, prefix) for item in page.get("Contents", [])]
     return folders, found
 
 
-def _keys(listing: BaseClient, location: S3Uri, prefix: str) -> Iterator[S3Object]:
-    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix):
+def _keys(listing: BaseClient, location: S3Uri, prefix: str, after: str | None) -> Iterator[S3Object]:
+    past = {"StartAfter": after} if after else {}
+    for page in listing.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix, **past):
         for item in page.get("Contents", []):
-            yield _listed(location, item)
+            yield _listed(location, item, prefix)
 
 
-def _listed(location: S3Uri, item: dict) -> S3Object:
+def _listed(location: S3Uri, item: dict, folder: str) -> S3Object:
     """A listing's entry as an object named as the listed prefix is (s3:// or gs://)."""
-    return S3Object(str(location.at(item["Key"])), item["Size"], item["LastModified"])
+    return S3Object(str(location.at(item["Key"])), item["Size"], item["LastModified"], item["Key"], folder)
 
 

@@ -8,13 +8,15 @@ worker calls on a pandas batch of those rows for one FrameRead per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from camscore.rows import ErrorKind, FrameError, FrameRead
 
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
+
+    from camscore.storage import S3Object
 
 # The read error of a listed frame deleted before it was read.
 GONE = FrameError(ErrorKind.UNREADABLE, "FileNotFound: gone between listing and reading")
@@ -52,12 +54,15 @@ class Opened:
         rows: the frames, all (None) or those of a subset of ``listing``, as Python workers get them.
         fetch: in a Python worker, a pandas batch of ``rows`` → its FetchedBatch.
         conf: Spark SQL properties the reads want while they run (see spark.session.run_conf).
+        objects: the objects an object store listing found, each with its key and folder (the boto3 reader; empty
+            for the others): what a listing checkpoint is made of.
     """
 
     listing: DataFrame
     rows: Callable[[DataFrame | None], DataFrame]
     fetch: Fetch
     conf: Mapping[str, str]
+    objects: Sequence[S3Object] = ()
 
 
 def oversized(length: float | None, *, max_frame_mb: int) -> FrameRead | None:

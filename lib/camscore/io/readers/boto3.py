@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Mapping
 
 import pandas as pd
 from pyspark.sql import SparkSession
@@ -21,20 +22,25 @@ from camscore.io.readers.partitioning import listed_on_driver
 from camscore.rows import FrameRead
 
 
-def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings) -> Opened:
-    listed = [(item.uri, item.last_modified, item.size) for item in list_frames(uri, source=source, s3=s3)]
-    listing, rows = listed_on_driver(spark, listed, source=source)
-    return Opened(listing, rows, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {})
+def open_frames(spark: SparkSession, uri: str, *, source: SourceSettings, s3: S3Settings,
+                after: Mapping[str, str] | None = None) -> Opened:
+    objects = list_frames(uri, source=source, s3=s3, after=after)
+    listing, rows = listed_on_driver(spark, [(item.uri, item.last_modified, item.size) for item in objects],
+                                     source=source)
+    return Opened(listing, rows, functools.partial(fetch_batch, s3=s3, max_frame_mb=source.max_frame_mb), {},
+                  objects)
 
 
-def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings) -> list[storage.S3Object]:
-    """Every frame under an s3:// or gs:// prefix (all pages), filtered by extension.
+def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings,
+                after: Mapping[str, str] | None = None) -> list[storage.S3Object]:
+    """Every frame under an s3:// or gs:// prefix (all pages), filtered by extension; in a folder named in
+    ``after``, only those whose keys sort after the key it maps to (camscore.io.listing_checkpoint).
 
     Raises:
         InputError: the prefix cannot be listed.
     """
     try:
-        listed = storage.list_objects(uri, s3, depth=source.list_depth, threads=s3.list_threads)
+        listed = storage.list_objects(uri, s3, depth=source.list_depth, threads=s3.list_threads, after=after)
         return [item for item in listed if has_extension(item.uri, source.extensions)]
     except OSError as exc:
         raise InputError(f"cannot list {uri}: {exc}") from exc
