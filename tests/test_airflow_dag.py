@@ -14,6 +14,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,22 +33,42 @@ if importlib.util.find_spec("airflow") is None:
 
 pytestmark = pytest.mark.airflow
 
-DAGS = ROOT / "deploy" / "airflow"
+README = (ROOT / "README.md").read_text()
+# README's Airflow block: the pip line, which ./submit.sh runs to make this environment, then the lines that install
+# the DAG file and set its Variables, which the tests run.
+PIP, *DEPLOY = re.search(r"```bash\n(pip install -r deploy/airflow/.*?)```", README, re.S).group(1).splitlines()
 TICK = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
 INTERVAL = dt.timedelta(minutes=5)
 
 
+def run_readme(lines: list[str], examples: dict[str, str] | None = None) -> None:
+    """Runs README's ``lines`` with bash in the checkout, each example value shown there (a key of ``examples``)
+    replaced by the test's."""
+    script = "\n".join(lines)
+    for example, value in (examples or {}).items():
+        assert example in script
+        script = script.replace(example, value)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # this environment's airflow command
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env={**os.environ, "PATH": path},
+                   capture_output=True, text=True, check=True)
+
+
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory):
-    """A new Airflow home with a SQLite metadata database; the DAGs folder is the repository's deploy/airflow.
-    Airflow reads these settings once, when it is first imported."""
+    """A new Airflow home (read once, when Airflow is first imported) with a SQLite metadata database and the DAG
+    file copied into its DAGs folder by README's line."""
     home = tmp_path_factory.mktemp("airflow-home")
-    os.environ.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-                       "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"})
+    (home / "dags").mkdir()
+    from cryptography.fernet import Fernet
+
+    # One key for this process and the airflow commands it runs: Variables are stored encrypted with it.
+    os.environ.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                       "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+                       "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode()})
     from airflow.utils import db
 
     db.initdb()
+    run_readme([line for line in DEPLOY if line.startswith("cp ")])
     return home
 
 
@@ -65,7 +86,7 @@ def fleet_dags(variables, flavour: str):
     from airflow.dag_processing.dagbag import DagBag
 
     variables(flavour=flavour)
-    bag = DagBag(str(DAGS))
+    bag = DagBag(os.path.join(os.environ["AIRFLOW_HOME"], "dags"))
     assert bag.import_errors == {}
     return bag.dags["camscore_score"], bag.dags["camscore_nightly"]
 
@@ -92,16 +113,21 @@ def test_each_flavour_parses_without_camscore_into_the_scoring_and_nightly_dags(
                      "yandex": (["check_summary", "score"], ["compact", "report"])}
 
 
+def test_readme_installs_the_pins_these_tests_run_on():
+    assert PIP == "pip install -r deploy/airflow/requirements.txt -c deploy/airflow/constraints.txt"
+    assert 'airflow_pins=("$root/deploy/airflow/requirements.txt" "$root/deploy/airflow/constraints.txt")' in (
+        ROOT / "submit.sh").read_text()
+
+
 @pytest.fixture
-def local_fleet(variables, s3_server, bucket, model_dir, tmp_path):
-    """The local flavour over frames in a bucket of the local SeaweedFS, into a folder: conf/local.yaml reaching
-    that store. Returns the input and the output."""
+def local_fleet(variables, s3_server, bucket, tmp_path):
+    """The local flavour (this checkout) over frames in a bucket of the local SeaweedFS, into a folder:
+    conf/local.yaml reaching that store. Returns the input and the output."""
     config = yaml.safe_load((ROOT / "conf" / "local.yaml").read_text())
     config["s3"].update(dataclasses.asdict(s3_server.settings))
     (tmp_path / "local.yaml").write_text(yaml.safe_dump(config))
-    frames, output = f"{bucket}/frames", str(tmp_path / "scores")
-    variables(input=frames, output=output, model=model_dir, checkout=str(ROOT), config=str(tmp_path / "local.yaml"))
-    return frames, output
+    variables(checkout=str(ROOT), config=str(tmp_path / "local.yaml"))
+    return f"{bucket}/frames/", str(tmp_path / "scores")
 
 
 @contextlib.contextmanager
@@ -121,8 +147,11 @@ def lease_held_by_another_process(output: str):
 
 
 def test_two_intervals_score_every_frame_once_and_a_third_finding_the_lease_held_is_skipped(
-        variables, local_fleet, s3_server):
+        variables, local_fleet, s3_server, model_dir):
     frames, output = local_fleet
+    # README's Variables, in the metadata database, with this test's values.
+    run_readme([line for line in DEPLOY if line.startswith("airflow variables set")],
+               {"s3://frames/": frames, "/data/scores": output, "s3://models/current": model_dir})
     score, _ = fleet_dags(variables, "local")
     first = samples.camera_frames(cameras=2, days=1, per_day=3, start=TICK.date(), seed=1)
     second = samples.camera_frames(cameras=2, days=1, per_day=2, start=TICK.date() + dt.timedelta(days=1), seed=2)
@@ -143,8 +172,9 @@ def test_two_intervals_score_every_frame_once_and_a_third_finding_the_lease_held
 
 
 def test_a_run_camscore_refuses_fails_at_once_without_retries(variables, local_fleet, tmp_path):
+    frames, output = local_fleet
+    variables(input=frames, output=output, model=str(tmp_path / "no-model"))
     score, _ = fleet_dags(variables, "local")
-    variables(model=str(tmp_path / "no-model"))
 
     run = score.test(logical_date=TICK + 3 * INTERVAL)
 
