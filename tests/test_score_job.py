@@ -349,6 +349,26 @@ def test_help_explains_every_option(capsys):
         assert option in text
 
 
+def test_an_input_unreachable_after_the_retries_exits_1_in_one_line_and_a_missing_bucket_2(
+        spark, s3_server, openvino_model_dir, write_config, tmp_path, capsys):
+    closed = dataclasses.replace(s3_server.settings, endpoint_url=f"http://127.0.0.1:{samples.free_port()}",
+                                 max_attempts=2, connect_timeout=0.5)
+    unreachable = write_config({"s3": dataclasses.asdict(closed)}, name="closed.yaml")
+    reachable = write_config({"s3": dataclasses.asdict(s3_server.settings)}, name="open.yaml")
+    args = ["--model", openvino_model_dir, "--output", str(tmp_path / "out")]
+
+    passing = score(["--input", "s3://frames/in", "--config", unreachable, *args])
+    told = [line for line in capsys.readouterr().err.splitlines() if line.startswith("camscore")]
+    lasting = score(["--input", "s3://no-such-bucket/in", "--config", reachable, *args])
+    told_lasting = [line for line in capsys.readouterr().err.splitlines() if line.startswith("camscore")]
+
+    assert passing == 1 and len(told) == 1
+    assert told[0].startswith("camscore: error: cannot list s3://frames/in now: ")
+    assert told[0].endswith("(after s3.max_attempts; the next run tries again)")
+    assert (lasting, told_lasting) == (2, ["camscore: error: cannot list s3://no-such-bucket/in: "
+                                           "s3://no-such-bucket/in: NoSuchBucket"])
+
+
 @pytest.mark.spark35
 def test_a_run_on_an_output_another_run_holds_stops_in_one_line_with_exit_75_and_reads_nothing(
         spark, s3_server, bucket, openvino_model_dir, config, tmp_path, capsys):

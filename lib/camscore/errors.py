@@ -25,6 +25,12 @@ class InputError(CamscoreError):
     """The input location cannot be listed or holds nothing to work on."""
 
 
+class InputUnavailable(CamscoreError):
+    """The input could not be listed for a passing fault (throttling, 5xx, the network) after the retries."""
+
+    exit_code = 1  # a scheduler retries with back-off: nothing to fix
+
+
 class PackageError(CamscoreError):
     """A pinned package cannot be fetched, or its tarball is not the one pinned."""
 

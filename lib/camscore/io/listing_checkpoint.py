@@ -102,7 +102,7 @@ def uri_of(output: str, input_uri: str) -> str:
     return storage.join(storage.join(output, FOLDER), f"{name}.json")
 
 
-def read(spark: SparkSession, output: str, input_uri: str) -> Checkpoint | None:
+def read(spark: SparkSession | None, output: str, input_uri: str) -> Checkpoint | None:
     """The checkpoint of ``input_uri`` in ``output``, or None where there is none (or one unreadable: logged)."""
     uri = uri_of(output, input_uri)
     if not storage.exists(uri, s3=None, spark=spark):
@@ -114,7 +114,7 @@ def read(spark: SparkSession, output: str, input_uri: str) -> Checkpoint | None:
         return None
 
 
-def write(spark: SparkSession, output: str, checkpoint: Checkpoint) -> str:
+def write(spark: SparkSession | None, output: str, checkpoint: Checkpoint) -> str:
     return storage.write_bytes(uri_of(output, checkpoint.input), checkpoint.to_json().encode(), s3=None, spark=spark)
 
 

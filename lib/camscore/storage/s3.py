@@ -111,11 +111,12 @@ class S3Storage:
 
 
 def _os_error(uri: str, exc: Exception) -> OSError:
-    """A boto3 failure as the OSError a file's would be: FileNotFoundError for no such key or bucket."""
+    """A boto3 failure as the OSError a file's would be: FileNotFoundError for no such key or bucket,
+    ConnectionError for a passing fault (throttling, 5xx, the network) that outlasted botocore's retries."""
     code = getattr(exc, "response", {}).get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
     if code in _MISSING:
         return FileNotFoundError(f"{uri}: {code}")
-    return OSError(f"{uri}: {exc}")
+    return (ConnectionError if _passing(exc) else OSError)(f"{uri}: {exc}")
 
 
 @dataclass(frozen=True)

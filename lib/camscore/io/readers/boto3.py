@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 
 from camscore import storage
 from camscore.config import S3Settings, SourceSettings
-from camscore.errors import InputError
+from camscore.errors import InputError, InputUnavailable
 from camscore.io.readers.object_read import read_object
 from camscore.io.python_paths import has_extension
 from camscore.io.readers.base import FetchedBatch, Opened
@@ -37,11 +37,15 @@ def list_frames(uri: str, *, source: SourceSettings, s3: S3Settings,
     ``after``, only those whose keys sort after the key it maps to (camscore.io.listing_checkpoint).
 
     Raises:
-        InputError: the prefix cannot be listed.
+        InputError: the prefix cannot be listed (no such bucket, access denied).
+        InputUnavailable: a passing fault outlasted the retries (the next run tries again).
     """
     try:
         listed = storage.list_objects(uri, s3, depth=source.list_depth, threads=s3.list_threads, after=after)
         return [item for item in listed if has_extension(item.uri, source.extensions)]
+    except ConnectionError as exc:
+        raise InputUnavailable(f"cannot list {uri} now: {exc} (after s3.max_attempts; the next run tries again)") \
+            from exc
     except OSError as exc:
         raise InputError(f"cannot list {uri}: {exc}") from exc
 
