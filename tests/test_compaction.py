@@ -47,6 +47,8 @@ def test_a_days_runs_become_one_batch_with_every_row_and_other_days_stay_as_they
     assert (done.batches_read, done.rows) == (5, 50) and not (tmp_path / "scores" / STAGING).exists()
     again = compact_day(spark, load_settings(), output=output, date="2026-11-20", file_mb=128)
     assert (again.batch, again.batches_read) == (None, 1)
+    quiet_day = compact_day(spark, load_settings(), output=output, date="2026-11-22", file_mb=128)
+    assert quiet_day.format() == "date 2026-11-22: 0 batch, nothing to compact"
 
 
 def test_compaction_waits_its_turn_while_a_run_holds_the_output(spark, tmp_path):

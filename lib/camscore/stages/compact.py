@@ -56,18 +56,21 @@ class Compacted:
 def compact_day(spark: SparkSession, settings: Settings, *, output: str, date: str, file_mb: int) -> Compacted:
     """Rewrites the ``date=`` partition's batches into one batch of files of about ``file_mb``.
 
+    A date with no rows (cameras that sent nothing that day) has nothing to compact: that is no error.
+
     Raises:
-        InputError: the output has no such date.
+        InputError: there is no output at all.
         LeaseHeld: a scoring run (or another compaction) holds the output.
         CompactionCheckFailed: the rows written are not those read; nothing changed.
     """
     base = output.rstrip("/")
     day = f"{base}/date={date}"
+    if not storage.exists(base, s3=None, spark=spark):
+        raise InputError(f"{base} does not exist: no output to compact")
     with lease.held(base, seconds=settings.score.lease_seconds, s3=settings.s3, spark=spark,
                     on_lost=spark.sparkContext.cancelAllJobs):
-        if not storage.exists(day, s3=None, spark=spark):
-            raise InputError(f"{day} does not exist: nothing to compact")
-        batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch="))
+        batches = sorted(name for name in storage.folders(spark, day) if name.startswith("batch=")) \
+            if storage.exists(day, s3=None, spark=spark) else []
         if len(batches) < 2:
             return Compacted(date, len(batches), 0, 0, None, 0.0)
         columns = [c for c in OUTPUT_ORDER if c not in PARTITION_COLUMNS]
