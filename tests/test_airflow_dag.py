@@ -2,8 +2,9 @@
 run by dag.test() against the local SeaweedFS and local Spark (./submit.sh score), its cloud jobs built for a run
 and checked without a cloud.
 
-Runs in .venv-airflow (./submit.sh test, last); skipped where Airflow cannot be imported. Cost: about 90 s on one
-core of an AMD EPYC, most of it the four ./submit.sh score runs (two that score, one held, one refused).
+Runs in .venv-airflow, ./submit.sh test's last pass; skipped where Airflow cannot be imported. Cost: about 100 s on
+an AMD EPYC of 2 cores, 80 of them the three ./submit.sh score runs through local Spark (two that score, one held);
+the first task a process runs waits about 6 s for Airflow's in-process API.
 """
 
 from __future__ import annotations

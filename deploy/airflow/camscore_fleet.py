@@ -1,54 +1,47 @@
 """camscore's fleet on Airflow 3: every few minutes the frames cameras uploaded since the last run are scored; at
 night the day before is compacted, then reported.
 
-Copy this file into the deployment's DAGs folder, install ``requirements.txt`` (with ``constraints.txt``) from the
-folder it came from, and set the Variables ``camscore_input``, ``camscore_output`` and ``camscore_model``. The file
-only starts camscore's jobs (``submit.sh`` on the worker, spark-submit, or a Data Proc job): it imports no camscore.
+Copy this file into the deployment's DAGs folder, install `requirements.txt` (with `constraints.txt`) from the
+folder it came from, and set the Variables `camscore_input`, `camscore_output` and `camscore_model`. The file
+only starts camscore's jobs (`submit.sh` on the worker, spark-submit, or a Data Proc job): it imports no camscore.
 
 Two DAGs:
 
-- ``camscore_score``, every ``camscore_interval_minutes`` (5): ``score --only-new`` over the input into the output,
+- `camscore_score`, every `camscore_interval_minutes` (5): `score --only-new` over the input into the output,
   one run at a time. A run that finds the output's lease held by another run (camscore's exit code 75) ends
   *skipped*, neither failed nor retried: the next tick scores what it left.
-- ``camscore_nightly``, at ``camscore_nightly_cron`` (``30 1 * * *``, UTC): ``compact`` the day before, then
-  ``report`` it. Triggered with ``{"date": "2026-11-20"}`` it does that day.
+- `camscore_nightly`, at `camscore_nightly_cron` (`30 1 * * *`, UTC): `compact` the day before, then
+  `report` it. Triggered with `{"date": "2026-11-20"}` it does that day.
 
 Exit code 1 (failed) is retried with exponential back-off; 2 (camscore refused: fix the config, model or input)
 fails at once where the worker sees the code (local); a compaction that finds the lease held (a scoring run is on)
 is retried. Cloud jobs tell Airflow only "failed" or not: there any failure is retried, and a scoring job whose
-lease was held exits 0 (``--held-exit-code 0``) and ``check_summary`` skips the run, as ``_summary.json`` names
-another run (``--run-label``, the Airflow run id).
+lease was held exits 0 (`--held-exit-code 0`) and `check_summary` skips the run, as `_summary.json` names
+another run (`--run-label`, the Airflow run id).
 
-Catch-up is off: each scoring run's ``--only-new`` scores every frame that missed runs left, so replaying missed
-intervals would only queue runs that find nothing. A missed night: trigger ``camscore_nightly`` with its date, or
-``airflow backfill create --dag-id camscore_nightly --from-date ... --to-date ...`` (a run compacts the day before
+Catch-up is off: each scoring run's `--only-new` scores every frame that missed runs left, so replaying missed
+intervals would only queue runs that find nothing. A missed night: trigger `camscore_nightly` with its date, or
+`airflow backfill create --dag-id camscore_nightly --from-date ... --to-date ...` (a run compacts the day before
 its date).
 
-Variables (each read when a task runs, but for the three marked parsed, read when the file is parsed):
+Variables, read when a task runs (the three marked *parsed*: when the file is parsed):
 
-===========================  ===================  ==========================================================
-camscore_input               all                  the frames: ``s3://frames/`` (boto3), a folder, a Hadoop URI
-camscore_output              all                  the Parquet output: a folder, ``s3a://bucket/scores/``
-camscore_model               all                  the model directory: a folder or ``s3://models/current``
-camscore_flavour (parsed)    -                    ``local`` (default), ``spark-submit`` or ``yandex``
-camscore_interval_minutes    -                    the scoring interval (parsed; default 5)
-camscore_nightly_cron        -                    when the nightly runs (parsed; default ``30 1 * * *``)
-camscore_checkout            local, spark-submit  the camscore checkout on the worker (default ``/opt/camscore``)
-camscore_config              all                  the config file: local, a path (default: submit.sh's
-                                                  conf/local.yaml); spark-submit, a path on the worker
-                                                  (required); yandex, a file name in camscore_dist (default
-                                                  ``yandex-data-proc.yaml``)
-camscore_dist                spark-submit, yandex ``./submit.sh pack``'s two archives (spark-submit: default the
-                                                  checkout's dist/); yandex: also score.py, compact.py and
-                                                  report.py from jobs/ and the config file
-camscore_cluster_id          yandex               the Data Proc cluster
-camscore_s3_connection       spark-submit, yandex the AWS connection that reads ``_summary.json`` from an s3://
-                                                  or s3a:// output (default ``aws_default``; Yandex Object
-                                                  Storage: its endpoint_url in the connection's extra)
-===========================  ===================  ==========================================================
+| Variable | flavour | what it is |
+| --- | --- | --- |
+| `camscore_input` | all | the frames: `s3://frames/` (boto3), a folder, a Hadoop URI |
+| `camscore_output` | all | the Parquet output: a folder, `s3a://bucket/scores/` |
+| `camscore_model` | all | the model directory: a folder, `s3://models/current` |
+| `camscore_flavour` | *parsed* | `local` (the default), `spark-submit` or `yandex` |
+| `camscore_interval_minutes` | *parsed* | the scoring interval; default 5 |
+| `camscore_nightly_cron` | *parsed* | when the nightly runs; default `30 1 * * *` |
+| `camscore_checkout` | local, spark-submit | the camscore checkout on the worker; default `/opt/camscore` |
+| `camscore_config` | all | the config file: local, a path (default: submit.sh's conf/local.yaml); spark-submit, a path on the worker (required); yandex, a file name in `camscore_dist` (default `yandex-data-proc.yaml`) |
+| `camscore_dist` | spark-submit, yandex | where `./submit.sh pack`'s two archives are (spark-submit: default the checkout's dist/); yandex: also `score.py`, `compact.py` and `report.py` from jobs/ and the config file |
+| `camscore_cluster_id` | yandex | the Data Proc cluster |
+| `camscore_s3_connection` | spark-submit, yandex | the AWS connection that reads `_summary.json` of an s3:// or s3a:// output; default `aws_default` (Yandex Object Storage: its `endpoint_url` in the connection's extra) |
 
-spark-submit goes through the ``spark_default`` connection (YARN, deploy mode cluster in its extra), Data Proc
-through ``yandexcloud_default``.
+spark-submit goes through the `spark_default` connection (YARN, deploy mode cluster in its extra), Data Proc
+through `yandexcloud_default`.
 """
 
 from __future__ import annotations
