@@ -189,6 +189,20 @@ def context(*, run_id: str, end: dt.datetime, date: str | None = None) -> dict:
             "params": {"date": date}}
 
 
+def test_the_local_nightly_compacts_the_day_before_then_reports_it_with_submit_sh(variables, tmp_path):
+    variables(output="/data/scores", checkout="/opt/camscore")
+    _, nightly = fleet_dags(variables, "local")
+    compact, report = nightly.get_task("compact"), nightly.get_task("report")
+    night = dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.timezone.utc)
+
+    compact.render_template_fields(context(run_id="n1", end=night))
+    report.render_template_fields(context(run_id="n1", end=night))
+
+    assert compact.bash_command == "/opt/camscore/submit.sh compact --output /data/scores --date 2026-11-20"
+    assert report.bash_command == "/opt/camscore/submit.sh report --output /data/scores --date 2026-11-20"
+    assert (compact.skip_on_exit_code, nightly.get_task("report").upstream_task_ids) == ([], {"compact"})
+
+
 YANDEX = {"input": "s3://frames/", "output": "s3a://bucket/scores/", "model": "s3://models/current",
           "dist": "s3a://bucket/camscore", "cluster_id": "c9q-fleet"}
 
