@@ -198,10 +198,11 @@ def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
         done = output_table.done_paths(spark, job.output, model_id=model_id, dates=output_table.partition_dates(listed)).cache()
         # Cached: counting, fingerprinting and scoring it then read those days once.
         wanted = listed.join(done.where(~F.col("passing")).select("path"), "path", "left_anti").cache()
-        already_scored = listed.count() - wanted.count()
         retried = wanted.join(done.where(F.col("passing")), "path", "left_semi").count()
         done.unpersist()
     total, batch_id, dates = _fingerprint(wanted, model_id=model_id, source_settings=run.settings.source)
+    if wanted is not listed:
+        already_scored = listed.count() - total
     log.info("%d frames to score under %s (%d already scored, %d read again); model %s", total,
              job.input, already_scored, retried, model_id)
     return ListedFrames(source, listed, wanted, total, already_scored, retried, batch_id, dates,
