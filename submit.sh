@@ -62,6 +62,19 @@ ensure_wrk() {
   fi
 }
 
+ensure_chromium() {
+  # The fleet page's browser test (tests/test_fleet_page.py) opens it in Debian's headless Chromium; where it
+  # cannot be installed here the test skips, saying so.
+  command -v chromium >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "camscore: installing chromium (Debian's) for the fleet page's browser test (once, about 40 s)" >&2
+    { apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; } \
+        >/dev/null 2>&1; } || echo "camscore: chromium could not be installed; the browser test skips" >&2
+  else
+    echo "camscore: no chromium (Debian: apt-get install -y chromium); the browser test skips" >&2
+  fi
+}
+
 ensure_venv() {
   local stamp="$venv/.camscore-setup" wanted
   wanted="$(cat "$root/setup.py" | sha256sum | cut -d' ' -f1)"
@@ -139,9 +152,11 @@ case "$command" in
       # environment built from a package (the S3 server is in). Two processes, a test file each at a time:
       # many of these wait on a service or server process more than they compute.
       exec "$venv/bin/python" -m pytest tests \
-        -m "not spark and not real_model and not keras and not cluster and not packaged and not airflow" \
+        -m "not spark and not real_model and not keras and not cluster and not packaged and not airflow \
+           and not browser" \
         -n 2 --dist loadfile "$@"
     fi
+    ensure_chromium
     status=0
     # Two processes here too (a Spark session each); the slowest tests are listed. The Airflow tests come last.
     "$venv/bin/python" -m pytest tests -m "not airflow" -n 2 --dist loadfile --durations=15 "$@" || status=$?
