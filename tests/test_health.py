@@ -1,7 +1,9 @@
-"""Each camera's faults from its frames' signals: one camera per fault over a day, each starting mid-day."""
+"""Each camera's faults from its frames' signals: one camera per fault over a day, each starting mid-day; and
+silence judged against the fleet and the camera's earlier days."""
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 
@@ -10,7 +12,8 @@ from PIL import Image
 
 from camscore.config import HealthSettings
 from tools import samples
-from camscore.health.episodes import CameraWatch, Episode, Frame, camera_episodes
+from camscore.health.episodes import (CameraWatch, Episode, Fleet, FleetQuiet, Frame, Pace, camera_episodes,
+                                      fleet_quiet)
 from camscore.health.signals import picture_signals
 
 DAY = dt.date(2026, 11, 20)
@@ -26,13 +29,27 @@ def frames_of(day: list[samples.SampleFrame]) -> list[Frame]:
             for frame in day]
 
 
-def day_of(fault: str | None, *, seed: int, dusk: bool = False) -> list[Frame]:
+@functools.cache  # a day takes a second or two to draw; tests share them and do not change them
+def day_of(fault: str | None, *, seed: int, dusk: bool = False, stop: dt.time | None = None) -> list[Frame]:
     return frames_of(samples.camera_day("cam", day=DAY, fault=fault, onset=ONSET.time(), dusk=dusk, seed=seed,
-                                        width=320, height=192))
+                                        width=320, height=192, stop=stop))
 
 
-def judged(frames: list[Frame]) -> list[Episode]:
-    return camera_episodes("cam", frames, settings=HealthSettings(), window_end=WINDOW_END)
+def judged(frames: list[Frame], **context) -> list[Episode]:
+    return camera_episodes("cam", frames, settings=HealthSettings(), window_end=WINDOW_END, **context)
+
+
+def judged_together(cameras: dict[str, list[Frame]]) -> tuple[dict[str, list[str]], FleetQuiet | None]:
+    """Each camera's statuses judged with the others (as the report does), and the fleet's quiet."""
+    paces = [Pace.of([frame.captured_at for frame in frames]) for frames in cameras.values()]
+    fleet = Fleet.of(pace.last for pace in paces)
+    return ({camera: [episode.status for episode in judged(frames, fleet=fleet)] for camera, frames in cameras.items()},
+            fleet_quiet(paces, settings=HealthSettings(), window_end=WINDOW_END))
+
+
+def at_dusk(stop: dt.time, *, seed: int) -> list[Frame]:
+    """A sound camera's day under falling light, whose traffic (and so its frames) stops at ``stop``."""
+    return day_of(None, seed=seed, dusk=True, stop=stop)
 
 
 @pytest.mark.parametrize("fault", [fault for fault in samples.FAULTS if fault != "silent"])
@@ -46,6 +63,46 @@ def test_a_fault_from_mid_day_on_is_one_open_episode_of_its_status_from_within_t
 
 def test_a_camera_that_stops_sending_is_silent_since_its_last_frame():
     assert judged(day_of("silent", seed=7)) == [Episode("cam", "silent", ONSET - EVERY, None, 0)]
+
+
+def test_a_day_whose_cameras_all_stop_at_dusk_has_no_silent_camera_but_the_fleets_quiet_once():
+    cameras = {"cam-1": at_dusk(dt.time(19, 30), seed=20), "cam-2": at_dusk(dt.time(20), seed=21),
+               "cam-3": at_dusk(dt.time(20, 30), seed=22)}
+
+    assert judged_together(cameras) == ({"cam-1": ["ok"], "cam-2": ["ok"], "cam-3": ["ok"]},
+                                        FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=3))
+    assert [episode.status for episode in judged(cameras["cam-1"])] == ["silent"]  # judged alone
+
+
+def test_a_camera_that_stops_while_the_others_keep_sending_is_silent_since_its_last_frame_beside_the_fleets_quiet():
+    cameras = {"cam-1": at_dusk(dt.time(19, 30), seed=20), "cam-2": at_dusk(dt.time(20), seed=21),
+               "cam-3": day_of("silent", seed=7)}
+
+    assert judged_together(cameras) == ({"cam-1": ["ok"], "cam-2": ["ok"], "cam-3": ["silent"]},
+                                        FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2))
+    assert judged(cameras["cam-3"], fleet=Fleet.of(frames[-1].captured_at for frames in cameras.values()))[-1] == \
+        Episode("cam", "silent", ONSET - EVERY, None, 0)
+
+
+def earlier_days(*untils: dt.time | None) -> list[dt.datetime]:
+    """When a camera sent on the days before DAY, one ``until`` a day back from DAY: every 15 minutes from 06:00
+    to it (None: to midnight); nothing on the days before those."""
+    return [moment for back, until in enumerate(untils, 1)
+            for moment in (dt.datetime.combine(DAY - back * dt.timedelta(days=1), dt.time(6)) + step * EVERY
+                           for step in range(72))
+            if until is None or moment.time() < until]
+
+
+@pytest.mark.parametrize("earlier, statuses", [
+    (earlier_days(dt.time(20), dt.time(20), dt.time(20)), ["ok"]),  # never sends at night
+    (earlier_days(None, None, None), ["silent"]),  # sends till midnight
+    (earlier_days(None, dt.time(20), dt.time(20)), ["ok"]),  # most days quiet at night
+    (earlier_days(None), ["silent"]),  # the days it sent nothing at all tell nothing of its nights
+])
+def test_a_camera_quiet_at_night_as_on_its_earlier_days_is_not_silent_when_judged_alone(earlier, statuses):
+    night = at_dusk(dt.time(20), seed=21)  # its frames stop at 20:00 today
+
+    assert [episode.status for episode in judged(night, earlier=earlier)] == statuses
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -83,3 +140,14 @@ def test_a_camera_watch_tells_the_faults_that_last_from_the_latest_frames_it_kep
     watch.add(rows + [{"camera_id": None, "captured_at": ONSET}])
 
     assert watch.faults(WINDOW_END) == {"cam-1": ["frozen"], "cam-3": ["silent"]}
+
+
+def test_a_camera_watch_tells_no_fault_when_its_cameras_all_stop_at_dusk_but_the_fleets_quiet():
+    watch = CameraWatch(HealthSettings())
+    watch.add({"camera_id": camera, "captured_at": frame.captured_at, "content_sha": frame.content_sha,
+               **dict(zip(frame.signals.names(), frame.signals.values()))}
+              for camera, stop, seed in (("cam-1", dt.time(19, 30), 20), ("cam-2", dt.time(20), 21))
+              for frame in at_dusk(stop, seed=seed))
+
+    assert watch.faults(WINDOW_END) == {}
+    assert watch.fleet_quiet(WINDOW_END) == FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2)

@@ -235,13 +235,14 @@ FAULTS = ("dark", "overexposed", "blurred", "covered", "frozen", "moved", "silen
 
 def camera_day(camera: str, *, day: dt.date, every_minutes: int = 15, fault: str | None = None,
                onset: dt.time = dt.time(12), dusk: bool = False, seed: int = 0, width: int = 480,
-               height: int = 288) -> list[SampleFrame]:
+               height: int = 288, stop: dt.time | None = None) -> list[SampleFrame]:
     """A day of one camera's frames (``<camera>/YYYYMMDDTHHMMSS.jpg``, one every ``every_minutes`` from
     06:00 to midnight): traffic coming and going in one scene under the camera's own noise, and from ``onset``
     a fault of FAULTS, or none.
 
     Args:
         dusk: the light falls from 14:00 to a third of the morning's at 22:00.
+        stop: no frame from then on (the traffic gone for the night); None: midnight.
     """
     if fault not in (None, *FAULTS):
         raise ValueError(f"fault must be one of {FAULTS} or None; got {fault!r}")
@@ -249,6 +250,7 @@ def camera_day(camera: str, *, day: dt.date, every_minutes: int = 15, fault: str
     scene, noise = int(rng.integers(1 << 31)), float(rng.uniform(3, 8))
     frames: list[SampleFrame] = []
     moment, end = dt.datetime.combine(day, dt.time(6)), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    end = dt.datetime.combine(day, stop) if stop is not None else end
     while moment < end:
         faulty = fault is not None and moment.time() >= onset
         if faulty and fault == "silent":

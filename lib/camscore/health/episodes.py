@@ -21,13 +21,20 @@ A frame's status, the first rule that holds:
                  changed (judged once the baseline holds twice MOVED_WINDOW frames, MIN_STABLE_BITS agreeing);
     ok           none of these.
 A fault opens when ``persist_frames`` consecutive frames show it and closes when as many show anything else;
-only frames of confirmed sound runs join the baseline, so a fault never becomes a camera's normal. A camera is
-``silent`` when no frame came for ``silent_gaps`` times its usual gap (the 95th percentile of its gaps)
-before the report's window ends.
+only frames of confirmed sound runs join the baseline, so a fault never becomes a camera's normal.
+
+A camera is ``silent`` (since its last frame) when no frame came for ``silent_gaps`` times its usual gap (the
+95th percentile of its gaps, Pace) before the window ends, unless
+    the fleet    most of the other cameras judged with it (a report's, a CameraWatch's) sent nothing after it fell
+                 silent either (Fleet): one event of the fleet (night, the site, the upload path), told once
+                 (fleet_quiet), not a fault of each camera; or
+    its history  on most of its earlier days it sent nothing in the same hours either (quiet_as_usual).
+Frames come when a camera sees motion, so every camera goes quiet at night: neither is a fault.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import datetime as dt
 import threading
@@ -54,6 +61,9 @@ FRAME_MOVED_SHARE = 0.15  # ... and in the frame's own hash
 FROZEN_VARIATION = 3  # the baseline's consecutive frames differ by at least this many bits: a repeat is a fault
 MIN_BASELINE = 6  # sound frames before a camera's frames are compared with its baseline
 MIN_GAPS = 5  # gaps before a camera's silence is judged
+FLEET_SENDING = 0.5  # a silence is the fleet's when fewer than this share of the other cameras sent after it
+HISTORY_DAYS = 7  # the earlier days a camera's silence is compared with
+DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -186,20 +196,24 @@ def frame_statuses(frames: Sequence[Frame], settings: HealthSettings) -> list[st
 
 
 def camera_episodes(camera_id: str | None, frames: Iterable[Frame], *, settings: HealthSettings,
-                    window_end: dt.datetime | None) -> list[Episode]:
+                    window_end: dt.datetime | None, fleet: Fleet | None = None,
+                    earlier: Iterable[dt.datetime] = ()) -> list[Episode]:
     """One camera's episodes; one ``ok`` episode when it has no fault.
 
     Args:
         frames: the camera's frames, in any order (those that did not decode count only for its gaps).
         settings: the health settings.
-        window_end: the end of the report's window (silence is judged against it); None: not judged.
+        window_end: the end of the window (silence is judged against it); None: not judged.
+        fleet: the cameras judged with it, this one included (None: it is judged alone).
+        earlier: the times of its frames on earlier days (its own frames of earlier days count too).
     """
     ordered = sorted((frame for frame in frames if frame.captured_at is not None), key=lambda f: f.captured_at)
     pictured = [frame for frame in ordered if frame.signals is not None]
     times = [frame.captured_at for frame in pictured]
     episodes = [Episode(camera_id, *found)
                 for found in _episodes(frame_statuses(pictured, settings), times, settings.persist_frames)]
-    quiet = _silent_since([frame.captured_at for frame in ordered], settings=settings, window_end=window_end)
+    every = [frame.captured_at for frame in ordered]
+    quiet = _silent_since(every, settings=settings, window_end=window_end, fleet=fleet, history=[*earlier, *every])
     if quiet is not None:
         episodes.append(Episode(camera_id, "silent", quiet, None, 0))
     if not episodes and times:
@@ -229,14 +243,93 @@ def _episodes(statuses: list[str], times: list, persist: int) -> Iterable[tuple]
         index = last + 1
 
 
-def _silent_since(times: list[dt.datetime], *, settings: HealthSettings, window_end: dt.datetime | None):
+def _silent_since(times: list[dt.datetime], *, settings: HealthSettings, window_end: dt.datetime | None,
+                  fleet: Fleet | None, history: Sequence[dt.datetime]) -> dt.datetime | None:
     """The last frame's time (``times`` in order) when the camera has been silent since, longer than its gaps
-    allow; else None."""
-    if window_end is None or len(times) <= MIN_GAPS:
+    allow, while the fleet kept sending and at hours it usually sends; else None."""
+    pace = Pace.of(times)
+    due = pace.overdue(settings, window_end) if pace is not None else None
+    if due is None or (fleet is not None and fleet.quiet_at(due)) or quiet_as_usual(history, due, window_end):
         return None
-    usual = float(np.quantile([(b - a).total_seconds() for a, b in zip(times, times[1:])], 0.95))
-    quiet = (window_end - times[-1]).total_seconds()
-    return times[-1] if usual > 0 and quiet > settings.silent_gaps * usual else None
+    return pace.last
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a camera sends: its last frame and its usual gap in seconds (the 95th percentile of its gaps; None:
+    fewer than MIN_GAPS gaps)."""
+
+    last: dt.datetime
+    usual: float | None
+
+    @classmethod
+    def of(cls, times: Sequence[dt.datetime]) -> "Pace | None":
+        """The pace of frames captured at ``times`` (in order); None without any."""
+        if not times:
+            return None
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        return cls(times[-1], float(np.quantile(gaps, 0.95)) if len(gaps) >= MIN_GAPS else None)
+
+    def overdue(self, settings: HealthSettings, window_end: dt.datetime | None) -> dt.datetime | None:
+        """When its silence outlasted its gaps (``silent_gaps`` usual gaps after its last frame), if that is
+        before ``window_end``; else None (or when its pace is not known)."""
+        if window_end is None or not self.usual:
+            return None
+        due = self.last + dt.timedelta(seconds=settings.silent_gaps * self.usual)
+        return due if due < window_end else None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The cameras judged together (a report's, a CameraWatch's): when each sent its last frame, in order."""
+
+    lasts: tuple[dt.datetime, ...]
+
+    @classmethod
+    def of(cls, lasts: Iterable[dt.datetime]) -> "Fleet":
+        return cls(tuple(sorted(lasts)))
+
+    def quiet_at(self, moment: dt.datetime) -> bool:
+        """Whether a camera of the fleet silent at ``moment`` (its last frame before it) is silent with most of the
+        fleet: fewer than FLEET_SENDING of the other cameras sent a frame after ``moment``. Alone, it is not."""
+        others = len(self.lasts) - 1
+        sending = len(self.lasts) - bisect.bisect_right(self.lasts, moment)
+        return others > 0 and sending < FLEET_SENDING * others
+
+
+@dataclass(frozen=True)
+class FleetQuiet:
+    """Most of the fleet quiet together at the window's end (night, the site, the upload path): one event, told
+    once, not a fault of each camera. ``cameras``: those whose silence it explains; ``since``: the last frame of
+    the first of them to fall quiet."""
+
+    since: dt.datetime
+    cameras: int
+
+
+def fleet_quiet(paces: Iterable[Pace], *, settings: HealthSettings,
+                window_end: dt.datetime | None) -> FleetQuiet | None:
+    """The fleet's quiet at ``window_end`` from each of its cameras' pace (Pace.of their frames' times); None
+    when no camera's silence is the fleet's."""
+    paces = list(paces)
+    fleet = Fleet.of(pace.last for pace in paces)
+    quiet = [pace.last for pace in paces
+             if (due := pace.overdue(settings, window_end)) is not None and fleet.quiet_at(due)]
+    return FleetQuiet(min(quiet), len(quiet)) if quiet else None
+
+
+def quiet_as_usual(history: Iterable[dt.datetime], start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether a camera quiet from ``start`` to ``end`` is as quiet as on its earlier days: on fewer than half of
+    the HISTORY_DAYS days before (each the 24 hours up to ``end`` that many days earlier; days without any of
+    its frames left out: no day is evidence) it sent a frame in the same span. False without such a day."""
+    ordered = sorted(history)
+
+    def sent(low: dt.datetime, high: dt.datetime) -> bool:  # a frame in (low, high]
+        return bisect.bisect_right(ordered, high) > bisect.bisect_right(ordered, low)
+
+    days = [back * DAY for back in range(1, HISTORY_DAYS + 1) if sent(end - back * DAY - DAY, end - back * DAY)]
+    sending = sum(sent(start - shift, end - shift) for shift in days)
+    return bool(days) and sending < 0.5 * len(days)
 
 
 class CameraWatch:
@@ -259,14 +352,24 @@ class CameraWatch:
                 kept.append(Frame.of(row))
 
     def faults(self, now: dt.datetime) -> dict[str, list[str]]:
-        """Each camera's faults that last at ``now`` (silent included); cameras without one are left out."""
-        with self._lock:
-            cameras = {camera: list(kept) for camera, kept in self._frames.items()}
+        """Each camera's faults that last at ``now`` (silent included, judged against the cameras it watches);
+        cameras without one are left out."""
+        cameras = self._kept()
+        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept in cameras.values())
         found = {}
         for camera, kept in cameras.items():
             lasting = [episode.status for episode in camera_episodes(camera, kept, settings=self.settings,
-                                                                     window_end=now)
+                                                                     window_end=now, fleet=fleet)
                        if episode.until is None and episode.status != "ok"]
             if lasting:
                 found[camera] = lasting
         return found
+
+    def fleet_quiet(self, now: dt.datetime) -> FleetQuiet | None:
+        """The quiet of most of its cameras together at ``now`` (fleet_quiet); None when there is none."""
+        paces = [Pace.of(sorted(frame.captured_at for frame in kept)) for kept in self._kept().values()]
+        return fleet_quiet(paces, settings=self.settings, window_end=now)
+
+    def _kept(self) -> dict[str, list[Frame]]:
+        with self._lock:
+            return {camera: list(kept) for camera, kept in self._frames.items()}
