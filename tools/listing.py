@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEPT = Path.home() / ".cache" / "camscore" / "listing-store"
 BUCKET = "fleet"
 FIRST = dt.datetime(2026, 11, 1)
+MODEL_ID = "listing-benchmark"  # the listing alone counts no model's rows; the whole run's checkpoint names its model
 
 
 def prefix_of(old: int) -> str:
@@ -101,8 +102,8 @@ def checkpoint_after_whole_listing(uri: str, settings: S3Settings) -> tuple[list
     seconds = time.perf_counter() - started
     now = dt.datetime.now(dt.timezone.utc)
     whole = listing_checkpoint.Plan(True, {}, "benchmark", now)
-    return listing_checkpoint.advance(None, whole, objects, input_uri=uri, list_depth=1, unsettled=[],
-                                      lookback=dt.timedelta(0), whole_every_hours=24), seconds
+    return listing_checkpoint.advance(None, whole, objects, input_uri=uri, list_depth=1, model_id=MODEL_ID,
+                                      unsettled=[], lookback=dt.timedelta(0), whole_every_hours=24), seconds
 
 
 def put_new(settings: S3Settings, keys: list[str], frames: list[bytes] | None) -> None:
@@ -129,8 +130,8 @@ def measure(settings: S3Settings, *, old: int, cameras: int, new: int, threads: 
     alone = [new_key("new-only/", camera) for camera in range(new)]
     put_new(settings, fresh + alone, (frames + frames) if frames else None)
     try:
-        plan = listing_checkpoint.plan(checkpoint, input_uri=uri, list_depth=1, whole_every_hours=24,
-                                       now=dt.datetime.now(dt.timezone.utc))
+        plan = listing_checkpoint.plan(checkpoint, input_uri=uri, list_depth=1, model_id=MODEL_ID,
+                                       whole_every_hours=24, now=dt.datetime.now(dt.timezone.utc))
         print(f"{old:,} old keys over {cameras:,} cameras, {new:,} new: whole listing {whole_seconds:.2f} s",
               flush=True)
         for count in threads:
@@ -151,7 +152,8 @@ def whole_runs(settings: S3Settings, *, uri: str, checkpoint: listing_checkpoint
     config.write_text(yaml.safe_dump({"spark": {"master": "local[2]"}, "s3": dataclasses.asdict(settings)}))
     model = make_model(workdir / "model")
     output = workdir / "scores-fleet"
-    listing_checkpoint.write(None, str(output), checkpoint)
+    model_id = json.loads((Path(model) / "manifest.json").read_text())["model_id"]
+    listing_checkpoint.write(None, str(output), dataclasses.replace(checkpoint, model_id=model_id))
     runs = {"score --only-new, 200k-key input past its checkpoint": [uri, str(output), "--only-new"],
             "score over a bucket of only the new frames": [f"s3://{BUCKET}/new-only", str(workdir / "scores-alone")]}
     for name, (input_uri, out, *flags) in runs.items():

@@ -46,30 +46,34 @@ class Checkpoint:
     """How far an input's folders are listed and committed into an output.
 
     Attributes:
-        input: the input URI.
+        input: the input URI (without a trailing ``/``).
         list_depth: source.list_depth its folders were listed at (another depth, other folders: a whole listing).
+        model_id: the model whose rows it counts (another model has scored none of them: a whole listing).
         whole_listing_at: when the last whole listing began.
-        after: per folder (a key of the bucket ending in ``/``), the last key whose frame and every earlier one
-            have rows; a folder not named is listed whole.
+        after: per folder (a key of the bucket ending in ``/``), the last key such that it and every key before it
+            that was listed by then has a row (a key written later under an earlier name waits for the whole
+            listing); a folder not named is listed whole.
         unordered: folders whose keys are not in time order, listed whole until a whole listing finds them in order.
     """
 
     input: str
     list_depth: int
+    model_id: str
     whole_listing_at: dt.datetime
     after: Mapping[str, str] = field(default_factory=dict)
     unordered: frozenset[str] = frozenset()
 
     def to_json(self) -> str:
-        return json.dumps({"input": self.input, "list_depth": self.list_depth,
+        return json.dumps({"input": self.input, "list_depth": self.list_depth, "model_id": self.model_id,
                            "whole_listing_at": self.whole_listing_at.isoformat(), "after": dict(sorted(self.after.items())),
                            "unordered": sorted(self.unordered)}, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> Checkpoint:
         values = json.loads(text)
-        return cls(values["input"], values["list_depth"], dt.datetime.fromisoformat(values["whole_listing_at"]),
-                   values["after"], frozenset(values["unordered"]))
+        return cls(values["input"], values["list_depth"], values["model_id"],
+                   dt.datetime.fromisoformat(values["whole_listing_at"]), values["after"],
+                   frozenset(values["unordered"]))
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,16 @@ def write(spark: SparkSession | None, output: str, checkpoint: Checkpoint) -> st
     return storage.write_bytes(uri_of(output, checkpoint.input), checkpoint.to_json().encode(), s3=None, spark=spark)
 
 
-def plan(previous: Checkpoint | None, *, input_uri: str, list_depth: int, whole_every_hours: float,
+def plan(previous: Checkpoint | None, *, input_uri: str, list_depth: int, model_id: str, whole_every_hours: float,
          now: dt.datetime) -> Plan:
     """What this run lists, from the previous checkpoint."""
     if previous is None:
         return Plan(True, {}, "no listing checkpoint yet", now)
-    if (previous.input, previous.list_depth) != (input_uri, list_depth):
-        return Plan(True, {}, f"the checkpoint was made at list_depth {previous.list_depth}", now)
+    made = {"input": previous.input, "list_depth": previous.list_depth, "model_id": previous.model_id}
+    differ = [f"{name} {value}" for (name, value), now_value in zip(made.items(), (input_uri.rstrip("/"), list_depth,
+                                                                                  model_id)) if value != now_value]
+    if differ:
+        return Plan(True, {}, f"the checkpoint was made for {', '.join(differ)}", now)
     if now - previous.whole_listing_at >= dt.timedelta(hours=whole_every_hours):
         return Plan(True, {}, f"the last whole listing began {previous.whole_listing_at:%Y-%m-%d %H:%M:%S} "
                               f"(score.full_listing_hours {whole_every_hours:g})", now)
@@ -133,7 +140,7 @@ def plan(previous: Checkpoint | None, *, input_uri: str, list_depth: int, whole_
 
 
 def advance(previous: Checkpoint | None, listing: Plan, listed: Sequence[S3Object], *, input_uri: str,
-            list_depth: int, unsettled: Iterable[str], lookback: dt.timedelta,
+            list_depth: int, model_id: str, unsettled: Iterable[str], lookback: dt.timedelta,
             whole_every_hours: float) -> Checkpoint:
     """The checkpoint a run leaves once its rows are committed.
 
@@ -142,7 +149,10 @@ def advance(previous: Checkpoint | None, listing: Plan, listed: Sequence[S3Objec
         listing: how it listed.
         listed: what it listed, each object with its folder.
         unsettled: paths of this run's frames whose rows are passing ``read`` errors (read again next run).
-        lookback: keys written this close to the listing's start are listed again next run.
+        lookback: keys written this close to the listing's start are listed again next run. The start is the
+            driver's clock or the newest object's time, whichever is earlier: a driver clock running ahead of the
+            store's does not settle keys early. (An object's time is when its upload began: the lookback must
+            outlast an upload.)
         whole_every_hours: score.full_listing_hours; a frame with a passing error older than this is left to
             the whole listing, so that one frame that never reads does not hold its folder back for good.
     """
@@ -150,8 +160,9 @@ def advance(previous: Checkpoint | None, listing: Plan, listed: Sequence[S3Objec
     for item in listed:
         by_folder[item.folder].append(item)
     retry = set(unsettled)
-    recent = listing.listed_at - lookback
-    old_enough = listing.listed_at - dt.timedelta(hours=whole_every_hours)
+    start = min(listing.listed_at, max((item.last_modified for item in listed), default=listing.listed_at))
+    recent = start - lookback
+    old_enough = start - dt.timedelta(hours=whole_every_hours)
     after = {} if listing.whole or previous is None else dict(previous.after)
     for folder, items in by_folder.items():
         items.sort(key=lambda item: item.key)
@@ -171,7 +182,7 @@ def advance(previous: Checkpoint | None, listing: Plan, listed: Sequence[S3Objec
         whole_listing_at = listing.listed_at
     else:
         unordered, whole_listing_at = previous.unordered, previous.whole_listing_at
-    return Checkpoint(input_uri, list_depth, whole_listing_at, after, unordered)
+    return Checkpoint(input_uri.rstrip("/"), list_depth, model_id, whole_listing_at, after, unordered)
 
 
 def out_of_order(items: Sequence[S3Object], *, since: dt.datetime | None, tolerance: dt.timedelta) -> bool:

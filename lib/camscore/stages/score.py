@@ -173,14 +173,16 @@ def run_score(spark: SparkSession, run: PreparedRun) -> RunSummary:
         with run_conf(spark, {**arrow_batch_conf(settings.featurizer.batch_size), **frames.source.conf}):
             score_seconds = score_and_write(spark, run, frames, meter=meter, started_at=started_at)
             outcomes = reconcile(spark, run, frames, started_at=started_at)
-            keep_checkpoint(spark, run, frames)
+            keep_checkpoint(spark, run, frames, outcomes)
+        seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
+        summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
+        # Written under the lease by every run that got it, one that found nothing new included: a scheduler reads
+        # its run_label, and no other run can have replaced it before the lease is given back.
+        summary = dataclasses.replace(summary, summary_uri=output_table.write_summary(
+            spark, settings.score.output, summary.to_json()))
     frames.listed.unpersist()
     frames.wanted.unpersist()
-    seconds = {"load_model": run.seconds, "list": frames.seconds, "score_and_write": score_seconds}
-    summary = _summary(run, frames, outcomes, seconds=seconds, meter=meter, started_at=started_at)
-    # Written by every run that held the lease, one that found nothing new included: a scheduler reads its run_label.
-    return dataclasses.replace(summary, summary_uri=output_table.write_summary(spark, settings.score.output,
-                                                                               summary.to_json()))
+    return summary
 
 
 def list_frames(spark: SparkSession, run: PreparedRun) -> ListedFrames:
@@ -226,7 +228,8 @@ def listing_plan(spark: SparkSession, run: PreparedRun
     previous = listing_checkpoint.read(spark, job.output, job.input) \
         if storage.exists(job.output, s3=None, spark=spark) else None
     plan = listing_checkpoint.plan(previous, input_uri=job.input, list_depth=source.list_depth,
-                                   whole_every_hours=job.full_listing_hours, now=now)
+                                   model_id=run.model.manifest.model_id, whole_every_hours=job.full_listing_hours,
+                                   now=now)
     log.info("listing %s %s: %s", job.input, "whole" if plan.whole else "past the checkpoint", plan.reason)
     if previous is not None and previous.unordered and not plan.whole:
         log.info("%d folders under %s are listed whole: their keys are out of time order", len(previous.unordered),
@@ -234,16 +237,21 @@ def listing_plan(spark: SparkSession, run: PreparedRun
     return previous, plan
 
 
-def keep_checkpoint(spark: SparkSession, run: PreparedRun, frames: ListedFrames) -> None:
-    """Writes where the next --only-new run's listing starts, once this run's rows are committed."""
+def keep_checkpoint(spark: SparkSession, run: PreparedRun, frames: ListedFrames, outcomes: dict[str, int]) -> None:
+    """Writes where the next --only-new run's listing starts, once this run's rows are committed (all of them:
+    a run whose rows fall short of its frames leaves the checkpoint where it was)."""
     if not frames.plan.keeps:
         return
     job, source = run.settings.score, run.settings.source
+    if sum(outcomes.values()) < frames.total:
+        log.warning("the listing checkpoint of %s stays where it was: this run's rows fall short of its frames",
+                    job.input)
+        return
     unsettled = output_table.passing_paths(spark, job.output, batch_id=frames.batch_id, dates=frames.dates) \
         if frames.total else []
     kept = listing_checkpoint.advance(
         frames.previous, frames.plan, frames.source.objects, input_uri=job.input, list_depth=source.list_depth,
-        unsettled=unsettled, lookback=dt.timedelta(minutes=job.lookback_minutes),
+        model_id=run.model.manifest.model_id, unsettled=unsettled, lookback=dt.timedelta(minutes=job.lookback_minutes),
         whole_every_hours=job.full_listing_hours)
     found = kept.unordered - (frames.previous.unordered if frames.previous else frozenset())
     if found:
