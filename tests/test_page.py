@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from camscore.health.episodes import Episode
+from camscore.health.episodes import Episode, FleetQuiet
 from camscore.health.fleet import (Card, FleetPage, Thumbnail, Timeline, TimelineRow, bin_statuses, bin_width,
                                    fleet_order, wanted_frames)
 from camscore.health.page import render_page
@@ -131,6 +131,16 @@ def test_the_header_counts_cameras_by_status_and_errors_by_kind_and_names_the_mo
     assert [code["class"] for code in page.select("code")] == ["model"]
 
 
+def test_the_header_tells_the_fleets_quiet_once_and_no_camera_is_silent_for_it():
+    fleet = [card(f"cam-{n}", episode(f"cam-{n}", "ok", at(6))) for n in range(1, 4)]
+
+    page = Elements(page_of(fleet, quiet=FleetQuiet(at(21.5), 3)))
+
+    assert [p for p in page.select("p", "quiet")] == [{"class": "quiet", "data-since": "2026-11-20T21:30:00",
+                                                        "data-cameras": "3"}]
+    assert [c["data-status"] for c in page.select("article", "card")] == ["ok"] * 3
+
+
 def test_the_timeline_has_a_row_per_camera_the_faulty_on_top_and_named():
     rows = tuple(TimelineRow(c.camera_id, ("ok",) * 12 + (c.status,) * 12) for c in FLEET)
     fleet = FLEET + tuple(card(f"cam-{n}", episode(f"cam-{n}", "ok", at(6))) for n in range(10, 60))
@@ -155,6 +165,8 @@ def test_a_cameras_status_per_bin_is_its_worst_fault_there_else_ok_where_it_sent
 
     assert bin_statuses(episodes, frames, start=DAY, width=dt.timedelta(hours=1)) == (
         "ok", "covered", "dark", None, "ok", "silent", "silent")
+    assert bin_statuses([], frames, start=DAY, width=dt.timedelta(hours=1)) == (
+        "unjudged", None, "unjudged", None, "unjudged", None, None)
 
 
 def test_bins_are_as_short_as_the_fleets_gaps_allow_with_at_most_288_in_the_window():

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from camscore.health.episodes import Episode
+from camscore.health.episodes import Episode, FleetQuiet
 
 # Every status a camera can have, as the page's header counts them (camscore.health.episodes' rules).
 STATUSES = ("ok", "dark", "overexposed", "covered", "frozen", "blurred", "moved", "silent")
@@ -95,7 +95,8 @@ class TimelineRow:
 @dataclass(frozen=True)
 class FleetPage:
     """What the page shows: the window, frames and errors by kind, the models that scored them, the cards (in
-    any order: the page sorts them, fleet_order) and the timeline."""
+    any order: the page sorts them, fleet_order; a card's hourly_share is over window_hours), the timeline, and
+    the fleet's quiet at the window's end (camscore.health.episodes.fleet_quiet), told once."""
 
     title: str
     start: dt.datetime
@@ -105,6 +106,7 @@ class FleetPage:
     models: tuple[str, ...] = ()
     cards: tuple[Card, ...] = ()
     timeline: Timeline | None = None
+    quiet: FleetQuiet | None = None
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -112,6 +114,13 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def window_hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The hours a window touches, from the one ``start`` falls in: a card's hourly car share is over these."""
+    first = utc(start).replace(minute=0, second=0, microsecond=0)
+    return [first + dt.timedelta(hours=index)
+            for index in range(max(1, -(-int((utc(end) - first).total_seconds()) // 3600)))]
 
 
 def _fault_order(episode: Episode) -> tuple:
@@ -150,8 +159,8 @@ def bin_statuses(episodes: Sequence[Episode], frames: Sequence[int], *, start: d
                  width: dt.timedelta) -> tuple[str | None, ...]:
     """A camera's status in each bin: the most severe fault whose episode covers part of it (from ``since`` to
     ``until``, its last faulty frame, or on while it lasts), else ok where the camera sent a frame
-    (``frames``: its count in each bin), else None. A silent camera is silent from the bin after its last
-    frame."""
+    (``frames``: its count in each bin; UNJUDGED without episodes), else None. A silent camera is silent from
+    the bin after its last frame."""
     faults = sorted((e for e in episodes if e.status != "ok"), key=_fault_order)
     statuses = []
     for index, count in enumerate(frames):
@@ -159,7 +168,7 @@ def bin_statuses(episodes: Sequence[Episode], frames: Sequence[int], *, start: d
         found = next((e.status for e in faults
                       if (utc(e.since) < low if e.status == "silent" else utc(e.since) < high)
                       and (e.until is None or utc(e.until) >= low)), None)
-        statuses.append(found or ("ok" if count else None))
+        statuses.append(found or (("ok" if episodes else UNJUDGED) if count else None))
     return tuple(statuses)
 
 

@@ -23,7 +23,7 @@ from html import escape
 from typing import Sequence
 
 from camscore.health.fleet import (FIRST_FAULT, LAST_SOUND, LATEST, NO_FRAME, STATUSES, UNJUDGED, Card, FleetPage,
-                                   Thumbnail, Timeline, fleet_order, utc)
+                                   Thumbnail, Timeline, fleet_order, utc, window_hours)
 
 COLOURS = {"ok": "#7fbf7f", "dark": "#1f1f1f", "overexposed": "#f0e442", "covered": "#cc79a7",
            "frozen": "#56b4e9", "blurred": "#8c8cd9", "moved": "#e69f00", "silent": "#d55e00",
@@ -75,7 +75,7 @@ def render_page(page: FleetPage) -> str:
     cards = fleet_order(page.cards)
     look = [card for card in cards if card.status != "ok" or card.ended]
     sound = [card for card in cards if card.status == "ok" and not card.ended]
-    hours = _hours(page)
+    hours = window_hours(page.start, page.end)
     parts = ["<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
              f"<title>{escape(page.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
@@ -112,13 +112,17 @@ def _header(page: FleetPage, cards: Sequence[Card]) -> str:
                        for status, count in counts.items() if status in STATUSES or count)
     errors = "".join(f"<li data-kind=\"{escape(kind)}\"><b>{count:,}</b> {escape(kind)}</li>"
                      for kind, count in sorted(page.errors.items(), key=lambda item: (-item[1], item[0])))
+    quiet = (f"<p class=\"quiet\" data-since=\"{iso(page.quiet.since)}\" data-cameras=\"{page.quiet.cameras}\">"
+             f"<b>{page.quiet.cameras:,}</b> cameras quiet together since {_shown(page.quiet.since)} (night, the "
+             f"site or the upload path): one event of the fleet, no camera's fault</p>\n" if page.quiet else "")
     models = ", ".join(f"<code class=\"model\">{escape(model)}</code>" for model in page.models) or "none"
     return (f"<header id=\"fleet\">\n<h1>{escape(page.title)}<span class=\"window\">{_shown(page.start)} to "
             f"{_shown(page.end)} UTC</span></h1>\n<ul class=\"statuses\">{statuses}</ul>\n"
             f"<p class=\"totals\"><span data-total=\"cameras\"><b>{len(cards):,}</b> cameras</span>, "
             f"<span data-total=\"frames\"><b>{page.frames:,}</b> frames</span>, "
             f"<span data-total=\"errors\"><b>{sum(page.errors.values()):,}</b> errors</span>; "
-            f"model {models}</p>\n" + (f"<ul class=\"errors\">{errors}</ul>\n" if errors else "") + "</header>\n")
+            f"model {models}</p>\n" + (f"<ul class=\"errors\">{errors}</ul>\n" if errors else "") + quiet
+            + "</header>\n")
 
 
 def _card(card: Card, hours: list[dt.datetime]) -> str:
@@ -140,11 +144,15 @@ def _card(card: Card, hours: list[dt.datetime]) -> str:
 
 
 def _thumbnail(camera_id: str, thumbnail: Thumbnail, fault: str) -> str:
-    if thumbnail.error_kind == NO_FRAME:
-        name, joint = "no frame since", " "
+    """A thumbnail with its caption (its role and time), or its placeholder: a frame that could not be read
+    (its error kind), or none (NO_FRAME: a silent camera's since, or no sound frame before a fault)."""
+    name = ROLE_NAMES.get(thumbnail.role, thumbnail.role).format(status=fault)
+    if thumbnail.error_kind == NO_FRAME and thumbnail.captured_at:
+        caption = f"no frame since {_shown(thumbnail.captured_at)}"
+    elif thumbnail.error_kind == NO_FRAME:
+        caption = f"{name}: none"
     else:
-        name, joint = ROLE_NAMES.get(thumbnail.role, thumbnail.role).format(status=fault), ", "
-    caption = name + (joint + _shown(thumbnail.captured_at) if thumbnail.captured_at else "")
+        caption = name + (f", {_shown(thumbnail.captured_at)}" if thumbnail.captured_at else "")
     if thumbnail.jpeg is None:
         kind = escape(thumbnail.error_kind or "unreadable")
         said = kind.replace("-", " ").replace("_", " ")
@@ -153,12 +161,6 @@ def _thumbnail(camera_id: str, thumbnail: Thumbnail, fault: str) -> str:
     source = base64.b64encode(thumbnail.jpeg).decode("ascii")
     return (f"<figure><img class=\"thumb\" data-role=\"{thumbnail.role}\" src=\"data:image/jpeg;base64,{source}\" "
             f"alt=\"{escape(camera_id)}: {escape(caption)}\"><figcaption>{escape(caption)}</figcaption></figure>")
-
-
-def _hours(page: FleetPage) -> list[dt.datetime]:
-    start = utc(page.start).replace(minute=0, second=0, microsecond=0)
-    count = max(1, -(-int((utc(page.end) - start).total_seconds()) // 3600))
-    return [start + dt.timedelta(hours=index) for index in range(count)]
 
 
 def _sparkline(shares: Sequence[float | None], hours: Sequence[dt.datetime]) -> str:
