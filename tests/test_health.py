@@ -11,6 +11,11 @@ import pytest
 from PIL import Image
 
 from camscore.config import HealthSettings
+from camscore.io.on_spark import write_scores
+from camscore.stages.batches import with_output_columns
+from camscore.stages.health_context import earlier_days as latest_on_earlier_days
+from camscore.stages.report import camera_health
+from tables import score_rows
 from tools import samples
 from camscore.health.episodes import (CameraWatch, Episode, Fleet, FleetQuiet, Frame, Pace, camera_episodes,
                                       fleet_quiet)
@@ -86,7 +91,7 @@ def test_a_camera_that_stops_while_the_others_keep_sending_is_silent_since_its_l
 
 def earlier_days(*untils: dt.time | None) -> list[dt.datetime]:
     """When a camera sent on the days before DAY, one ``until`` a day back from DAY: every 15 minutes from 06:00
-    to it (None: to midnight); nothing on the days before those."""
+    to it (None: to midnight; 00:00: nothing that day); nothing on the days before those."""
     return [moment for back, until in enumerate(untils, 1)
             for moment in (dt.datetime.combine(DAY - back * dt.timedelta(days=1), dt.time(6)) + step * EVERY
                            for step in range(72))
@@ -151,3 +156,62 @@ def test_a_camera_watch_tells_no_fault_when_its_cameras_all_stop_at_dusk_but_the
 
     assert watch.faults(WINDOW_END) == {}
     assert watch.fleet_quiet(WINDOW_END) == FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2)
+
+
+def write_output(spark, folder, cameras: dict[str, list[Frame]], earlier: dict[str, list[dt.datetime]]) -> str:
+    """An output holding the cameras' frames as score rows (with their signals) and their ``earlier`` frames
+    (times only)."""
+    frames = [(camera, frame) for camera, day in cameras.items() for frame in day]
+    frames += [(camera, Frame(moment, None)) for camera, times in earlier.items() for moment in times]
+    rows = [(f"s3://b/{camera}/{frame.captured_at:%Y%m%dT%H%M%S}.jpg", camera,
+             frame.captured_at.replace(tzinfo=dt.timezone.utc), 0.9, 1, "car", None, None) for camera, frame in frames]
+    signals = [(*frame.signals.values(), frame.content_sha) if frame.signals else (None,) * 7 for _, frame in frames]
+    output = str(folder / "scores")
+    write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id="b1",
+                                     scored_at=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)), output)
+    return output
+
+
+def test_the_report_judges_each_cameras_silence_against_the_others_and_tells_the_fleets_quiet(spark, tmp_path):
+    output = write_output(spark, tmp_path, {"cam-1": at_dusk(dt.time(19, 30), seed=20),
+                                            "cam-2": at_dusk(dt.time(20), seed=21), "cam-3": day_of("silent", seed=7)},
+                          {})
+
+    health = camera_health(spark, output, date=str(DAY), settings=HealthSettings())
+
+    assert health.episodes[["camera_id", "status", "since"]].values.tolist() == [
+        ["cam-1", "ok", dt.datetime.combine(DAY, dt.time(6))], ["cam-2", "ok", dt.datetime.combine(DAY, dt.time(6))],
+        ["cam-3", "silent", ONSET - EVERY]]
+    assert health.fleet_quiet == FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2)
+
+
+@pytest.mark.parametrize("earlier, status", [
+    # quiet at night on the 3 days before; sending at night 8 to 10 days before, which are not read
+    (earlier_days(dt.time(20), dt.time(20), dt.time(20), *[dt.time(0)] * 4, None, None, None), "ok"),
+    (earlier_days(None, None, None), "silent"),
+])
+def test_the_report_judges_a_cameras_silence_against_its_earlier_days_in_the_output(spark, tmp_path, earlier,
+                                                                                      status):
+    output = write_output(spark, tmp_path, {"cam": at_dusk(dt.time(20), seed=21)}, {"cam": earlier})
+
+    health = camera_health(spark, output, date=str(DAY), settings=HealthSettings())
+
+    assert health.episodes["status"].tolist() == [status]
+    assert health.fleet_quiet is None
+
+
+@pytest.mark.parametrize("window_end, latest", [
+    (WINDOW_END, [(-3, dt.time(23, 45)), (-1, dt.time(19, 45))]),
+    # The 24 hours up to noon each day back: the 7th holds the evening of the 8th day before, read as well.
+    (ONSET, [(-8, dt.time(23, 45)), (-3, dt.time(12)), (-3, dt.time(23, 45)), (-1, dt.time(12))]),
+])
+def test_the_report_reads_of_a_cameras_earlier_days_its_latest_frame_in_each_24_hours_up_to_the_windows_end(
+        spark, tmp_path, window_end, latest):
+    sent = earlier_days(dt.time(20), dt.time(0), None, *[dt.time(0)] * 4, None, None)  # the 1st, 3rd, 8th, 9th
+    today_and_after = [ONSET - EVERY, WINDOW_END + EVERY]
+    output = write_output(spark, tmp_path, {}, {"cam": sent + today_and_after})
+
+    found = latest_on_earlier_days(spark, output, date=str(DAY), window_end=window_end).toPandas()
+
+    assert sorted(found.itertuples(index=False)) == [
+        ("cam", dt.datetime.combine(DAY + dt.timedelta(days=back), moment)) for back, moment in latest]

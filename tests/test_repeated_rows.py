@@ -74,7 +74,7 @@ def test_compaction_the_report_and_the_views_keep_the_same_row_of_each_frame(spa
     hours = camera_hours(spark, output, date="2026-11-20").select(
         F.hour("hour"), "frames", "scored", "cars", "errors").collect()
     assert [tuple(row) for row in hours] == [(8, 1, 1, 1, 0), (9, 1, 1, 0, 0), (10, 1, 1, 1, 0)]
-    health = camera_health(spark, output, date="2026-11-20", settings=HealthSettings(), now=at(12))
+    health = camera_health(spark, output, date="2026-11-20", settings=HealthSettings(), now=at(12)).episodes
     assert health[["status", "frames"]].values.tolist() == [["ok", 3]]
 
     # The analysts' views: DuckDB's, and Spark SQL's.
