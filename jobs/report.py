@@ -1,5 +1,6 @@
-"""Per camera and hour of the scoring job's output: frames, car share and errors, as Parquet and a PNG chart;
-and each camera's health (dark, overexposed, covered, frozen, blurred, moved, silent) as camera_health.parquet."""
+"""Per camera and hour of the scoring job's output: frames, car share and errors, as Parquet; each camera's health
+(dark, overexposed, covered, frozen, blurred, moved, silent) as camera_health.parquet; and index.html, one page of
+both for operators: faulty cameras first with the frames that show the fault, a state timeline."""
 
 import sys
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         from camscore.spark.session import spark_session
 
         print(write_report(spark_session(settings.spark), options.output, date=options.date, to=options.to,
-                           health=settings.health).format())
+                           health=settings.health, s3=settings.s3).format())
 
     return run_job(argv, __doc__, prog="report", settings=FLAGS, options=ReportOptions, body=body, spark=True)
 

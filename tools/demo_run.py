@@ -161,7 +161,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None)
             print(side_by_side(spark, output, [f"{bucket}/incoming/{path}" for path in frames.seed_frames],
                                sources=("batch job",)))
         print(f"\ncamera health on {HEALTH_DAY} (./submit.sh report --output {output} --date {HEALTH_DAY}):")
-        print(write_report(spark, output, date=HEALTH_DAY.isoformat(), to=None, health=settings.health).format())
+        print(write_report(spark, output, date=HEALTH_DAY.isoformat(), to=None, health=settings.health,
+                           s3=settings.s3).format())
         print(f"\nscores: {output} (Parquet, partitioned by date and batch); model: {model_dir}")
 
         uploaded = [f"incoming/{frame.relative_path}" for frame in incoming[:5]]

@@ -1,4 +1,4 @@
-"""Figures as PNG bytes: a cross-validation's normalised confusion matrix and ROC curves, a report's camera hours."""
+"""Figures as PNG bytes: a cross-validation's normalised confusion matrix and ROC curves."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ matplotlib.use("Agg")  # no display on servers and clusters
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from camscore.model.training import FoldResult  # noqa: E402
@@ -46,32 +45,6 @@ def roc_png(results: Sequence[FoldResult], labels: np.ndarray) -> bytes:
     axes.set_ylabel("true positive rate")
     axes.set_title("ROC per fold")
     axes.legend(loc="lower right")
-    return _png(figure)
-
-
-def camera_hours_png(rows, episodes=None) -> bytes:
-    """Frames per hour and the share labelled 1 (car) per hour, a line per camera (rows of report.camera_hours),
-    each camera's fault episodes shaded in its colour and named (report.camera_health)."""
-    figure, (frames, share) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    faults = episodes[episodes["status"] != "ok"] if episodes is not None else None
-    for camera, hours in rows.groupby("camera_id", dropna=False):
-        line, = frames.plot(hours["hour"], hours["frames"], marker=".", label=str(camera))
-        share.plot(hours["hour"], hours["car_share"], marker=".", label=str(camera))
-        if faults is None:
-            continue
-        for episode in faults[faults["camera_id"] == camera].itertuples():
-            until = hours["hour"].max() + pd.Timedelta(hours=1) if pd.isna(episode.until) else episode.until
-            for axes in (frames, share):
-                axes.axvspan(episode.since, until, color=line.get_color(), alpha=0.15)
-            frames.annotate(f"{camera}: {episode.status}", (episode.since, 1.0), xycoords=("data", "axes fraction"),
-                            fontsize="x-small", color=line.get_color(), rotation=90, va="top")
-    frames.set_ylabel("frames")
-    frames.set_title("Frames and car share per camera and hour (UTC)")
-    share.set_ylabel("share labelled 1 (car)")
-    share.set_ylim(0, 1)
-    share.set_xlabel("hour of captured_at")
-    frames.legend(loc="upper left", fontsize="small")
-    figure.autofmt_xdate()
     return _png(figure)
 
 

@@ -1,5 +1,6 @@
 """What analysts and camera operations ask first of the scoring job's output: per camera and hour, frames,
-car share and errors; and each camera's health (camscore.health.episodes) from its rows' picture signals.
+car share and errors; each camera's health (camscore.health.episodes) from its rows' picture signals; and the
+fleet page that shows both to operators (camscore.stages.fleet_page, camscore.health.page).
 
 Both read one row per frame, by the rule compaction and the analysts' views use (camscore.rows.FRAME_ROW_NUMBER:
 a scored row before an error that lasts, before a passing one, then the latest ``scored_at``, then the
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from camscore import storage
-from camscore.config import HealthSettings
+from camscore.config import HealthSettings, S3Settings
 from camscore.errors import InputError
 from camscore.health.episodes import Fleet, FleetQuiet, Frame, camera_episodes, fleet_quiet
 from camscore.io.on_spark import rows_under
@@ -27,17 +29,20 @@ from camscore.stages.compact import one_per_frame
 from camscore.stages.health_context import camera_paces, earlier_days
 
 HEALTH_FILE = "camera_health.parquet"
+PAGE_FILE = "index.html"
 
 
 @dataclass(frozen=True)
 class Report:
-    """Where a report went, its rows (camera and hour) and its cameras' health episodes, as pandas."""
+    """Where a report went, its rows (camera and hour) and its cameras' health episodes, as pandas, and the
+    seconds each of its stages took."""
 
     table: str
-    chart: str
     health: str
+    page: str
     rows: pd.DataFrame
     episodes: pd.DataFrame
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def format(self) -> str:
         totals = self.rows.groupby("camera_id", dropna=False)[["frames", "scored", "cars", "errors"]].sum()
@@ -46,7 +51,7 @@ class Report:
             share = f"{row['cars'] / row['scored']:.3f}" if row["scored"] else "-"
             lines.append(f"{str(camera):<12} {row['frames']:>7} {row['scored']:>7} {share:>9} {row['errors']:>7}  "
                          f"{health_of(self.episodes[self.episodes['camera_id'] == camera])}")
-        return "\n".join(lines + [f"table {self.table}", f"health {self.health}", f"chart {self.chart}"])
+        return "\n".join(lines + [f"table {self.table}", f"health {self.health}", f"page {self.page}"])
 
 
 def health_of(episodes: pd.DataFrame) -> str:
@@ -59,10 +64,12 @@ def health_of(episodes: pd.DataFrame) -> str:
     return (now or "ok") + (f" ({ended} ended)" if ended else "")
 
 
-def frame_rows(spark: SparkSession, output: str, *, date: str | None) -> DataFrame:
-    """The rows the report counts and judges: the output's (on ``date``, or every day), one per frame
-    (camscore.rows.FRAME_ROW_NUMBER)."""
-    return one_per_frame(rows_under(spark, output.rstrip("/"), [f"date={date}"] if date else None))
+def frame_rows(spark: SparkSession, output: str, *, date: str | None, cameras: list[str] | None = None) -> DataFrame:
+    """The rows the report counts and judges: the output's (on ``date``, or every day; of ``cameras``, or all),
+    one per frame (camscore.rows.FRAME_ROW_NUMBER)."""
+    rows = rows_under(spark, output.rstrip("/"), [f"date={date}"] if date else None)
+    # A frame's rows share its camera: cameras are chosen before the rule, which sorts every row it reads.
+    return one_per_frame(rows.where(F.col("camera_id").isin(cameras)) if cameras is not None else rows)
 
 
 def camera_hours(spark: SparkSession, output: str, *, date: str | None = None) -> DataFrame:
@@ -139,24 +146,59 @@ def camera_health(spark: SparkSession, output: str, *, date: str | None, setting
 
 
 def write_report(spark: SparkSession, output: str, *, date: str | None, to: str | None,
-                 health: HealthSettings | None = None) -> Report:
-    """Writes camera_hours as Parquet (``camera_hours/``), the cameras' health episodes (HEALTH_FILE, one
-    Parquet file) and a PNG chart of both (``camera_hours.png``) under ``to`` (default: the output's
-    ``_reports/<date or all>``, which readers of the output skip)."""
+                 health: HealthSettings | None = None, s3: S3Settings | None = None) -> Report:
+    """Writes under ``to`` (default: the output's ``_reports/<date or all>``, which readers of the output skip)
+    camera_hours as Parquet (``camera_hours/``), the cameras' health episodes (HEALTH_FILE, one Parquet file)
+    and the fleet page (PAGE_FILE), whose thumbnails are read from the frames' paths (``s3``: how s3:// ones
+    are reached; without, they are placeholders)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from camscore.health.page import render_page
     from camscore.io import arrow_schema
-    from camscore.stages.plots import camera_hours_png
+    from camscore.stages import fleet_page
+
+    seconds, clock = {}, [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        seconds[stage], clock[0] = round(time.perf_counter() - clock[0], 2), time.perf_counter()
 
     target = (to or f"{output.rstrip('/')}/_reports/{date or 'all'}").rstrip("/")
     table = camera_hours(spark, output, date=date)
     table.coalesce(1).write.mode("overwrite").parquet(f"{target}/camera_hours")
     rows = spark.read.parquet(f"{target}/camera_hours").orderBy("camera_id", "hour").toPandas()
-    episodes = camera_health(spark, output, date=date, settings=health or HealthSettings()).episodes
+    lap("camera hours")
+    judged = camera_health(spark, output, date=date, settings=health or HealthSettings())
+    episodes = judged.episodes
     buffer = io.BytesIO()
     utc = episodes.assign(**{name: episodes[name].dt.tz_localize("UTC") for name in ("since", "until")})
     pq.write_table(pa.Table.from_pandas(utc, schema=arrow_schema(EPISODE_COLUMNS), preserve_index=False), buffer)
     health_file = storage.write_bytes(f"{target}/{HEALTH_FILE}", buffer.getvalue(), s3=None, spark=spark)
-    chart = storage.write_bytes(f"{target}/camera_hours.png", camera_hours_png(rows, episodes), s3=None, spark=spark)
-    return Report(f"{target}/camera_hours", chart, health_file, rows, episodes)
+    lap("camera health")
+
+    start, end = _window(date, rows)
+    counted = fleet_page.fleet_frames(frame_rows(spark, output, date=date).where(F.col("camera_id").isNotNull()),
+                                      start=start, end=end)
+    cards = fleet_page.fleet_cards(counted, hours=rows, episodes=episodes)
+    lap("page: counts")
+    cards = fleet_page.with_thumbnails(spark, lambda cameras: frame_rows(spark, output, date=date, cameras=cameras),
+                                       cards, counted, s3=s3)
+    lap("page: thumbnails")
+    title = f"Camera health, {date}" if date else f"Camera health, {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    html = render_page(fleet_page.fleet_page(counted, cards, title=title, quiet=judged.fleet_quiet))
+    page = storage.write_bytes(f"{target}/{PAGE_FILE}", html.encode("utf-8"), s3=None, spark=spark)
+    lap("page: render")
+    return Report(f"{target}/camera_hours", health_file, page, rows, episodes, seconds)
+
+
+def _window(date: str | None, hours: pd.DataFrame) -> tuple[dt.datetime, dt.datetime]:
+    """The page's window, naive UTC: the day of ``date``; else the hours of camera_hours' rows."""
+    if date:
+        start = dt.datetime.combine(dt.date.fromisoformat(date), dt.time())
+        return start, start + dt.timedelta(days=1)
+    if hours.empty:
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+        return now, now + dt.timedelta(hours=1)
+    first, last = (pd.Timestamp(moment) for moment in (hours["hour"].min(), hours["hour"].max()))
+    first, last = (moment.tz_convert("UTC").tz_localize(None) if moment.tzinfo else moment for moment in (first, last))
+    return first.to_pydatetime(), last.to_pydatetime() + dt.timedelta(hours=1)
