@@ -34,10 +34,10 @@ class Running:
     log: Path
 
     def call(self, path: str, body: bytes | None = None, headers: dict | None = None,
-             method: str | None = None) -> tuple[int, dict, bytes]:
+             method: str | None = None, timeout: float = 60) -> tuple[int, dict, bytes]:
         request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return answer.status, dict(answer.headers), answer.read()
         except urllib.error.HTTPError as refused:
             return refused.code, dict(refused.headers), refused.read()
@@ -47,9 +47,14 @@ class Running:
         return status, json.loads(body)
 
     def metric(self, name: str) -> float:
-        """The value of an unlabelled metric, from /metrics."""
+        """The value of a metric, from /metrics: ``name`` as it is printed, its labels included."""
         text = self.call("/metrics")[2].decode()
         return float(text.split(f"\n{name} ", 1)[1].split()[0])
+
+    def peak_memory(self) -> int:
+        """The process's peak resident memory so far, in bytes (VmHWM)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(status.split("VmHWM:", 1)[1].split()[0]) * 1024
 
     def stop(self, signum: int = signal.SIGTERM) -> str:
         self.process.send_signal(signum)
@@ -58,14 +63,16 @@ class Running:
 
 
 def starter(tmp_path: Path, write_config, s3_settings, model: str):
-    """start(serve settings, env, wait) -> Running: the service as its own process, on a free port, reading
-    frames from the S3 server and writing rows under tmp_path; ``stop_all`` kills what is left."""
+    """start(serve settings, env, wait, source settings) -> Running: the service as its own process, on a free
+    port, reading frames from the S3 server and writing rows under tmp_path; ``stop_all`` kills what is left."""
     started = []
 
-    def start(serve: dict | None = None, env: dict | None = None, wait: bool = True) -> Running:
+    def start(serve: dict | None = None, env: dict | None = None, wait: bool = True,
+              source: dict | None = None) -> Running:
         port = free_port()
         output = tmp_path / f"scores-{len(started)}"
-        config = write_config({"s3": dataclasses.asdict(s3_settings), "source": {"path_regex": REGEX},
+        config = write_config({"s3": dataclasses.asdict(s3_settings),
+                               "source": {"path_regex": REGEX, **(source or {})},
                                "serve": {"model": model, "output": str(output), "port": port,
                                          **(serve or {})}}, name=f"serve-{len(started)}.yaml")
         log = tmp_path / f"serve-{len(started)}.log"

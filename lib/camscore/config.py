@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from camscore.decoding import DecodeOptions
 from camscore.labels import parse_labels
@@ -218,17 +218,23 @@ def _port(value: int) -> None:
 class ServeSettings:
     """The scoring service: one frame per request or per upload event, rows into the batch job's table."""
 
+    RETIRED: ClassVar[Mapping[str, str]] = {
+        "max_in_flight": "serve.request_seconds (the queue's time) and serve.queue_mb (its memory) bound the queue"}
+
     model: str | None = setting(None, "model directory with its OpenVINO featurizer (local, s3:// or gs://)")
     output: str | None = setting(None, "Parquet output folder the rows go to (local path, s3:// or gs://), the batch "
                                        "job's table; null: rows are answered, not written")
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 in a container)")
     port: int | None = setting(None, "port to listen on; null: $PORT (as serverless containers set it), else 8080",
                                check=_port)
-    max_in_flight: int = setting(4, "frames scored or waiting at once; a request past them is answered 503 with "
-                                    "Retry-After", check=positive)
+    queue_mb: int = setting(256, "MiB of request bodies and fetched frames the requests taken may hold; a request "
+                                 "whose body does not fit is answered 503 with Retry-After at once",
+                            check=positive)
     scoring_threads: int | None = setting(None, "threads that score batches side by side, so that one decodes while "
                                                 "another infers; null: one per core", check=positive)
-    request_seconds: float = setting(30.0, "the most one request may take, its frames' fetches included; then 504",
+    request_seconds: float = setting(30.0, "a request waits in the queue while the frames ahead of it and its own "
+                                           "can be scored within this (at the measured seconds a frame), else it is "
+                                           "answered 503 with Retry-After at once; one that takes longer gets 504",
                                      check=positive_seconds)
     header_seconds: float = setting(10.0, "the most a client may take to send a request's headers and body",
                                     check=positive_seconds)

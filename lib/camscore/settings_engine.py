@@ -1,6 +1,9 @@
 """The settings engine: how a setting is declared (``setting``), checked, and built into its frozen dataclass
 from YAML's values and flags. camscore.config holds the declarations; the jobs' own options use the same engine.
 
+A section may list keys it once had (``RETIRED``, below): a file that still names one loads, with one warning
+saying what took its place, instead of stopping at an unknown key.
+
 A base module: it imports nothing of camscore but its errors, so that every job's --help stays light.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import datetime as dt
+import logging
 import types
 import typing
 from dataclasses import field
@@ -18,6 +22,12 @@ from typing import Any, Callable, Iterator, Mapping
 import yaml
 
 from camscore.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# The class attribute a settings dataclass lists its retired keys in: ``RETIRED: ClassVar[Mapping[str, str]]``,
+# each key mapped to what took its place (said in the warning).
+RETIRED = "RETIRED"
 
 
 def setting(default: Any = None, help: str = "", *, allowed: typing.Iterable[Any] = (),
@@ -135,9 +145,16 @@ def build(cls: type, values: Mapping[str, Any], *, origin: str, prefix: str = ""
     """An instance of a settings dataclass from plain values, each checked as its declaration says;
     an error names ``origin``, or the command line for the dotted keys in ``overridden``.
 
+    A key the class lists as retired (``RETIRED``) is left out, with one warning naming it and what took its
+    place.
+
     Raises:
         ConfigError: an unknown key, or a value its declaration does not allow.
     """
+    retired = getattr(cls, RETIRED, {})
+    for name in sorted(set(values) & set(retired)):
+        log.warning("%s: %s%s is retired and ignored: %s", origin, prefix, name, retired[name])
+    values = {name: value for name, value in values.items() if name not in retired}
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:

@@ -3,8 +3,9 @@
 
 aiohttp serves it: a request's headers and body are read by the event loop, so a client that sends them
 slowly holds no thread and delays no one; the body limit is checked from Content-Length before the body is
-read (and while it streams, for a chunked one). Frames are fetched on the fetch threads and scored on the
-scoring threads (camscore.service.batcher), at most ``serve.max_in_flight`` at once.
+read (and while it streams, for a chunked one). A request is taken into the queue or refused at once
+(camscore.service.admission); its frames are fetched on the fetch threads and scored on the scoring threads
+(camscore.service.batcher) while its handler awaits them, holding no thread.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import logging
 import os
 import signal
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from camscore.config import Settings
 from camscore.errors import CamscoreError, ConfigError, one_line
+from camscore.rows import FrameRead
+from camscore.service.admission import Admission, Held, Refusal
 from camscore.service.events import EventError, objects_of
 from camscore.service.metrics import CONTENT_TYPE, Metrics
-from camscore.rows import FrameRead
 from camscore.service.scoring import Scoring
 
 log = logging.getLogger(__name__)
@@ -36,28 +37,34 @@ _OPEN = ("/healthz", "/readyz")  # answered without the token: platforms' probes
 
 
 class Service:
-    """The state requests share: the scoring (once loaded), the frames in flight, the metrics."""
+    """The state requests share: the scoring (once loaded), the queue, the metrics."""
 
     def __init__(self, settings: Settings):
         self.settings, self.metrics = settings, Metrics()
         self.scoring: Scoring | None = None
-        self.in_flight = 0
         self.token = os.environ.get(settings.serve.token_env) if settings.serve.token_env else None
         if settings.serve.token_env and not self.token:
             raise ConfigError(f"serve.token_env names {settings.serve.token_env}, which is not set")
         self.flushing: asyncio.Task | None = None
-        # Events wait on these threads for their frames' fetches and scores (done by the fetch and scoring threads).
-        self.workers = ThreadPoolExecutor(max_workers=settings.serve.max_in_flight, thread_name_prefix="camscore-event")
+        self.queue = Admission(request_seconds=settings.serve.request_seconds,
+                               queue_bytes=settings.serve.queue_mb * 2 ** 20, frame_seconds=self._frame_seconds)
+        self.metrics.queue_frames.set_function(lambda: self.queue.frames)
+        self.metrics.queue_bytes.set_function(lambda: self.queue.bytes)
+        self.metrics.queue_wait.set_function(self.queue.wait_seconds)
+        self.metrics.frame_seconds.set_function(self._frame_seconds)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/score", self.score), web.post("/", self.event), web.get("/healthz", self.healthz),
+                web.get("/readyz", self.readyz), web.get("/metrics", self.metrics_text)]
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.source.max_frame_mb * 2 ** 20,
                               middlewares=[self._guard])
-        app.router.add_post("/score", self.score)
-        app.router.add_post("/", self.event)
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/readyz", self.readyz)
-        app.router.add_get("/metrics", self.metrics_text)
+        app.add_routes(self.routes())
         return app
+
+    def _frame_seconds(self) -> float:
+        return self.scoring.batcher.pace.frame_seconds if self.scoring is not None else 0.0
 
     @web.middleware
     async def _guard(self, request: web.Request,
@@ -71,6 +78,9 @@ class Service:
                 response = await handler(request)
         except web.HTTPException as exc:
             response = _error(exc.status, exc.reason)
+        except _TooLarge as exc:
+            response = _error(413, str(exc))
+            response.force_close()  # its body is never read, or not all of it
         self.metrics.requests.labels(endpoint=request.path, status=str(response.status)).inc()
         if request.method == "POST":
             self.metrics.latency.labels(endpoint=request.path).observe(time.perf_counter() - started)
@@ -93,66 +103,92 @@ class Service:
 
     async def score(self, request: web.Request) -> web.Response:
         """The image in the body, scored: one frame's answer, its error kind included (200)."""
-        refused = self._refuse(request, 1)
-        if refused:
-            return refused
-        body = await self._body(request)
-        self.in_flight += 1
-        self.metrics.in_flight.inc()
+        held = self.queue.request()
         try:
+            refusal = self._at_door(request) or held.take_frames(1)
+            body = refusal or await self._body(request, held)
+            if isinstance(body, Refusal):
+                return self._refused(body)
             started = time.perf_counter()
             scored = await self._within_deadline(asyncio.wrap_future(self.scoring.submit([FrameRead(body)])))
             return web.json_response(self.scoring.answers(scored, time.perf_counter() - started)[0])
         finally:
-            self.in_flight -= 1
-            self.metrics.in_flight.dec()
+            held.release()
 
     async def event(self, request: web.Request) -> web.Response:
         """The frames an upload event names, fetched and scored: a list of answers, one per frame."""
-        refused = self._refuse(request, 0)
-        if refused:
-            return refused
+        held = self.queue.request()
         try:
-            objects = objects_of(await self._body(request), request.headers)
-        except EventError as exc:
-            return _error(exc.status, str(exc))
-        refused = self._refuse(request, len(objects))
-        if refused:
-            return refused
-        self.in_flight += len(objects)
-        self.metrics.in_flight.inc(len(objects))
-        try:
-            work = asyncio.get_running_loop().run_in_executor(self.workers, self.scoring.score_objects, objects)
-            answers, full = await self._within_deadline(work)
+            body = self._at_door(request) or await self._body(request, held)
+            if isinstance(body, Refusal):
+                return self._refused(body)
+            try:
+                objects = objects_of(body, request.headers)
+            except EventError as exc:
+                return _error(exc.status, str(exc))
+            refusal = held.take_frames(len(objects))
+            if refusal:
+                return self._refused(refusal)
+            answers, full = await self._within_deadline(self._objects_scored(objects, held))
             if full:
                 self._flush_soon()
+            return web.json_response(answers)
         finally:
-            self.in_flight -= len(objects)
-            self.metrics.in_flight.dec(len(objects))
-        return web.json_response(answers)
+            held.release()
 
-    def _refuse(self, request: web.Request, frames: int) -> web.Response | None:
-        """503 while loading or past max_in_flight; 413 for a body declared over source.max_frame_mb."""
+    async def _objects_scored(self, objects: list, held: Held) -> tuple[list[dict[str, Any]], bool]:
+        """Scoring.score_objects' steps, awaited: the event holds no thread while its frames are fetched and
+        scored, and holds their bytes in the queue once fetched."""
+        delivery = self.scoring.deliver(objects)
+        got = await asyncio.gather(*(asyncio.wrap_future(fetch) for fetch in delivery.fetches))
+        held.add_bytes(sum(len(read.data or b"") for read, _ in got))
+        scored = await asyncio.wrap_future(self.scoring.submit([read for read, _ in got]))
+        return self.scoring.finish(delivery, got, scored)
+
+    def _at_door(self, request: web.Request) -> Refusal | None:
+        """Refused before anything is read: 413 for a body declared over source.max_frame_mb (raised), 503
+        while loading."""
         limit = self.settings.source.max_frame_mb * 2 ** 20
         if request.content_length is not None and request.content_length > limit:
-            response = _error(413, f"the body is {request.content_length} bytes, over source.max_frame_mb "
-                                   f"{self.settings.source.max_frame_mb}")
-            response.force_close()  # its body is never read
-            return response
+            raise _TooLarge(f"the body is {request.content_length} bytes, over source.max_frame_mb "
+                            f"{self.settings.source.max_frame_mb}")
+        if request.content_length is not None and request.content_length > self.queue.queue_bytes:
+            raise _TooLarge(f"the body is {request.content_length} bytes, over serve.queue_mb "
+                            f"{self.settings.serve.queue_mb}")
         if self.scoring is None:
-            return _error(503, "the model is loading", retry_after=1)
-        # An event of more frames than the bound runs alone rather than never.
-        if frames and self.in_flight and self.in_flight + frames > self.settings.serve.max_in_flight:
-            return _error(503, f"{self.in_flight} frames in flight, at serve.max_in_flight "
-                               f"{self.settings.serve.max_in_flight}", retry_after=1)
+            return Refusal("loading", "the model is loading", 1)
         return None
 
-    async def _body(self, request: web.Request) -> bytes:
+    def _refused(self, refusal: Refusal) -> web.Response:
+        # Answered before the rest of the body is read; aiohttp then reads and drops it (lingering), so that the
+        # client gets the 503 and not a reset connection.
+        self.metrics.refusals.labels(reason=refusal.reason).inc()
+        return _error(503, refusal.message, retry_after=refusal.retry_after)
+
+    async def _body(self, request: web.Request, held: Held) -> bytes | Refusal:
+        """The body, its bytes held in the queue: a declared Content-Length at once, before any is read; a
+        chunked body as it grows (refused when it grows past what is free, or 413 past source.max_frame_mb)."""
+        declared = request.content_length
+        refusal = held.take_bytes(declared) if declared is not None else None
+        if refusal:
+            return refusal
+        limit, chunks, size = self.settings.source.max_frame_mb * 2 ** 20, [], 0
         try:
-            return await asyncio.wait_for(request.read(), self.settings.serve.header_seconds)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.settings.serve.header_seconds):
+                while chunk := await request.content.readany():
+                    size += len(chunk)
+                    if declared is None:
+                        if size > limit:
+                            raise _TooLarge(f"the body grew over source.max_frame_mb "
+                                            f"{self.settings.source.max_frame_mb}")
+                        refusal = held.take_bytes(len(chunk))
+                        if refusal:
+                            return refusal
+                    chunks.append(chunk)
+        except TimeoutError:
             raise web.HTTPRequestTimeout(reason=f"the body took over serve.header_seconds "
                                                 f"{self.settings.serve.header_seconds}") from None
+        return b"".join(chunks)
 
     async def _within_deadline(self, work: Awaitable) -> Any:
         try:
@@ -182,6 +218,10 @@ class Service:
             await asyncio.sleep(seconds)
             if self.scoring is not None:
                 await self._flush()
+
+
+class _TooLarge(Exception):
+    """A body over source.max_frame_mb or serve.queue_mb: 413, its connection closed."""
 
 
 def _error(status: int, message: str, *, retry_after: int | None = None) -> web.Response:
@@ -231,11 +271,10 @@ async def serve(settings: Settings) -> None:
                  service.scoring.load_seconds)
         flusher = loop.create_task(service.flush_every(settings.serve.flush_seconds))
         await waiting
-        log.info("stopping: finishing %d frames in flight, then writing the rows", service.in_flight)
+        log.info("stopping: finishing the %d frames queued, then writing the rows", service.queue.frames)
         started = time.perf_counter()
         await runner.cleanup()
         flusher.cancel()
-        service.workers.shutdown(wait=True)
         await loop.run_in_executor(None, service.scoring.close)
         log.info("stopped in %.1fs; %d rows written in all", time.perf_counter() - started,
                  service.scoring.rows.written if service.scoring.rows else 0)

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from camscore import storage
@@ -32,7 +33,7 @@ with unimportable("pandas"):
 from camscore.model.core import FrameCore, Scored
 from camscore.model.model_dir import load_model
 from camscore.rows import CORE_COLUMNS, ErrorKind, FrameRead, names, run_values
-from camscore.service.batcher import Batcher
+from camscore.service.batcher import Batcher, Pace
 from camscore.service.buffer import RowBuffer
 from camscore.service.events import StoredObject
 from camscore.service.metrics import Metrics
@@ -42,6 +43,18 @@ log = logging.getLogger(__name__)
 # Paths answered before, so that an event delivered twice costs no second row (compaction drops what
 # gets past this: a path scored by the batch job, or by an earlier life of the service).
 _REMEMBERED = 100_000
+
+
+@dataclass
+class Delivery:
+    """An event's objects on their way (Scoring.deliver): the answers known already (None for the others), the
+    indexes of the fresh objects, their fetches, and when it started."""
+
+    objects: Sequence[StoredObject]
+    answers: list[dict[str, Any] | None]
+    fresh: list[int]
+    fetches: list[Future[tuple[FrameRead, dt.datetime | None]]]
+    started: float
 
 
 class Scoring:
@@ -60,8 +73,8 @@ class Scoring:
         threads = settings.serve.scoring_threads or len(os.sched_getaffinity(0))
         # Only the OpenVINO featurizer the model directory carries: the service never imports Keras.
         core = CoreSpec.from_model(model, settings, files=files, carried_only=True).build()
-        _warm_up(core)
-        self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size, threads=threads)
+        self.batcher = Batcher(core, batch_size=settings.featurizer.batch_size, threads=threads,
+                               pace=Pace(_warm_up(core)))
         self.fetchers = ThreadPoolExecutor(max_workers=settings.s3.fetch_threads, thread_name_prefix="camscore-get")
         self.rows = (RowBuffer(settings.serve.output, s3=settings.s3, flush_rows=settings.serve.flush_rows)
                      if settings.serve.output else None)
@@ -85,31 +98,41 @@ class Scoring:
 
     def score_objects(self, objects: Sequence[StoredObject]) -> tuple[list[dict[str, Any]], bool]:
         """Each object's answer, fetched (s3.* retries and deadline) and scored, its row kept for the table;
-        an object answered before is answered again (``duplicate``) without a new row. Blocks.
+        an object answered before is answered again (``duplicate``) without a new row. Blocks (the HTTP
+        service awaits the same steps: deliver, the fetches, submit, finish).
 
         Returns:
             The answers, in order, and whether enough rows wait to flush now.
         """
-        started = time.perf_counter()
-        answers: list[dict[str, Any] | None] = [None] * len(objects)
-        fresh = []
+        delivery = self.deliver(objects)
+        got = [future.result() for future in delivery.fetches]
+        return self.finish(delivery, got, self.submit([read for read, _ in got]).result())
+
+    def deliver(self, objects: Sequence[StoredObject]) -> Delivery:
+        """An event's objects on their way: those answered before answered again (``duplicate``), the others'
+        fetches started on the fetch threads."""
+        delivery = Delivery(objects, [None] * len(objects), [], [], time.perf_counter())
         for index, found in enumerate(objects):
             before = self._answered.get(found.uri)
             if before is not None:
-                answers[index] = {"path": found.uri, **before, "duplicate": True}
+                delivery.answers[index] = {"path": found.uri, **before, "duplicate": True}
                 self.metrics.duplicates.inc()
             else:
-                fresh.append(index)
-        wanted = [objects[index] for index in fresh]
-        reads = [self.fetchers.submit(read_object, found.uri, s3=self.settings.s3,
-                                      max_frame_mb=self.settings.source.max_frame_mb, length=found.size)
-                 for found in wanted]
-        got = [future.result() for future in reads]
-        scored = self.submit([read for read, _ in got]).result()
-        given = self.answers(scored, time.perf_counter() - started)
-        for index, answer in zip(fresh, given):
-            answers[index] = {"path": objects[index].uri, **answer}
-        return answers, self._keep(wanted, [modified for _, modified in got], given)
+                delivery.fresh.append(index)
+                delivery.fetches.append(self.fetchers.submit(
+                    read_object, found.uri, s3=self.settings.s3, max_frame_mb=self.settings.source.max_frame_mb,
+                    length=found.size))
+        return delivery
+
+    def finish(self, delivery: Delivery, got: Sequence[tuple[FrameRead, dt.datetime | None]],
+               scored: Scored) -> tuple[list[dict[str, Any]], bool]:
+        """The delivery's answers, its fetched frames (``got``, with their modification times) scored, their
+        rows kept for the table; and whether enough rows wait to flush now."""
+        given = self.answers(scored, time.perf_counter() - delivery.started)
+        for index, answer in zip(delivery.fresh, given):
+            delivery.answers[index] = {"path": delivery.objects[index].uri, **answer}
+        wanted = [delivery.objects[index] for index in delivery.fresh]
+        return delivery.answers, self._keep(wanted, [modified for _, modified in got], given)
 
     def _keep(self, objects: Sequence[StoredObject], modified: Sequence[dt.datetime | None],
               answers: Sequence[dict[str, Any]]) -> bool:
@@ -154,11 +177,15 @@ class Scoring:
         self.flush()
 
 
-def _warm_up(core: FrameCore) -> None:
-    """One frame through decode, featurizer and booster, so the first request pays no first-call costs."""
+def _warm_up(core: FrameCore) -> float:
+    """One frame through decode, featurizer and booster, so the first request pays no first-call costs; then
+    once more, timed: the seconds a frame the batcher's pace starts from."""
     from PIL import Image
 
     buffer = io.BytesIO()
     # A picture, not a blank one: score.skip_unhealthy would leave a flat frame out of the model.
     Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(buffer, format="JPEG")
     core.score([FrameRead(buffer.getvalue())])
+    started = time.perf_counter()
+    core.score([FrameRead(buffer.getvalue())])
+    return time.perf_counter() - started
