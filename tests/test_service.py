@@ -278,6 +278,30 @@ def test_a_request_that_cannot_be_scored_within_its_budget_is_refused_503_at_onc
     assert (queued_status, after) == ("200", 200)
 
 
+def test_a_client_that_goes_away_takes_its_frames_out_of_the_queue_unscored(
+        tmp_path, write_config, s3_server, bucket, openvino_model_dir):
+    keys = put_many(s3_server, bucket, 4)
+
+    def plan(method, path, seen):  # the event's frames take 2 s to fetch
+        return "stall" if method == "GET" and "/cam-" in path else None
+
+    with FaultProxy(s3_server.port, plan, stall_seconds=2) as proxy:
+        start, stop_all = starter(tmp_path, write_config, dataclasses.replace(
+            s3_server.settings, endpoint_url=proxy.endpoint_url), openvino_model_dir)
+        try:
+            service = start()
+            gone = post_in_background(service.url + "/", aws_event(bucket, *keys))
+            wait_for(lambda: service.metric("camscore_queue_frames") == 4)
+
+            gone.kill()
+            wait_for(lambda: service.metric("camscore_queue_frames") == 0)
+            log = service.stop()  # after the fetches under way end
+        finally:
+            stop_all()
+
+    assert "0 rows written in all" in log and not service.output.exists()
+
+
 def test_the_memory_bound_holds_with_80_mb_bodies_in_flight(start_service):
     mib = 2 ** 20
     service = start_service({"queue_mb": 200}, source={"max_frame_mb": 100})

@@ -254,7 +254,9 @@ async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(service.app(), handle_signals=False, access_log=None,
+    # A client that goes away (its own timeout, a platform's) takes its request out of the queue: its frames
+    # would be scored for no one, and make every later request's wait longer.
+    runner = web.AppRunner(service.app(), handle_signals=False, access_log=None, handler_cancellation=True,
                            shutdown_timeout=settings.serve.drain_seconds)
     await runner.setup()
     await web.TCPSite(runner, settings.serve.host, port).start()
