@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from camscore.config import HealthSettings
-from camscore.io.on_spark import write_scores
+from camscore.io.on_spark import rows_under, write_scores
 from camscore.stages.batches import with_output_columns
+from camscore.stages.health_context import camera_paces
 from camscore.stages.health_context import earlier_days as latest_on_earlier_days
 from camscore.stages.report import camera_health
 from tables import score_rows
@@ -158,16 +159,17 @@ def test_a_camera_watch_tells_no_fault_when_its_cameras_all_stop_at_dusk_but_the
     assert watch.fleet_quiet(WINDOW_END) == FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2)
 
 
-def write_output(spark, folder, cameras: dict[str, list[Frame]], earlier: dict[str, list[dt.datetime]]) -> str:
+def write_output(spark, folder, cameras: dict[str, list[Frame]], earlier: dict[str, list[dt.datetime]], *,
+                 batch: str = "b1") -> str:
     """An output holding the cameras' frames as score rows (with their signals) and their ``earlier`` frames
-    (times only)."""
+    (times only), written by one batch."""
     frames = [(camera, frame) for camera, day in cameras.items() for frame in day]
     frames += [(camera, Frame(moment, None)) for camera, times in earlier.items() for moment in times]
     rows = [(f"s3://b/{camera}/{frame.captured_at:%Y%m%dT%H%M%S}.jpg", camera,
              frame.captured_at.replace(tzinfo=dt.timezone.utc), 0.9, 1, "car", None, None) for camera, frame in frames]
     signals = [(*frame.signals.values(), frame.content_sha) if frame.signals else (None,) * 7 for _, frame in frames]
     output = str(folder / "scores")
-    write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id="b1",
+    write_scores(with_output_columns(score_rows(spark, rows, signals), model_id="m", batch_id=batch,
                                      scored_at=dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)), output)
     return output
 
@@ -215,3 +217,11 @@ def test_the_report_reads_of_a_cameras_earlier_days_its_latest_frame_in_each_24_
 
     assert sorted(found.itertuples(index=False)) == [
         ("cam", dt.datetime.combine(DAY + dt.timedelta(days=back), moment)) for back, moment in latest]
+
+
+def test_the_reports_paces_count_a_frame_with_several_rows_once(spark, tmp_path):
+    times = [ONSET + dt.timedelta(minutes=minutes) for minutes in (0, 1, 2, 3, 4, 14)]
+    for batch in ("b1", "b2"):  # every frame scored twice
+        output = write_output(spark, tmp_path, {}, {"cam": times}, batch=batch)
+
+    assert camera_paces(rows_under(spark, output)) == [Pace(ONSET + dt.timedelta(minutes=14), pytest.approx(492.0))]

@@ -18,15 +18,17 @@ _EPOCH = dt.datetime(1970, 1, 1)
 
 
 def camera_paces(rows: DataFrame) -> list[Pace]:
-    """Each camera's pace (Pace.of its rows' capture times), judged on the workers; rows without a camera or a
-    time are left out. Times are naive UTC."""
+    """Each camera's pace (Pace.of its frames' capture times), judged on the workers: ``rows`` are the output's
+    rows, a frame's several rows (scored again, read again) counted once by its path, as camscore.rows'
+    FRAME_ROW_NUMBER would keep one, without its sort of every column; rows without a camera or a time are left
+    out. Times are naive UTC."""
     def pace(camera: pd.DataFrame) -> pd.DataFrame:
-        found = Pace.of(sorted(camera["captured_at"]))
+        found = Pace.of(sorted(camera.drop_duplicates("path")["captured_at"]))
         return pd.DataFrame({"camera_id": [camera["camera_id"].iloc[0]], "last": [found.last],
                              "usual": [found.usual]})
 
-    known = rows.select("camera_id", "captured_at").where(F.col("camera_id").isNotNull()
-                                                          & F.col("captured_at").isNotNull())
+    known = rows.select("camera_id", "path", "captured_at").where(F.col("camera_id").isNotNull()
+                                                                  & F.col("captured_at").isNotNull())
     found = known.groupBy("camera_id").applyInPandas(pace, "camera_id string, last timestamp, usual double")
     return [Pace(row.last.to_pydatetime(), None if math.isnan(row.usual) else row.usual)
             for row in found.toPandas().itertuples()]

@@ -114,7 +114,9 @@ def camera_health(spark: SparkSession, output: str, *, date: str | None, setting
     frame of the output: a camera is silent against it. Times are naive UTC, as the frames reach pandas.
     """
     rows = frame_rows(spark, output, date=date).where(F.col("camera_id").isNotNull())
-    paces = camera_paces(rows)
+    # Every camera's pace from its rows as they are (camera_paces counts a frame once), in a pass of its own:
+    # each camera is judged against all of them.
+    paces = camera_paces(rows_under(spark, output.rstrip("/"), [f"date={date}"] if date else None))
     if date:
         end = dt.datetime.combine(dt.date.fromisoformat(date) + dt.timedelta(days=1), dt.time())
         now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
