@@ -63,7 +63,7 @@ class Held:
         ahead (an event of more frames than the budget holds runs alone rather than never); else the refusal."""
         queue = self._admission
         ahead = queue.frames
-        if ahead and (ahead + count) * queue.frame_seconds() > queue.request_seconds:
+        if count and ahead and (ahead + count) * queue.frame_seconds() > queue.request_seconds:
             return queue.refusal("time", f"{ahead} frames queued, an estimated {queue.wait_seconds():.1f} s: with "
                                          f"this request's {count} they would take over serve.request_seconds "
                                          f"{queue.request_seconds:g}")

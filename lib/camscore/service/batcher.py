@@ -34,7 +34,8 @@ class Pace:
 
     @property
     def frame_seconds(self) -> float:
-        return self._seconds / self._frames
+        with self._lock:
+            return self._seconds / self._frames
 
     def started(self) -> None:
         with self._lock:
