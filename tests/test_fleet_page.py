@@ -3,8 +3,9 @@
 camera day, one camera per planted fault, scored by the scoring job; the page's DOM is checked, not its HTML.
 
 Spark tier, marked ``browser`` (--fast skips it). Most of its time is the scoring job over the day's 600 frames:
-212 s of call on 2 cores shared with a dozen other processes (load 12), so about 35 s alone; Chromium starts in
-1 s and the page opens in well under one. The screenshot is kept as out/test-artifacts/fleet-page.png."""
+91 s and 212 s of call measured on 2 cores shared with other work (load averages 8 and 12), so an estimated
+25-40 s alone; Chromium starts in 1 s and the page opens in well under one. The screenshot is kept as
+out/test-artifacts/fleet-page.png."""
 
 import dataclasses
 import datetime as dt
