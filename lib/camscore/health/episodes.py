@@ -320,8 +320,8 @@ def fleet_quiet(paces: Iterable[Pace], *, settings: HealthSettings,
 
 def quiet_as_usual(history: Iterable[dt.datetime], start: dt.datetime, end: dt.datetime) -> bool:
     """Whether a camera quiet from ``start`` to ``end`` is as quiet as on its earlier days: on fewer than half of
-    the HISTORY_DAYS days before (each the 24 hours up to ``end`` that many days earlier; days without any of
-    its frames left out: no day is evidence) it sent a frame in the same span. False without such a day."""
+    the HISTORY_DAYS days before (each the 24 hours up to ``end`` that many days earlier; a day it sent nothing
+    on tells nothing of its hours and is left out) it sent a frame in the same span. False without such a day."""
     ordered = sorted(history)
 
     def sent(low: dt.datetime, high: dt.datetime) -> bool:  # a frame in (low, high]
