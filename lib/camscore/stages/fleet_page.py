@@ -9,7 +9,6 @@ import concurrent.futures
 import datetime as dt
 import statistics
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -109,16 +108,15 @@ def fleet_cards(frames: FleetFrames, *, hours: pd.DataFrame, episodes: pd.DataFr
     return cards
 
 
-def with_thumbnails(spark: SparkSession, rows_of: Callable[[list[str]], DataFrame], cards: list[Card],
-                    frames: FleetFrames, *, s3: S3Settings | None) -> list[Card]:
+def with_thumbnails(spark: SparkSession, rows: DataFrame, cards: list[Card], frames: FleetFrames, *,
+                    s3: S3Settings | None) -> list[Card]:
     """The cards with the thumbnails they show (fleet.wanted_frames): the frames around each fault found on
-    Spark in the rows of the faulty cameras (``rows_of``: one per frame), the latest from ``frames``, each read
-    through the storage layer on one of FETCH_THREADS threads; a frame that cannot be read or decoded is its
-    error kind."""
+    Spark in the faulty cameras' ``rows`` (one per frame), the latest from ``frames``, each read through the
+    storage layer on one of FETCH_THREADS threads; a frame that cannot be read or decoded is its error kind."""
     latest = {row.camera_id: (row.latest_path, _naive(row.latest_at)) for row in frames.cameras.itertuples()}
     wanted = {card.camera_id: wanted_frames(card) for card in cards}
-    around = _around(spark, rows_of, {(camera, since) for camera, shown in wanted.items()
-                                      for _, which, since in shown if which in ("before", "at")})
+    around = _around(spark, rows, {(camera, since) for camera, shown in wanted.items()
+                                   for _, which, since in shown if which in ("before", "at")})
     # Each thumbnail's frame (path, captured_at); no path: no such frame (a silent camera's since: none after).
     located: dict[tuple[str, str], tuple[str | None, dt.datetime | None]] = {}
     for camera, shown in wanted.items():
@@ -149,14 +147,14 @@ def fleet_page(frames: FleetFrames, cards: list[Card], *, title: str, quiet: Fle
                      frames.models, tuple(cards), Timeline(frames.start, frames.width, frames.count, rows), quiet)
 
 
-def _around(spark: SparkSession, rows_of: Callable[[list[str]], DataFrame],
+def _around(spark: SparkSession, rows: DataFrame,
             anchors: set[tuple[str, dt.datetime]]) -> dict[tuple[str, dt.datetime, str], tuple[str, dt.datetime]]:
     """For each (camera, since): its latest decoded frame captured ``before`` since and its first ``at`` or
     after it, as (path, captured_at)."""
     if not anchors:
         return {}
     wanted = spark.createDataFrame(sorted(anchors), "camera_id string, since timestamp_ntz")
-    rows = rows_of(sorted({camera for camera, _ in anchors}))
+    rows = rows.where(F.col("camera_id").isin(sorted({camera for camera, _ in anchors})))
     decoded = F.col("brightness").isNotNull()
     at = F.col("captured_at").cast("timestamp_ntz")
     frame = F.struct("path", at.alias("captured_at"))
