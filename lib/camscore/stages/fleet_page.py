@@ -23,8 +23,8 @@ from camscore.health.fleet import (NO_FRAME, Card, FleetPage, Thumbnail, Timelin
 from camscore.health.thumbnails import thumbnail
 from camscore.rows import ErrorKind, FrameError
 
-# Thumbnails fetched at once: reads from object storage wait on the network far more than on the CPU.
-FETCH_THREADS = 16
+# Thumbnails read at once without S3 settings (with them: s3.fetch_threads, which the client's pool is sized for).
+FETCH_THREADS = 8
 _EPOCH = dt.datetime(1970, 1, 1)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -112,7 +112,8 @@ def with_thumbnails(spark: SparkSession, rows: DataFrame, cards: list[Card], fra
                     s3: S3Settings | None) -> list[Card]:
     """The cards with the thumbnails they show (fleet.wanted_frames): the frames around each fault found on
     Spark in the faulty cameras' ``rows`` (one per frame), the latest from ``frames``, each read through the
-    storage layer on one of FETCH_THREADS threads; a frame that cannot be read or decoded is its error kind."""
+    storage layer on one of ``s3.fetch_threads`` threads (FETCH_THREADS without S3 settings); a frame that cannot
+    be read or decoded is its error kind."""
     latest = {row.camera_id: (row.latest_path, _naive(row.latest_at)) for row in frames.cameras.itertuples()}
     wanted = {card.camera_id: wanted_frames(card) for card in cards}
     around = _around(spark, rows, {(camera, since) for camera, shown in wanted.items()
@@ -124,7 +125,7 @@ def with_thumbnails(spark: SparkSession, rows: DataFrame, cards: list[Card], fra
             located[camera, role] = (latest.get(camera, (None, None)) if which == "latest" else (None, since)
                                      if which == "none" else around.get((camera, since, which), (None, None)))
     paths = sorted({path for path, _ in located.values() if path is not None})
-    with concurrent.futures.ThreadPoolExecutor(FETCH_THREADS) as pool:
+    with concurrent.futures.ThreadPoolExecutor(s3.fetch_threads if s3 else FETCH_THREADS) as pool:
         made = dict(zip(paths, pool.map(lambda path: _thumbnail(path, s3=s3, spark=spark), paths)))
     done = []
     for card in cards:
