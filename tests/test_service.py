@@ -342,6 +342,20 @@ def test_the_memory_bound_holds_with_80_mb_bodies_in_flight(start_service):
     assert service.peak_memory() - settled < 2 * 200 * mib
 
 
+def test_an_events_frames_are_held_in_the_memory_bound_before_they_are_fetched(start_service, s3_server, bucket):
+    frame = samples.frame_jpeg("car", seed=3)
+    fit = 2 ** 20 // len(frame)  # frames of its size in 1 MiB
+    keys = put_many(s3_server, bucket, fit + 1, frame=frame)
+    service = start_service({"queue_mb": 1})
+    assert service.call("/score", frame)[0] == 200  # the frames' usual size (a Yandex event tells none) is seen
+
+    too_many = service.call("/", json.dumps(yandex_event(bucket, *keys)).encode())
+    fitting = service.call("/", json.dumps(yandex_event(bucket, *keys[:fit // 2])).encode())
+
+    assert too_many[0] == 503 and "serve.queue_mb 1" in json.loads(too_many[2])["error"] and fitting[0] == 200
+    assert service.metric('camscore_refusals_total{reason="memory"}') == 1
+
+
 def answer_of(raw: socket.socket) -> tuple[int, str | None, dict]:
     """An HTTP answer read from a socket: its status, its Retry-After and its JSON body."""
     data = b""

@@ -227,8 +227,9 @@ class ServeSettings:
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 in a container)")
     port: int | None = setting(None, "port to listen on; null: $PORT (as serverless containers set it), else 8080",
                                check=_port)
-    queue_mb: int = setting(256, "MiB of request bodies and fetched frames the requests taken may hold; a request "
-                                 "whose body does not fit is answered 503 with Retry-After at once",
+    queue_mb: int = setting(192, "MiB of request bodies and fetched frames the requests taken may hold; a request "
+                                 "whose body (or event's frames) does not fit is answered 503 with Retry-After at "
+                                 "once; 192 beside the service's own peak on 2 cores (docs/BENCHMARKS.md) fits 1 GiB",
                             check=positive)
     scoring_threads: int | None = setting(None, "threads that score batches side by side, so that one decodes while "
                                                 "another infers; null: one per core", check=positive)

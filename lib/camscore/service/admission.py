@@ -37,6 +37,12 @@ class Admission:
         self.request_seconds, self.queue_bytes, self.frame_seconds = request_seconds, queue_bytes, frame_seconds
         self.frames = 0
         self.bytes = 0
+        self.frame_bytes = 0.0  # the frames' usual size, from those seen: what an event's unfetched frames will hold
+
+    def saw(self, sizes: list[int]) -> None:
+        """Frames' sizes, as they were read: the usual size follows them."""
+        for size in sizes:
+            self.frame_bytes = size if not self.frame_bytes else 0.9 * self.frame_bytes + 0.1 * size
 
     def wait_seconds(self) -> float:
         """The estimated seconds until the frames queued now are scored."""
@@ -81,7 +87,8 @@ class Held:
         return None
 
     def add_bytes(self, count: int) -> None:
-        """Holds ``count`` bytes the request took already (an event's fetched frames)."""
+        """Holds ``count`` more bytes (fewer, when negative) without asking: what an event's fetched frames hold
+        beyond what was expected of them."""
         self._admission.bytes += count
         self.bytes += count
 

@@ -109,6 +109,7 @@ class Service:
             body = refusal or await self._body(request, held)
             if isinstance(body, Refusal):
                 return self._refused(body)
+            self.queue.saw([len(body)])
             started = time.perf_counter()
             scored = await self._within_deadline(asyncio.wrap_future(self.scoring.submit([FrameRead(body)])))
             return web.json_response(self.scoring.answers(scored, time.perf_counter() - started)[0])
@@ -126,22 +127,26 @@ class Service:
                 objects = objects_of(body, request.headers)
             except EventError as exc:
                 return _error(exc.status, str(exc))
-            refusal = held.take_frames(len(objects))
+            # The frames' bytes are held before they are fetched: as the event tells their sizes, else the usual.
+            expected = sum(found.size or int(self.queue.frame_bytes) for found in objects)
+            refusal = held.take_frames(len(objects)) or held.take_bytes(expected)
             if refusal:
                 return self._refused(refusal)
-            answers, full = await self._within_deadline(self._objects_scored(objects, held))
+            answers, full = await self._within_deadline(self._objects_scored(objects, held, expected))
             if full:
                 self._flush_soon()
             return web.json_response(answers)
         finally:
             held.release()
 
-    async def _objects_scored(self, objects: list, held: Held) -> tuple[list[dict[str, Any]], bool]:
+    async def _objects_scored(self, objects: list, held: Held, expected: int) -> tuple[list[dict[str, Any]], bool]:
         """Scoring.score_objects' steps, awaited: the event holds no thread while its frames are fetched and
-        scored, and holds their bytes in the queue once fetched."""
+        scored; once fetched, the bytes it holds are theirs instead of the ``expected``."""
         delivery = self.scoring.deliver(objects)
         got = await asyncio.gather(*(asyncio.wrap_future(fetch) for fetch in delivery.fetches))
-        held.add_bytes(sum(len(read.data or b"") for read, _ in got))
+        sizes = [len(read.data) for read, _ in got if read.data]
+        self.queue.saw(sizes)
+        held.add_bytes(sum(sizes) - expected)
         scored = await asyncio.wrap_future(self.scoring.submit([read for read, _ in got]))
         return self.scoring.finish(delivery, got, scored)
 
