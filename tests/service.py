@@ -1,6 +1,7 @@
 """The scoring service as its own process, and the events and table a test gives it and reads back."""
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from tools import samples
 from tools.samples import free_port
 from conftest import ROOT
 
@@ -121,3 +123,18 @@ def storage_put(s3_server, bucket: str, key: str, data: bytes) -> None:
     from camscore import storage
 
     storage.write_bytes(f"{bucket}/{key}", data, s3=s3_server.settings)
+
+
+def camera_now(camera: str, *, fault: str | None = None, seed: int = 0, frames: int = 33,
+               onset: int = 24) -> list[samples.SampleFrame]:
+    """A camera sending now: the first ``frames`` frames of a generated day (samples.camera_day, one a minute, its
+    ``fault`` from frame ``onset`` on), keyed ``<camera>/YYYYMMDDTHHMMSS.jpg`` so that the last was captured a
+    minute ago."""
+    start = dt.datetime(2026, 11, 20, 6)
+    drawn = samples.camera_day(camera, day=start.date(), every_minutes=1, fault=fault,
+                               onset=(start + dt.timedelta(minutes=onset)).time(), seed=seed, width=320,
+                               height=192, stop=(start + dt.timedelta(minutes=frames)).time())
+    minute = dt.timedelta(minutes=1)
+    first = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - len(drawn) * minute
+    return [dataclasses.replace(frame, relative_path=f"{camera}/{first + index * minute:%Y%m%dT%H%M%S}.jpg")
+            for index, frame in enumerate(drawn)]

@@ -17,6 +17,7 @@ from tools import samples
 from tools.browser import INSTALL, BrowserError, Chromium, find_chromium
 
 from conftest import ROOT, load_job
+from service import aws_event, camera_now, storage_put
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +30,7 @@ EVERY = dt.timedelta(minutes=15)
 FAULTY = {f"cam-{number:02d}": fault for number, fault in zip((2, 3, 4, 5, 7, 8, 9), samples.FAULTS)}
 SOUND = {"cam-01": False, "cam-06": True}  # camera: dusk
 ARTIFACT = ROOT / "out" / "test-artifacts" / "fleet-page.png"
+SERVED_ARTIFACT = ROOT / "out" / "test-artifacts" / "cameras-page.png"
 
 CARDS = "[...document.querySelectorAll('article.card')].map(card => ({...card.dataset}))"
 THUMBS = """[...document.querySelectorAll('article.card')].map(card => [card.dataset.camera,
@@ -95,4 +97,27 @@ def test_the_report_page_shows_each_planted_fault_first_with_its_status_since_an
     assert all(thumb["width"] > 0 for _, thumb in pictures if thumb["tag"] == "IMG"), pictures
     assert browser.evaluate("document.querySelector('svg#timeline').getBoundingClientRect().height") > 0
     assert browser.evaluate("document.querySelector('header#fleet').textContent.trim().length") > 0
+    assert browser.errors == []
+
+
+def test_the_service_serves_the_page_of_the_cameras_it_has_seen_at_get_cameras(start_service, s3_server, bucket,
+                                                                                browser):
+    cameras = {"cam-1": camera_now("cam-1", fault="dark", seed=1), "cam-2": camera_now("cam-2", seed=2)}
+    for frame in sum(cameras.values(), []):
+        storage_put(s3_server, bucket, frame.relative_path, frame.data)
+    auth = {"Authorization": "Bearer wall-display"}
+    service = start_service({"token_env": "CAMSCORE_TEST_TOKEN"}, env={"CAMSCORE_TEST_TOKEN": "wall-display"})
+    keys = [frames[index].relative_path for index in range(33) for frames in cameras.values()]
+    assert service.post_json("/", aws_event(bucket, *keys), auth)[0] == 200
+
+    browser.open(service.url + "/cameras", headers=auth)
+    cards = browser.evaluate(CARDS)
+    thumbs = dict(browser.evaluate(THUMBS))
+    print(f"the service's page: {browser.screenshot(SERVED_ARTIFACT, full_page=True)}")
+
+    assert [(card["camera"], card["status"]) for card in cards] == [("cam-1", "dark"), ("cam-2", "ok")]
+    assert {camera: [(thumb["role"], thumb["tag"], thumb["width"] > 0) for thumb in shown]
+            for camera, shown in thumbs.items()} == {
+        "cam-1": [("last-sound", "IMG", True), ("first-fault", "IMG", True)], "cam-2": [("latest", "IMG", True)]}
+    assert browser.evaluate("document.querySelectorAll('svg#timeline g[data-camera]').length") == 2
     assert browser.errors == []

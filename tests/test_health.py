@@ -20,6 +20,8 @@ from tables import score_rows
 from tools import samples
 from camscore.health.episodes import (CameraWatch, Episode, Fleet, FleetQuiet, Frame, Pace, camera_episodes,
                                       fleet_quiet)
+from camscore.health.fleet import fleet_order
+from camscore.health.live import live_page
 from camscore.health.signals import picture_signals
 
 DAY = dt.date(2026, 11, 20)
@@ -157,6 +159,57 @@ def test_a_camera_watch_tells_no_fault_when_its_cameras_all_stop_at_dusk_but_the
 
     assert watch.faults(WINDOW_END) == {}
     assert watch.fleet_quiet(WINDOW_END) == FleetQuiet(since=dt.datetime.combine(DAY, dt.time(19, 15)), cameras=2)
+
+
+def watched(camera: str, frames: list[Frame]) -> list[dict]:
+    """A camera's frames as the service's rows: path, camera, time (UTC), label, signals."""
+    return [{"path": f"s3://b/{camera}/{frame.captured_at:%Y%m%dT%H%M%S}.jpg", "camera_id": camera,
+             "captured_at": frame.captured_at.replace(tzinfo=dt.timezone.utc), "label": index % 2,
+             "content_sha": frame.content_sha, **dict(zip(frame.signals.names(), frame.signals.values()))}
+            for index, frame in enumerate(frames)]
+
+
+def test_a_camera_watch_judges_each_camera_as_camera_episodes_does_after_every_frame_it_gets():
+    watch, rows = CameraWatch(HealthSettings()), watched("cam-1", day_of("frozen", seed=3))
+    statuses, added = [], 0
+    for count in (20, 26, 27, 45):  # frozen from the 25th frame (12:00), a fault from its third
+        watch.add(rows[added:count])
+        added, now = count, rows[count - 1]["captured_at"] + EVERY
+        kept, episodes = watch.judged(now)["cam-1"]
+        assert episodes == camera_episodes("cam-1", kept, settings=HealthSettings(), window_end=now)
+        statuses.append([episode.status for episode in episodes])
+
+    assert statuses == [["ok"], ["ok"], ["frozen"], ["frozen"]]
+
+
+def test_the_page_of_a_camera_watch_shows_its_faults_first_with_the_frames_around_each_by_path():
+    watch = CameraWatch(HealthSettings())
+    watch.add(watched("cam-1", day_of("covered", seed=3)[:33]) + watched("cam-2", day_of(None, seed=4)[:33])
+              + watched("cam-3", day_of(None, seed=5)[:16]))  # cam-3 stops at 09:45 while the others send on
+    now = dt.datetime.combine(DAY, dt.time(14, 15), tzinfo=dt.timezone.utc)
+
+    page = live_page(watch, now=now, title="service", models=("m1",))
+
+    cards = fleet_order(page.cards)
+    assert [(card.camera_id, card.status, card.since) for card in cards] == [
+        ("cam-3", "silent", at_time(9, 45)), ("cam-1", "covered", at_time(12)), ("cam-2", "ok", None)]
+    assert [[(thumb.role, thumb.path, thumb.captured_at, thumb.error_kind) for thumb in card.thumbnails]
+            for card in cards] == [
+        [("last-sound", "s3://b/cam-3/20261120T094500.jpg", at_time(9, 45), None),
+         ("first-fault", None, at_time(9, 45), "no-frame")],
+        [("last-sound", "s3://b/cam-1/20261120T114500.jpg", at_time(11, 45), None),
+         ("first-fault", "s3://b/cam-1/20261120T120000.jpg", at_time(12), None)],
+        [("latest", "s3://b/cam-2/20261120T140000.jpg", at_time(14), None)]]
+    # The window is what the watch holds, to now; car share per bin of the timeline (15 minutes: the gaps).
+    assert (page.start, page.end, page.frames, page.share_step) == (
+        at_time(6), at_time(14, 15), 82, dt.timedelta(minutes=15))
+    assert [len(card.step_shares) for card in cards] == [33, 33, 33] and cards[2].step_shares[:2] == (0.0, 1.0)
+    assert {row.camera_id: row.statuses[-1] for row in page.timeline.rows} == {
+        "cam-1": "covered", "cam-2": "ok", "cam-3": "silent"}
+
+
+def at_time(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time(hour, minute))
 
 
 def write_output(spark, folder, cameras: dict[str, list[Frame]], earlier: dict[str, list[dt.datetime]], *,

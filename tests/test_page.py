@@ -48,7 +48,7 @@ class Elements(HTMLParser):
 
 
 def card(camera: str, *episodes: Episode, thumbnails: tuple[Thumbnail, ...] = ()) -> Card:
-    return Card(camera, episodes, frames=72, car_share=0.5, hourly_share=(0.5,) * 24, thumbnails=thumbnails)
+    return Card(camera, episodes, frames=72, car_share=0.5, step_shares=(0.5,) * 24, thumbnails=thumbnails)
 
 
 def episode(camera: str, status: str, since: dt.datetime, until: dt.datetime | None = None) -> Episode:

@@ -1,10 +1,14 @@
 """The scoring service as operators run it: a process on a port, real HTTP, frames in the S3 server on
 loopback, rows in the batch job's table."""
 
+import base64
 import dataclasses
+import datetime as dt
 import hashlib
+import io
 import json
 import math
+import re
 import select
 import signal
 import socket
@@ -15,11 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pytest
+from PIL import Image
 
+from camscore import storage
 from tools import samples
 from conftest import drawn_png
 from faults import FaultProxy
-from service import aws_event, rows_of, starter, storage_put, yandex_event
+from service import aws_event, camera_now, rows_of, starter, storage_put, yandex_event
 
 
 def test_a_posted_frame_is_scored_and_a_body_that_is_no_image_gets_its_error_kind(start_service):
@@ -135,6 +141,59 @@ def test_metrics_count_requests_frames_by_outcome_and_latency_and_tell_cameras_a
     assert 'camscore_request_seconds_count{endpoint="/score"} 2.0' in text
     assert "camscore_queue_frames 0.0" in text and 'camscore_refusals_total{reason="time"} 0.0' in text
     assert 'camscore_camera_fault{camera_id="cam-7",status="frozen"} 1.0' in text
+
+
+def test_get_cameras_is_the_fleet_page_of_the_cameras_seen_behind_the_token_made_at_most_once_per_page_seconds(
+        start_service, s3_server, bucket):
+    cameras = {"cam-2": camera_now("cam-2", seed=2, frames=34), "cam-1": camera_now("cam-1", fault="covered", seed=1),
+               "cam-3": camera_now("cam-3", seed=3)}
+    held_back = cameras["cam-2"].pop()  # comes after the first page
+    for frame in [*sum(cameras.values(), []), held_back]:
+        storage_put(s3_server, bucket, frame.relative_path, frame.data)
+    auth = {"Authorization": "Bearer wall-display"}
+    service = start_service({"token_env": "CAMSCORE_TEST_TOKEN", "page_seconds": 3},
+                            env={"CAMSCORE_TEST_TOKEN": "wall-display"})
+    for minute in range(0, 33, 11):  # as the cameras sent them: minute by minute
+        keys = [frames[index].relative_path for index in range(minute, minute + 11) for frames in cameras.values()]
+        assert service.post_json("/", aws_event(bucket, *keys), auth)[0] == 200
+    storage.client(s3_server.settings).delete_object(Bucket=bucket[5:], Key=cameras["cam-3"][-1].relative_path)
+
+    refused = service.call("/cameras")[0]
+    status, headers, page = service.call("/cameras", headers=auth)
+    made = time.monotonic()
+    assert service.post_json("/", aws_event(bucket, held_back.relative_path), auth)[0] == 200
+    again = service.call("/cameras", headers=auth)[2]
+    time.sleep(max(0.0, made + 3.5 - time.monotonic()))
+    later = service.call("/cameras", headers=auth)[2].decode()
+
+    assert (refused, status, headers["Content-Type"]) == (401, 200, "text/html; charset=utf-8")
+    cards = cards_of(page.decode())
+    assert [(card["camera"], card["status"]) for card in cards] == [("cam-1", "covered"), ("cam-2", "ok"),
+                                                                    ("cam-3", "ok")]
+    onset = dt.datetime.strptime(cameras["cam-1"][24].relative_path[6:21], "%Y%m%dT%H%M%S")
+    assert abs(dt.datetime.fromisoformat(cards[0]["since"]) - onset) <= dt.timedelta(minutes=2)
+    # The covered camera's last sound and first covered frames, the others' latest, 160 px wide; cam-3's latest
+    # was deleted from the store after it was scored: a placeholder with its error kind.
+    assert [[(role, picture or error) for role, picture, error in card["thumbs"]] for card in cards] == [
+        [("last-sound", 160), ("first-fault", 160)], [("latest", 160)], [("latest", "unreadable")]]
+    assert '<span data-total="frames"><b>99</b> frames</span>' in page.decode()
+    assert again == page  # made less than page_seconds ago: the same page, the frame since not in it
+    assert '<span data-total="frames"><b>100</b> frames</span>' in later
+
+
+def cards_of(page: str) -> list[dict]:
+    """Each card of a fleet page in order: its data- attributes, and its thumbnails as (role, the picture's
+    width, the placeholder's error kind)."""
+    cards = []
+    for article in page.split("<article ")[1:]:
+        card = dict(re.findall(r'data-(camera|status|since)="([^"]*)"', article.split(">", 1)[0]))
+        card["thumbs"] = [(role, Image.open(io.BytesIO(base64.b64decode(picture))).width if picture else None,
+                           error or None)
+                          for role, picture, error in re.findall(
+                              r'data-role="([^"]+)"(?: src="data:image/jpeg;base64,([^"]+)"| data-error="([^"]+)")',
+                              article.split("</article>", 1)[0])]
+        cards.append(card)
+    return cards
 
 
 def test_rows_that_come_while_rows_are_being_written_are_written_next_not_left_for_flush_seconds(

@@ -70,11 +70,19 @@ class Chromium:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def open(self, target: str | Path) -> None:
+    def open(self, target: str | Path, *, headers: dict[str, str] | None = None) -> None:
         """Navigates the page to ``target`` (a URL, or a file's path) and waits for its load event: its images
-        included, whether they loaded or failed. ``errors`` then holds this page's errors only."""
+        included, whether they loaded or failed. ``errors`` then holds this page's errors only.
+
+        Args:
+            headers: sent with each request from then on (a bearer token, as a proxy in front of a wall display
+                adds it).
+        """
         self.errors.clear()
         url = Path(target).resolve().as_uri() if isinstance(target, Path) or "://" not in target else target
+        if headers:
+            self._run(self._send("Network.enable"))
+            self._run(self._send("Network.setExtraHTTPHeaders", headers=headers))
         self._run(self._open(url))
 
     def evaluate(self, expression: str) -> Any:

@@ -246,6 +246,8 @@ class ServeSettings:
                                          "every row, then it exits", check=positive_seconds)
     token_env: str | None = setting(None, "name of the environment variable holding a bearer token every "
                                           "request but /healthz and /readyz must carry; null: no token")
+    page_seconds: float = setting(5.0, "GET /cameras: its page is made at most once in this many seconds, however "
+                                        "many displays ask; they get the page last made", check=positive_seconds)
 
 
 @dataclass(frozen=True, kw_only=True)

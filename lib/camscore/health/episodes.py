@@ -69,18 +69,23 @@ DAY = dt.timedelta(days=1)
 @dataclass(frozen=True)
 class Frame:
     """One frame of a camera as health reads it: when it was captured, its signals (None: it did not decode)
-    and the hash of its bytes."""
+    and the hash of its bytes; and what a fleet page shows of it: its path, label and error kind."""
 
     captured_at: dt.datetime
     signals: PictureSignals | None
     content_sha: str | None = None
+    path: str | None = None
+    label: int | None = None
+    error_kind: str | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> "Frame":
-        """A frame of a score row (its captured_at, signal columns and content_sha; missing values None)."""
+        """A frame of a score row (its captured_at, signal columns, content_sha, path, label and error_kind;
+        missing values None)."""
         values = [row.get(name) for name in PictureSignals.names()]
         signals = PictureSignals(*(float(v) for v in values[:-1]), int(values[-1])) if None not in values else None
-        return cls(row["captured_at"], signals, row.get("content_sha"))
+        return cls(row["captured_at"], signals, row.get("content_sha"), row.get("path"), row.get("label"),
+                   row.get("error_kind"))
 
 
 @dataclass(frozen=True)
@@ -207,17 +212,35 @@ def camera_episodes(camera_id: str | None, frames: Iterable[Frame], *, settings:
         fleet: the cameras judged with it, this one included (None: it is judged alone).
         earlier: the times of its frames on earlier days (its own frames of earlier days count too).
     """
-    ordered = sorted((frame for frame in frames if frame.captured_at is not None), key=lambda f: f.captured_at)
+    ordered = in_capture_order(frames)
+    return with_silence(camera_id, ordered, picture_faults(camera_id, ordered, settings=settings),
+                        settings=settings, window_end=window_end, fleet=fleet, earlier=earlier)
+
+
+def in_capture_order(frames: Iterable[Frame]) -> list[Frame]:
+    """The frames that have a capture time, in its order."""
+    return sorted((frame for frame in frames if frame.captured_at is not None), key=lambda f: f.captured_at)
+
+
+def picture_faults(camera_id: str | None, ordered: Sequence[Frame], *, settings: HealthSettings) -> list[Episode]:
+    """The faults a camera's pictures show (``ordered``: its frames in capture order; those that did not decode
+    are left out): its episodes but silence and ``ok``."""
     pictured = [frame for frame in ordered if frame.signals is not None]
-    times = [frame.captured_at for frame in pictured]
-    episodes = [Episode(camera_id, *found)
-                for found in _episodes(frame_statuses(pictured, settings), times, settings.persist_frames)]
+    return [Episode(camera_id, *found) for found in _episodes(
+        frame_statuses(pictured, settings), [frame.captured_at for frame in pictured], settings.persist_frames)]
+
+
+def with_silence(camera_id: str | None, ordered: Sequence[Frame], faults: Sequence[Episode], *,
+                 settings: HealthSettings, window_end: dt.datetime | None, fleet: Fleet | None = None,
+                 earlier: Iterable[dt.datetime] = ()) -> list[Episode]:
+    """A camera's episodes (camera_episodes' arguments) from its picture faults (picture_faults): those, its
+    silence when it is silent, or one ``ok`` from its first frame that decoded when it has neither."""
     every = [frame.captured_at for frame in ordered]
     quiet = _silent_since(every, settings=settings, window_end=window_end, fleet=fleet, history=[*earlier, *every])
-    if quiet is not None:
-        episodes.append(Episode(camera_id, "silent", quiet, None, 0))
-    if not episodes and times:
-        episodes.append(Episode(camera_id, "ok", times[0], None, len(times)))
+    episodes = [*faults, *([Episode(camera_id, "silent", quiet, None, 0)] if quiet is not None else [])]
+    pictured = [frame.captured_at for frame in ordered if frame.signals is not None]
+    if not episodes and pictured:
+        episodes.append(Episode(camera_id, "ok", pictured[0], None, len(pictured)))
     return episodes
 
 
@@ -334,12 +357,14 @@ def quiet_as_usual(history: Iterable[dt.datetime], start: dt.datetime, end: dt.d
 
 class CameraWatch:
     """Each camera's latest frames, judged on demand: what a long-running process that scores frames as they
-    come (the service) holds to tell which of its cameras are at fault now. Thread-safe."""
+    come (the service) holds to tell which of its cameras are at fault now. A camera's picture faults are judged
+    once per frame it gets (kept until the next), its silence at each ``now``. Thread-safe."""
 
     def __init__(self, settings: HealthSettings):
         self.settings = settings
         self._keep = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
         self._frames: dict[str, collections.deque[Frame]] = {}
+        self._faults: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames kept now
         self._lock = threading.Lock()
 
     def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -350,26 +375,38 @@ class CameraWatch:
                     continue
                 kept = self._frames.setdefault(row["camera_id"], collections.deque(maxlen=self._keep))
                 kept.append(Frame.of(row))
+                self._faults.pop(row["camera_id"], None)
+
+    def judged(self, now: dt.datetime) -> dict[str, tuple[list[Frame], list[Episode]]]:
+        """Each camera's latest frames (in capture order) and its episodes at ``now``, silence judged against the
+        cameras it watches (camera_episodes)."""
+        with self._lock:
+            cameras = {camera: (list(kept), self._faults.get(camera)) for camera, kept in self._frames.items()}
+        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _ in cameras.values())
+        judged = {}
+        for camera, (kept, faults) in cameras.items():
+            ordered = in_capture_order(kept)
+            if faults is None:
+                faults = picture_faults(camera, ordered, settings=self.settings)
+                with self._lock:
+                    if len(self._frames[camera]) == len(kept) and self._frames[camera][-1] is kept[-1]:
+                        self._faults[camera] = faults  # no frame came meanwhile
+            judged[camera] = ordered, with_silence(camera, ordered, faults, settings=self.settings,
+                                                   window_end=now, fleet=fleet)
+        return judged
 
     def faults(self, now: dt.datetime) -> dict[str, list[str]]:
         """Each camera's faults that last at ``now`` (silent included, judged against the cameras it watches);
         cameras without one are left out."""
-        cameras = self._kept()
-        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept in cameras.values())
         found = {}
-        for camera, kept in cameras.items():
-            lasting = [episode.status for episode in camera_episodes(camera, kept, settings=self.settings,
-                                                                     window_end=now, fleet=fleet)
-                       if episode.until is None and episode.status != "ok"]
+        for camera, (_, episodes) in self.judged(now).items():
+            lasting = [episode.status for episode in episodes if episode.until is None and episode.status != "ok"]
             if lasting:
                 found[camera] = lasting
         return found
 
     def fleet_quiet(self, now: dt.datetime) -> FleetQuiet | None:
         """The quiet of most of its cameras together at ``now`` (fleet_quiet); None when there is none."""
-        paces = [Pace.of(sorted(frame.captured_at for frame in kept)) for kept in self._kept().values()]
-        return fleet_quiet(paces, settings=self.settings, window_end=now)
-
-    def _kept(self) -> dict[str, list[Frame]]:
         with self._lock:
-            return {camera: list(kept) for camera, kept in self._frames.items()}
+            paces = [Pace.of(sorted(frame.captured_at for frame in kept)) for kept in self._frames.values()]
+        return fleet_quiet(paces, settings=self.settings, window_end=now)

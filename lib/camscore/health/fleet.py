@@ -9,8 +9,8 @@ what it holds; camscore.health.page renders them. Times are naive UTC (aware one
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping, Sequence
 
 from camscore.health.episodes import Episode, FleetQuiet
 
@@ -23,6 +23,7 @@ SEVERITY = ("silent", "dark", "covered", "frozen", "overexposed", "moved", "blur
 UNJUDGED = "unjudged"
 # The thumbnails' roles: the last sound frame before a fault and its first faulty frame; a camera's latest.
 LAST_SOUND, FIRST_FAULT, LATEST = "last-sound", "first-fault", "latest"
+HOUR = dt.timedelta(hours=1)
 # A thumbnail with no frame to show: a silent camera sent none since its fault.
 NO_FRAME = "no-frame"
 
@@ -30,25 +31,26 @@ NO_FRAME = "no-frame"
 @dataclass(frozen=True)
 class Thumbnail:
     """One of a card's pictures: a small JPEG, or why there is none (an error kind of camscore.rows.ErrorKind,
-    or NO_FRAME)."""
+    or NO_FRAME); ``path``: the frame's, until its JPEG is made (pictured)."""
 
     role: str
     jpeg: bytes | None = None
     error_kind: str | None = None
     captured_at: dt.datetime | None = None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
 class Card:
     """One camera: its episodes (camscore.health.episodes.Episode; none: not judged), frames in the window,
-    car share of its scored frames (None: none scored), car share per hour of the page's window (None: none
-    scored that hour) and its thumbnails, in the order shown."""
+    car share of its scored frames (None: none scored), car share per step of the page's window (FleetPage's
+    share_step; None: none scored in it) and its thumbnails, in the order shown."""
 
     camera_id: str
     episodes: tuple[Episode, ...]
     frames: int
     car_share: float | None = None
-    hourly_share: tuple[float | None, ...] = ()
+    step_shares: tuple[float | None, ...] = ()
     thumbnails: tuple[Thumbnail, ...] = ()
 
     @property
@@ -95,8 +97,8 @@ class TimelineRow:
 @dataclass(frozen=True)
 class FleetPage:
     """What the page shows: the window, frames and errors by kind, the models that scored them, the cards (in
-    any order: the page sorts them, fleet_order; a card's hourly_share is over window_hours), the timeline, and
-    the fleet's quiet at the window's end (camscore.health.episodes.fleet_quiet), told once."""
+    any order: the page sorts them, fleet_order; a card's step_shares are over window_steps of share_step), the
+    timeline, and the fleet's quiet at the window's end (camscore.health.episodes.fleet_quiet), told once."""
 
     title: str
     start: dt.datetime
@@ -107,6 +109,7 @@ class FleetPage:
     cards: tuple[Card, ...] = ()
     timeline: Timeline | None = None
     quiet: FleetQuiet | None = None
+    share_step: dt.timedelta = HOUR
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -116,11 +119,12 @@ def utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def window_hours(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """The hours a window touches, from the one ``start`` falls in: a card's hourly car share is over these."""
-    first = utc(start).replace(minute=0, second=0, microsecond=0)
-    return [first + dt.timedelta(hours=index)
-            for index in range(max(1, -(-int((utc(end) - first).total_seconds()) // 3600)))]
+def window_steps(start: dt.datetime, end: dt.datetime, step: dt.timedelta = HOUR) -> list[dt.datetime]:
+    """The steps a window touches (whole ``step``s from midnight), from the one ``start`` falls in: a card's car
+    share per step is over these."""
+    midnight = dt.datetime.combine(utc(start).date(), dt.time())
+    first = midnight + (utc(start) - midnight) // step * step
+    return [first + index * step for index in range(max(1, -(-(utc(end) - first) // step)))]
 
 
 def _fault_order(episode: Episode) -> tuple:
@@ -155,6 +159,24 @@ def wanted_frames(card: Card) -> list[tuple[str, str, dt.datetime | None]]:
     return wanted if card.lasting else wanted + [(LATEST, "latest", None)]
 
 
+def located(role: str, path: str | None, captured_at: dt.datetime | None) -> Thumbnail:
+    """A thumbnail's frame, found (its ``path``, to be pictured) or not (NO_FRAME; ``captured_at``: a silent
+    camera's since)."""
+    return Thumbnail(role, captured_at=captured_at, path=path) if path is not None else Thumbnail(
+        role, error_kind=NO_FRAME, captured_at=captured_at)
+
+
+def pictured(cards: Iterable[Card], made: Mapping[str, tuple[bytes | None, str | None]]) -> list[Card]:
+    """The cards with each located thumbnail's JPEG, or its error kind, from ``made`` (path: (jpeg, kind), as
+    camscore.health.thumbnails makes them from the frames read)."""
+    def picture(thumb: Thumbnail) -> Thumbnail:
+        if thumb.path is None:
+            return thumb
+        jpeg, kind = made[thumb.path]
+        return replace(thumb, jpeg=jpeg, error_kind=kind)
+    return [replace(card, thumbnails=tuple(picture(thumb) for thumb in card.thumbnails)) for card in cards]
+
+
 def bin_statuses(episodes: Sequence[Episode], frames: Sequence[int], *, start: dt.datetime,
                  width: dt.timedelta) -> tuple[str | None, ...]:
     """A camera's status in each bin: the most severe fault whose episode covers part of it (from ``since`` to
@@ -170,6 +192,15 @@ def bin_statuses(episodes: Sequence[Episode], frames: Sequence[int], *, start: d
                       and (e.until is None or utc(e.until) >= low)), None)
         statuses.append(found or (("ok" if episodes else UNJUDGED) if count else None))
     return tuple(statuses)
+
+
+def timeline_of(cards: Iterable[Card], counts: Mapping[str, Sequence[int]], *, start: dt.datetime,
+                width: dt.timedelta, bins: int) -> Timeline:
+    """The state timeline of ``cards``: each one's status in each of ``bins`` bins of ``width`` from ``start``
+    (bin_statuses), from its episodes and its frames per bin (``counts``; a camera not there sent none)."""
+    return Timeline(start, width, bins, tuple(
+        TimelineRow(card.camera_id, bin_statuses(card.episodes, counts.get(card.camera_id, [0] * bins),
+                                                 start=start, width=width)) for card in cards))
 
 
 def bin_width(start: dt.datetime, end: dt.datetime, *, gap: dt.timedelta = dt.timedelta(),

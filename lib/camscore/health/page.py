@@ -23,7 +23,7 @@ from html import escape
 from typing import Sequence
 
 from camscore.health.fleet import (FIRST_FAULT, LAST_SOUND, LATEST, NO_FRAME, STATUSES, UNJUDGED, Card, FleetPage,
-                                   Thumbnail, Timeline, fleet_order, utc, window_hours)
+                                   Thumbnail, Timeline, fleet_order, utc, window_steps)
 
 COLOURS = {"ok": "#7fbf7f", "dark": "#1f1f1f", "overexposed": "#f0e442", "covered": "#cc79a7",
            "frozen": "#56b4e9", "blurred": "#8c8cd9", "moved": "#e69f00", "silent": "#d55e00",
@@ -75,21 +75,23 @@ def render_page(page: FleetPage) -> str:
     cards = fleet_order(page.cards)
     look = [card for card in cards if card.status != "ok" or card.ended]
     sound = [card for card in cards if card.status == "ok" and not card.ended]
-    hours = window_hours(page.start, page.end)
+    steps = window_steps(page.start, page.end, page.share_step)
     parts = ["<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+             # No icon to fetch: a served page's browser would ask the service for /favicon.ico.
+             "<link rel=\"icon\" href=\"data:,\">\n",
              f"<title>{escape(page.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
              _header(page, cards), "<main>\n"]
     if look:
         parts += ["<section id=\"look\">\n<h2>Cameras to look at</h2>\n<div class=\"cards\">\n",
-                  *(_card(card, hours) for card in look), "</div>\n</section>\n"]
+                  *(_card(card, steps, page.share_step) for card in look), "</div>\n</section>\n"]
     if page.timeline is not None:
         parts += ["<section id=\"states\">\n<h2>State timeline (UTC)</h2>\n",
                   _timeline(page.timeline, [card.camera_id for card in cards], {c.camera_id for c in look}),
                   "</section>\n"]
     if sound:
         parts += ["<section id=\"sound\">\n<h2>Sound cameras</h2>\n<div class=\"cards\">\n",
-                  *(_card(card, hours) for card in sound), "</div>\n</section>\n"]
+                  *(_card(card, steps, page.share_step) for card in sound), "</div>\n</section>\n"]
     parts.append("</main>\n</body>\n</html>\n")
     return "".join(parts)
 
@@ -125,7 +127,7 @@ def _header(page: FleetPage, cards: Sequence[Card]) -> str:
             + "</header>\n")
 
 
-def _card(card: Card, hours: list[dt.datetime]) -> str:
+def _card(card: Card, steps: list[dt.datetime], each: dt.timedelta) -> str:
     status, since = card.status, card.since
     state = f"<span class=\"badge\">{status}</span>" + (
         f" since <time datetime=\"{iso(since)}\">{_shown(since)}</time>" if since else "")
@@ -140,7 +142,7 @@ def _card(card: Card, hours: list[dt.datetime]) -> str:
             + (f"<p class=\"other\">{'; '.join(notes)}</p>\n" if notes else "")
             + f"<div class=\"thumbs\">{thumbs}</div>\n"
             f"<p class=\"numbers\"><b>{card.frames:,}</b> frames, car share <b>{share}</b></p>\n"
-            f"{_sparkline(card.hourly_share, hours)}</article>\n")
+            f"{_sparkline(card.step_shares, steps, each)}</article>\n")
 
 
 def _thumbnail(camera_id: str, thumbnail: Thumbnail, fault: str) -> str:
@@ -163,9 +165,9 @@ def _thumbnail(camera_id: str, thumbnail: Thumbnail, fault: str) -> str:
             f"alt=\"{escape(camera_id)}: {escape(caption)}\"><figcaption>{escape(caption)}</figcaption></figure>")
 
 
-def _sparkline(shares: Sequence[float | None], hours: Sequence[dt.datetime]) -> str:
-    """The car share per hour as a line broken where an hour had no scored frame (a dot for a lone hour)."""
-    step = SPARK_WIDTH / max(len(hours) - 1, 1)
+def _sparkline(shares: Sequence[float | None], steps: Sequence[dt.datetime], each: dt.timedelta) -> str:
+    """The car share per step as a line broken where a step had no scored frame (a dot for a lone step)."""
+    step = SPARK_WIDTH / max(len(steps) - 1, 1)
     segments, current = [], []
     for index, share in enumerate(shares):
         if share is None:
@@ -176,9 +178,14 @@ def _sparkline(shares: Sequence[float | None], hours: Sequence[dt.datetime]) -> 
     path = "".join("M" + " L".join(points) + (" h0.1" if len(points) == 1 else "") for points in segments)
     middle = SPARK_HEIGHT / 2
     return (f"<svg class=\"sparkline\" width=\"{SPARK_WIDTH}\" height=\"{SPARK_HEIGHT}\" "
-            f"viewBox=\"0 0 {SPARK_WIDTH} {SPARK_HEIGHT}\" role=\"img\"><title>car share per hour, 0 to 1 "
+            f"viewBox=\"0 0 {SPARK_WIDTH} {SPARK_HEIGHT}\" role=\"img\"><title>car share per {_span(each)}, 0 to 1 "
             f"(the line: 0.5)</title><line x1=\"0\" y1=\"{middle}\" x2=\"{SPARK_WIDTH}\" y2=\"{middle}\"/>"
             + (f"<path d=\"{path}\"/>" if path else "") + "</svg>\n")
+
+
+def _span(step: dt.timedelta) -> str:
+    minutes = step // dt.timedelta(minutes=1)
+    return "hour" if minutes == 60 else f"{minutes} minutes" if minutes < 60 else f"{minutes // 60} hours"
 
 
 def _timeline(timeline: Timeline, order: Sequence[str], faulty: set[str]) -> str:
@@ -223,10 +230,10 @@ def _runs(statuses: Sequence[str | None]) -> list[tuple[int, int, str]]:
 
 
 def _axis(timeline: Timeline, pitch: int) -> str:
-    """Ticks across the plot at whole hours (or days), a dozen labels at most."""
+    """Ticks across the plot at whole 5 minutes, hours or days, a dozen labels at most."""
     span = timeline.width * timeline.bins
-    step = next((dt.timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 168, 720)
-                 if span / dt.timedelta(hours=h) <= 12), dt.timedelta(days=365))
+    step = next((dt.timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 43200)
+                 if span / dt.timedelta(minutes=m) <= 12), dt.timedelta(days=365))
     start = utc(timeline.start)
     midnight = dt.datetime.combine(start.date(), dt.time())
     tick = midnight + step * -(-(start - midnight) // step)

@@ -1,5 +1,5 @@
-"""The HTTP service: ``POST /score`` (image bytes), ``POST /`` (an upload event), ``GET /healthz``,
-``/readyz`` and ``/metrics``.
+"""The HTTP service: ``POST /score`` (image bytes), ``POST /`` (an upload event), ``GET /cameras`` (the fleet
+page of the cameras seen), ``GET /healthz``, ``/readyz`` and ``/metrics``.
 
 aiohttp serves it: a request's headers and body are read by the event loop, so a client that sends them
 slowly holds no thread and delays no one; the body limit is checked from Content-Length before the body is
@@ -25,6 +25,7 @@ from camscore.config import Settings
 from camscore.errors import CamscoreError, ConfigError, one_line
 from camscore.rows import FrameRead
 from camscore.service.admission import Admission, Held, Refusal
+from camscore.service.cameras import CamerasPage
 from camscore.service.events import EventError, objects_of
 from camscore.service.metrics import CONTENT_TYPE, Metrics
 from camscore.service.scoring import Scoring
@@ -41,6 +42,7 @@ class Service:
     def __init__(self, settings: Settings):
         self.settings, self.metrics = settings, Metrics()
         self.scoring: Scoring | None = None
+        self.page: CamerasPage | None = None
         self.token = os.environ.get(settings.serve.token_env) if settings.serve.token_env else None
         if settings.serve.token_env and not self.token:
             raise ConfigError(f"serve.token_env names {settings.serve.token_env}, which is not set")
@@ -54,7 +56,8 @@ class Service:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/score", self.score), web.post("/", self.event), web.get("/healthz", self.healthz),
-                web.get("/readyz", self.readyz), web.get("/metrics", self.metrics_text)]
+                web.get("/readyz", self.readyz), web.get("/metrics", self.metrics_text),
+                web.get("/cameras", self.cameras)]
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.source.max_frame_mb * 2 ** 20,
@@ -99,6 +102,17 @@ class Service:
                 None, self.scoring.cameras.faults, dt.datetime.now(dt.timezone.utc))
             self.metrics.set_camera_faults(faults)
         return web.Response(body=self.metrics.text(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def cameras(self, request: web.Request) -> web.Response:
+        """The fleet page of the cameras seen (camscore.service.cameras), at most serve.page_seconds old."""
+        if self.scoring is None:
+            return _error(503, "the model is loading", retry_after=1)
+        if self.page is None:
+            self.page = CamerasPage(self.settings, self.scoring)
+        made = await self.page.current()
+        return web.Response(body=made.html, content_type="text/html", charset="utf-8", headers={
+            "Cache-Control": f"private, max-age={int(self.settings.serve.page_seconds)}",
+            "Last-Modified": made.made_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
 
     async def score(self, request: web.Request) -> web.Response:
         """The image in the body, scored: one frame's answer, its error kind included (200)."""

@@ -18,8 +18,8 @@ from camscore import storage
 from camscore.config import S3Settings
 from camscore.errors import CamscoreError
 from camscore.health.episodes import Episode, FleetQuiet
-from camscore.health.fleet import (NO_FRAME, Card, FleetPage, Thumbnail, Timeline, TimelineRow, bin_statuses,
-                                   bin_width, wanted_frames, window_hours)
+from camscore.health.fleet import (Card, FleetPage, bin_width, located, pictured, timeline_of, wanted_frames,
+                                   window_steps)
 from camscore.health.thumbnails import thumbnail
 from camscore.rows import ErrorKind, FrameError
 
@@ -87,7 +87,7 @@ def fleet_frames(rows: DataFrame, *, start: dt.datetime, end: dt.datetime) -> Fl
 def fleet_cards(frames: FleetFrames, *, hours: pd.DataFrame, episodes: pd.DataFrame) -> list[Card]:
     """A card per camera with frames or episodes, without thumbnails: its episodes, frames, car share over
     the window and per hour (``hours``: report.camera_hours' rows)."""
-    shown = window_hours(frames.start, frames.end)
+    shown = window_steps(frames.start, frames.end)
     position = {hour: index for index, hour in enumerate(shown)}
     found: dict[str, list[Episode]] = {}
     for row in episodes.itertuples():
@@ -118,34 +118,26 @@ def with_thumbnails(spark: SparkSession, rows: DataFrame, cards: list[Card], fra
     wanted = {card.camera_id: wanted_frames(card) for card in cards}
     around = _around(spark, rows, {(camera, since) for camera, shown in wanted.items()
                                    for _, which, since in shown if which in ("before", "at")})
-    # Each thumbnail's frame (path, captured_at); no path: no such frame (a silent camera's since: none after).
-    located: dict[tuple[str, str], tuple[str | None, dt.datetime | None]] = {}
-    for camera, shown in wanted.items():
-        for role, which, since in shown:
-            located[camera, role] = (latest.get(camera, (None, None)) if which == "latest" else (None, since)
-                                     if which == "none" else around.get((camera, since, which), (None, None)))
-    paths = sorted({path for path, _ in located.values() if path is not None})
+    # Each thumbnail's frame; none: no such frame (a silent camera's since: none after).
+    found = []
+    for card in cards:
+        shown = []
+        for role, which, since in wanted[card.camera_id]:
+            path, at = (latest.get(card.camera_id, (None, None)) if which == "latest" else (None, since)
+                        if which == "none" else around.get((card.camera_id, since, which), (None, None)))
+            shown.append(located(role, path, at))
+        found.append(replace(card, thumbnails=tuple(shown)))
+    paths = sorted({thumb.path for card in found for thumb in card.thumbnails if thumb.path is not None})
     with concurrent.futures.ThreadPoolExecutor(s3.fetch_threads if s3 else FETCH_THREADS) as pool:
         made = dict(zip(paths, pool.map(lambda path: _thumbnail(path, s3=s3, spark=spark), paths)))
-    done = []
-    for card in cards:
-        thumbnails = []
-        for role, _, _ in wanted[card.camera_id]:
-            path, at = located[card.camera_id, role]
-            jpeg, kind = made[path] if path is not None else (None, NO_FRAME)
-            thumbnails.append(Thumbnail(role, jpeg, kind, at))
-        done.append(replace(card, thumbnails=tuple(thumbnails)))
-    return done
+    return pictured(found, made)
 
 
 def fleet_page(frames: FleetFrames, cards: list[Card], *, title: str, quiet: FleetQuiet | None = None) -> FleetPage:
     """The page's data: the cards, the header's counts and a timeline row per card."""
-    rows = tuple(TimelineRow(card.camera_id, bin_statuses(card.episodes, frames.bins.get(card.camera_id,
-                                                                                          [0] * frames.count),
-                                                          start=frames.start, width=frames.width))
-                 for card in cards)
+    timeline = timeline_of(cards, frames.bins, start=frames.start, width=frames.width, bins=frames.count)
     return FleetPage(title, frames.start, frames.end, int(frames.cameras["frames"].sum()), frames.errors,
-                     frames.models, tuple(cards), Timeline(frames.start, frames.width, frames.count, rows), quiet)
+                     frames.models, tuple(cards), timeline, quiet)
 
 
 def _around(spark: SparkSession, rows: DataFrame,

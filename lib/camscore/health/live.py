@@ -1,0 +1,81 @@
+"""The fleet page of the frames a long-running process holds (the service's CameraWatch): each camera's latest
+frames judged as the report judges a day (CameraWatch.judged: silence against the others at ``now``), over the
+window from the earliest frame held to ``now``.
+
+No I/O: each card's thumbnails are located (their frames' paths, fleet.located); the service reads those frames
+and makes them (camscore.service.cameras, then fleet.pictured).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import statistics
+from dataclasses import replace
+from typing import Sequence
+
+from camscore.health.episodes import CameraWatch, Episode, Frame
+from camscore.health.fleet import (Card, FleetPage, Thumbnail, bin_width, located, timeline_of, utc,
+                                   wanted_frames, window_steps)
+
+
+def live_page(watch: CameraWatch, *, now: dt.datetime, title: str, models: tuple[str, ...] = ()) -> FleetPage:
+    """The page's data from the frames ``watch`` holds, judged at ``now`` (CameraWatch.judged), thumbnails
+    located, not made. Times on the page are naive UTC, as the report's."""
+    judged = {camera: ([replace(frame, captured_at=utc(frame.captured_at)) for frame in frames], episodes)
+              for camera, (frames, episodes) in watch.judged(now).items() if frames}
+    quiet = watch.fleet_quiet(now)
+    if not judged:
+        return FleetPage(title, utc(now), utc(now), 0, models=models)
+    start = min(frames[0].captured_at for frames, _ in judged.values())
+    end = max(utc(now), *(frames[-1].captured_at for frames, _ in judged.values()))
+    gaps = [(frames[-1].captured_at - frames[0].captured_at) / (len(frames) - 1) for frames, _ in judged.values()
+            if len(frames) > 1]
+    width = bin_width(start, end, gap=statistics.median(gaps) if gaps else dt.timedelta())
+    # A camera's car share per bin of the timeline, not per hour: the frames held may span less than one.
+    steps = window_steps(start, end, width)
+    cards = [_card(camera, frames, episodes, steps, width) for camera, (frames, episodes) in sorted(judged.items())]
+    bins = -(-(end - start) // width)
+    counts = {}
+    for camera, (frames, _) in judged.items():
+        counts[camera] = [0] * bins
+        for frame in frames:
+            counts[camera][min((frame.captured_at - start) // width, bins - 1)] += 1
+    errors = collections.Counter(frame.error_kind for frames, _ in judged.values() for frame in frames
+                                 if frame.error_kind)
+    return FleetPage(title, start, end, sum(len(frames) for frames, _ in judged.values()), dict(errors), models,
+                     tuple(cards), timeline_of(cards, counts, start=start, width=width, bins=bins), quiet, width)
+
+
+def _card(camera: str, frames: Sequence[Frame], episodes: Sequence[Episode], steps: Sequence[dt.datetime],
+          width: dt.timedelta) -> Card:
+    """A camera's card from its frames (in order, naive UTC) and episodes: car share over the frames and per
+    step (``steps``, each ``width`` long), thumbnails located among them."""
+    scored = [frame for frame in frames if frame.label is not None]
+    tally = [[0, 0] for _ in steps]  # per step: scored, cars
+    for frame in scored:
+        at = min((frame.captured_at - steps[0]) // width, len(steps) - 1)
+        tally[at][0] += 1
+        tally[at][1] += frame.label
+    card = Card(camera, tuple(episodes), len(frames),
+                sum(frame.label for frame in scored) / len(scored) if scored else None,
+                tuple(cars / count if count else None for count, cars in tally))
+    return replace(card, thumbnails=tuple(_located(frames, role, which, since)
+                                          for role, which, since in wanted_frames(card)))
+
+
+def _located(frames: Sequence[Frame], role: str, which: str, since: dt.datetime | None) -> Thumbnail:
+    """A thumbnail's frame among a camera's (in order): its ``latest`` that decoded (else its latest), its
+    latest that decoded ``before`` since, its first that decoded ``at`` or after since, or ``none``."""
+    decoded = [frame for frame in frames if frame.signals is not None]
+    if which == "latest":
+        found = decoded[-1] if decoded else frames[-1]
+    elif which == "before":
+        found = next((frame for frame in reversed(decoded) if frame.captured_at < since), None)
+    elif which == "at":
+        found = next((frame for frame in decoded if frame.captured_at >= since), None)
+    else:
+        return located(role, None, since)
+    # A frame without a path (none the service watches) is shown as none, as a frame not found.
+    return located(role, found.path, found.captured_at) if found is not None and found.path else located(
+        role, None, None)
