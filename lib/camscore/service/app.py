@@ -108,7 +108,8 @@ class Service:
         if self.scoring is None:
             return _error(503, "the model is loading", retry_after=1)
         if self.page is None:
-            self.page = CamerasPage(self.settings, self.scoring)
+            self.page = CamerasPage(self.settings, self.scoring.cameras, model_id=self.scoring.model_id,
+                                    fetchers=self.scoring.fetchers)
         made = await self.page.current()
         return web.Response(body=made.html, content_type="text/html", charset="utf-8", headers={
             "Cache-Control": f"private, max-age={int(self.settings.serve.page_seconds)}",

@@ -14,16 +14,17 @@ import collections
 import datetime as dt
 import threading
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
 from camscore.config import Settings
+from camscore.health.episodes import CameraWatch
 from camscore.health.fleet import pictured
 from camscore.health.live import live_page
 from camscore.health.page import render_page
 from camscore.health.thumbnails import thumbnail
 from camscore.io import read_object
 from camscore.rows import ErrorKind, FrameError
-from camscore.service.scoring import Scoring
 
 TITLE = "camscore service: the cameras seen"
 # Thumbnails kept, the most recently shown: two for each of 2,000 cameras, a few KB each.
@@ -40,10 +41,11 @@ class Made:
 
 
 class CamerasPage:
-    """The service's fleet page, made at most once per serve.page_seconds."""
+    """The fleet page of the cameras a CameraWatch holds, scored by ``model_id``; frames read for thumbnails on
+    ``fetchers`` (the service's fetch threads)."""
 
-    def __init__(self, settings: Settings, scoring: Scoring):
-        self.settings, self.scoring = settings, scoring
+    def __init__(self, settings: Settings, watch: CameraWatch, *, model_id: str, fetchers: Executor):
+        self.settings, self.watch, self.model_id, self.fetchers = settings, watch, model_id, fetchers
         self._thumbnails: collections.OrderedDict[str, tuple[bytes | None, str | None]] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._made: Made | None = None
@@ -63,11 +65,11 @@ class CamerasPage:
     def make(self) -> Made:
         """The page now: the cameras' latest frames judged, their thumbnails made (read for those not kept)."""
         now = dt.datetime.now(dt.timezone.utc)
-        page = live_page(self.scoring.cameras, now=now, title=TITLE, models=(self.scoring.model_id,))
+        page = live_page(self.watch, now=now, title=TITLE, models=(self.model_id,))
         paths = {thumb.path for card in page.cards for thumb in card.thumbnails if thumb.path is not None}
         with self._lock:
             wanted = sorted(paths - self._thumbnails.keys())
-        made = dict(zip(wanted, self.scoring.fetchers.map(self._thumbnail, wanted)))
+        made = dict(zip(wanted, self.fetchers.map(self._thumbnail, wanted)))
         with self._lock:
             for path in paths:
                 if path in self._thumbnails:
