@@ -158,6 +158,16 @@ def test_the_timeline_has_a_row_per_camera_the_faulty_on_top_and_named():
     assert all(f'class="{status}"' in named for status in ("ok", "covered", "silent", "blurred"))
 
 
+def test_the_timeline_of_500_cameras_fits_a_screen_with_its_faulty_cameras_named():
+    fleet = FLEET + tuple(card(f"cam-{n}", episode(f"cam-{n}", "ok", at(6))) for n in range(100, 100 + 500 - len(FLEET)))
+    rows = tuple(TimelineRow(c.camera_id, ("ok",) * 288) for c in fleet)
+
+    page = page_of(fleet, timeline=Timeline(DAY, dt.timedelta(minutes=5), 288, rows))
+
+    svg = next(attrs for tag, attrs in Elements(page).found if attrs.get("id") == "timeline")
+    assert len(rows) == 500 and int(svg["height"]) <= 700
+
+
 def test_a_cameras_status_per_bin_is_its_worst_fault_there_else_ok_where_it_sent_frames():
     episodes = [episode("cam", "ok", at(0)), episode("cam", "covered", at(1.5), at(2.5)),
                 episode("cam", "dark", at(2), at(2.2)), episode("cam", "silent", at(4))]

@@ -31,14 +31,15 @@ COLOURS = {"ok": "#7fbf7f", "dark": "#1f1f1f", "overexposed": "#f0e442", "covere
 ROLE_NAMES = {LAST_SOUND: "last sound", FIRST_FAULT: "first {status}", LATEST: "latest"}
 # The timeline: rows of named cameras (the faulty ones; every one in a small fleet) and the rest, in pixels.
 LABEL_WIDTH, AXIS_HEIGHT, LEGEND_HEIGHT, RIGHT_MARGIN = 110, 20, 24, 20
-NAMED_ROW, THIN_ROW, MOST_NAMED = 12, 2, 40
+# The thin rows share THIN_ROWS pixels, 1 to 2 each: 500 cameras' timeline fits one screen.
+NAMED_ROW, THIN_ROW, MOST_NAMED, THIN_ROWS = 12, 2, 40, 600
 PLOT_WIDTH = 1152  # 288 bins of 4 pixels: a day of 5-minute bins
 SPARK_WIDTH, SPARK_HEIGHT = 160, 30
 
 STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1d;background:#f6f6f4}
-header#fleet{padding:12px 20px;background:#fff;border-bottom:1px solid #ddd;position:sticky;top:0;z-index:1}
+header#fleet{padding:12px 20px;background:#fff;border-bottom:1px solid #ddd}
 h1{font-size:18px;margin:0 0 6px}h1 .window{font-weight:normal;color:#555;font-size:14px;margin-left:8px}
 h2{font-size:15px;margin:0 0 4px}
 ul.statuses,ul.errors{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px}
@@ -197,10 +198,11 @@ def _timeline(timeline: Timeline, order: Sequence[str], faulty: set[str]) -> str
     named = {row.camera_id for row in ordered[:MOST_NAMED]
              if row.camera_id in faulty or len(ordered) <= MOST_NAMED}
     pitch = max(1, PLOT_WIDTH // max(timeline.bins, 1))
+    thin = max(1, min(THIN_ROW, THIN_ROWS // max(len(ordered) - len(named), 1)))
     width = LABEL_WIDTH + pitch * timeline.bins + RIGHT_MARGIN
     parts, y = [], AXIS_HEIGHT
     for row in ordered:
-        height = NAMED_ROW if row.camera_id in named else THIN_ROW
+        height = NAMED_ROW if row.camera_id in named else thin
         camera = escape(row.camera_id)
         cells = []
         for start, end, status in _runs(row.statuses):
