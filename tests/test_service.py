@@ -129,18 +129,23 @@ def test_metrics_count_requests_frames_by_outcome_and_latency_and_tell_cameras_a
     keys = [f"cam-7/20261120T08{minute:02d}00.jpg" for minute in range(5)]
     for key in keys:
         storage_put(s3_server, bucket, key, stuck)
+    # Two cameras that sent a frame a minute, then nothing, long ago: quiet together (cam-7: too few to tell).
+    quiet = [f"cam-{camera}/20261120T09{minute:02d}00.jpg" for camera in (8, 9) for minute in range(6)]
+    for index, key in enumerate(quiet):
+        storage_put(s3_server, bucket, key, samples.frame_jpeg("car", seed=index))
     service = start_service()
     service.call("/score", drawn_png("car"))
     service.call("/score", b"")
-    service.post_json("/", aws_event(bucket, *keys))
+    service.post_json("/", aws_event(bucket, *keys, *quiet))
 
     text = service.call("/metrics")[2].decode()
 
     assert 'camscore_requests_total{endpoint="/score",status="200"} 2.0' in text
-    assert 'camscore_frames_total{outcome="scored"} 6.0' in text and 'camscore_frames_total{outcome="empty"} 1.0' in text
+    assert 'camscore_frames_total{outcome="scored"} 18.0' in text and 'camscore_frames_total{outcome="empty"} 1.0' in text
     assert 'camscore_request_seconds_count{endpoint="/score"} 2.0' in text
     assert "camscore_queue_frames 0.0" in text and 'camscore_refusals_total{reason="time"} 0.0' in text
     assert 'camscore_camera_fault{camera_id="cam-7",status="frozen"} 1.0' in text
+    assert "camscore_fleet_quiet_cameras 2.0" in text and 'camera_id="cam-8"' not in text
 
 
 def test_get_cameras_is_the_fleet_page_of_the_cameras_seen_behind_the_token_made_at_most_once_per_page_seconds(

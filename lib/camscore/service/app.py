@@ -98,9 +98,11 @@ class Service:
 
     async def metrics_text(self, request: web.Request) -> web.Response:
         if self.scoring is not None:
-            faults = await asyncio.get_running_loop().run_in_executor(
-                None, self.scoring.cameras.faults, dt.datetime.now(dt.timezone.utc))
+            watch, now = self.scoring.cameras, dt.datetime.now(dt.timezone.utc)
+            faults, quiet = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: (watch.faults(now), watch.fleet_quiet(now)))
             self.metrics.set_camera_faults(faults)
+            self.metrics.fleet_quiet.set(quiet.cameras if quiet else 0)
         return web.Response(body=self.metrics.text(), headers={"Content-Type": CONTENT_TYPE})
 
     async def cameras(self, request: web.Request) -> web.Response:

@@ -1,5 +1,5 @@
 """What /metrics tells Prometheus: requests and frames by outcome, latency, the queue (frames, bytes, estimated
-wait) and refusals, rows, and the cameras at fault."""
+wait) and refusals, rows, the cameras at fault and the fleet's quiet."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ class Metrics:
         self.camera_faults = Gauge("camscore_camera_fault", "1 for each fault that lasts at a camera whose frames "
                                                             "this process scored (camera health)",
                                    ("camera_id", "status"), registry=self.registry)
+        self.fleet_quiet = Gauge("camscore_fleet_quiet_cameras", "cameras quiet together now, most of those this "
+                                                                 "process watches (night, the site, the upload "
+                                                                 "path): the fleet's quiet, no camera's fault; 0: none",
+                                 registry=self.registry)
 
     def set_camera_faults(self, faults: dict[str, list[str]]) -> None:
         """The cameras' faults that last now, in place of the last ones told."""
