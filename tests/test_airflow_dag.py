@@ -231,7 +231,7 @@ def test_the_yandex_flavour_makes_each_data_proc_job_from_its_run(variables):
     assert compact.args[-4:] == ["--output", "s3a://bucket/scores/", "--date", "2026-11-20"]
     assert compact.main_python_file_uri == "s3a://bucket/camscore/compact.py"
     assert report.args[-2:] == ["--date", "2026-11-18"]
-    assert report.archive_uris == ["s3a://bucket/camscore/camscore-train-env.tar.gz#environment"]
+    assert report.archive_uris == ["s3a://bucket/camscore/camscore-env.tar.gz#environment"]  # as the scoring
 
 
 def test_the_spark_submit_flavour_submits_the_checkouts_job_with_the_packed_environment(variables, monkeypatch):

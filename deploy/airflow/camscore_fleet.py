@@ -36,7 +36,7 @@ Variables, read when a task runs (the three marked *parsed*: when the file is pa
 | `camscore_nightly_cron` | *parsed* | when the nightly runs; default `30 1 * * *` |
 | `camscore_checkout` | local, spark-submit | the camscore checkout on the worker; default `/opt/camscore` |
 | `camscore_config` | all | the config file: local, a path (default: submit.sh's conf/local.yaml); spark-submit, a path on the worker (required); yandex, a file name in `camscore_dist` (default `yandex-data-proc.yaml`) |
-| `camscore_dist` | spark-submit, yandex | where `./submit.sh pack`'s two archives are (spark-submit: default the checkout's dist/); yandex: also `score.py`, `compact.py` and `report.py` from jobs/ and the config file |
+| `camscore_dist` | spark-submit, yandex | where `./submit.sh pack`'s scoring archive is (spark-submit: default the checkout's dist/); yandex: also `score.py`, `compact.py` and `report.py` from jobs/ and the config file |
 | `camscore_cluster_id` | yandex | the Data Proc cluster |
 | `camscore_s3_connection` | spark-submit, yandex | the AWS connection that reads `_summary.json` of an s3:// or s3a:// output; default `aws_default` (Yandex Object Storage: its `endpoint_url` in the connection's extra) |
 
@@ -66,8 +66,8 @@ HELD = 75  # camscore: another run holds the output's lease (EX_TEMPFAIL)
 REFUSED = 2  # camscore: a flag, setting, model or input to fix; running again cannot help
 SUMMARY = "_summary.json"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-# The report draws a chart: it needs the training archive (matplotlib).
-ARCHIVES = {"score": "camscore-env.tar.gz", "compact": "camscore-env.tar.gz", "report": "camscore-train-env.tar.gz"}
+# ./submit.sh pack's scoring archive: scoring, compaction and the report run on it.
+ARCHIVE = "camscore-env.tar.gz"
 # As README's spark-submit lines: the nodes run the archive's Python, and a driver is never started twice.
 CLUSTER_CONF = {"spark.pyspark.python": "./environment/bin/python", "spark.yarn.maxAppAttempts": "1"}
 
@@ -167,7 +167,7 @@ class SparkSubmitJob(SparkSubmitOperator):
         dist = fleet.dist or str(Path(fleet.checkout) / "dist")
         self.application = str(Path(fleet.checkout) / "jobs" / f"{self.job}.py")
         self.files = fleet.config
-        self._archives = f"{dist}/{ARCHIVES[self.job]}#environment"  # --archives: a constructor argument only
+        self._archives = f"{dist}/{ARCHIVE}#environment"  # --archives: a constructor argument only
         self.conf = dict(CLUSTER_CONF)
         self.application_args = ["--config", PurePosixPath(fleet.config).name,
                                  *job_args(self.job, fleet, context, cloud=True)]
@@ -188,7 +188,7 @@ class DataProcJob(DataprocCreatePysparkJobOperator):
         self.cluster_id = fleet.cluster_id
         self.main_python_file_uri = f"{fleet.dist}/{self.job}.py"
         self.file_uris = [f"{fleet.dist}/{config}"]
-        self.archive_uris = [f"{fleet.dist}/{ARCHIVES[self.job]}#environment"]
+        self.archive_uris = [f"{fleet.dist}/{ARCHIVE}#environment"]
         self.properties = {**CLUSTER_CONF, "spark.submit.deployMode": "cluster"}
         # The operator does not template its args: they are made here, from the run.
         self.args = ["--config", config, *job_args(self.job, fleet, context, cloud=True)]
