@@ -171,7 +171,8 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None)
         answers, ready = serve_events(settings, model_dir=model_dir, output=output, bucket=bucket, keys=uploaded,
                                       workdir=run_dir)
         paths = [answer["path"] for answer in answers]
-        print(f"ready {ready:.1f}s after start; the table now holds two rows of each of those frames:")
+        print(f"ready {ready:.1f}s after start; its camera page (GET /cameras): {run_dir / 'cameras.html'}; the "
+              f"table now holds two rows of each of those frames:")
         print(side_by_side(spark, output, paths))
         print(f"\none row per frame, as compaction, the report and the frames view of README keep it "
               f"(./submit.sh ddl --dialect spark --location {Path(output).resolve()}):")
@@ -180,14 +181,16 @@ def run_demo(settings: Settings, *, workdir: Path, per_class: int | None = None)
 
 def serve_events(settings: Settings, *, model_dir: str, output: str, bucket: str, keys: list[str],
                  workdir: Path) -> tuple[list[dict], float]:
-    """Starts the service as ``./submit.sh serve`` would, posts one S3 upload event naming ``keys``, stops it
-    with SIGTERM (which writes its rows); returns its answers and how long it took to get ready."""
+    """Starts the service as ``./submit.sh serve`` would, posts one S3 upload event naming ``keys``, keeps its
+    camera page (GET /cameras) as ``workdir``/cameras.html, stops it with SIGTERM (which writes its rows); returns
+    its answers and how long it took to get ready."""
     event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket[5:]},
                                                                    "object": {"key": key}}} for key in keys]}
     with served(settings, {"model": model_dir, "output": output}, workdir=workdir) as service:
         request = urllib.request.Request(service.url + "/", data=json.dumps(event).encode(),
                                          headers={"Content-Type": "application/json"})
         answers = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        (workdir / "cameras.html").write_bytes(urllib.request.urlopen(service.url + "/cameras", timeout=60).read())
     return answers, service.ready_seconds
 
 
