@@ -3,6 +3,7 @@ silence judged against the fleet and the camera's earlier days."""
 
 import dataclasses
 import datetime as dt
+from dataclasses import replace
 import functools
 import hashlib
 import io
@@ -175,11 +176,13 @@ def test_a_camera_watch_judges_each_camera_as_camera_episodes_does_after_every_f
     for count in (20, 26, 27, 45):  # frozen from the 25th frame (12:00), a fault from its third
         watch.add(rows[added:count])
         added, now = count, rows[count - 1]["captured_at"] + EVERY
-        kept, episodes = watch.judged(now)["cam-1"]
-        assert episodes == camera_episodes("cam-1", kept, settings=HealthSettings(), window_end=now)
-        statuses.append([episode.status for episode in episodes])
+        for later in (now, now + dt.timedelta(hours=2)):  # judged anew, then from the faults kept: silent later
+            kept, episodes = watch.judged(later)["cam-1"]
+            assert episodes == camera_episodes("cam-1", kept, settings=HealthSettings(), window_end=later)
+            statuses.append([episode.status for episode in episodes])
 
-    assert statuses == [["ok"], ["ok"], ["frozen"], ["frozen"]]
+    assert statuses == [["ok"], ["silent"], ["ok"], ["silent"], ["frozen"], ["frozen", "silent"], ["frozen"],
+                        ["frozen", "silent"]]
 
 
 def test_the_page_of_a_camera_watch_shows_its_faults_first_with_the_frames_around_each_by_path():
@@ -206,6 +209,31 @@ def test_the_page_of_a_camera_watch_shows_its_faults_first_with_the_frames_aroun
     assert [len(card.step_shares) for card in cards] == [33, 33, 33] and cards[2].step_shares[:2] == (0.0, 1.0)
     assert {row.camera_id: row.statuses[-1] for row in page.timeline.rows} == {
         "cam-1": "covered", "cam-2": "ok", "cam-3": "silent"}
+
+
+def test_a_camera_gone_for_a_week_leaves_the_watchs_page_a_day_wide_and_is_silent_across_it():
+    watch = CameraWatch(HealthSettings())
+    watch.add(watched("cam-1", day_of(None, seed=4)[:33]) + watched("cam-2", day_of(None, seed=5)[:33]))
+    watch.add(watched("cam-9", [replace(frame, captured_at=frame.captured_at - dt.timedelta(days=7))
+                                for frame in day_of(None, seed=6)[:33]]))
+    now = dt.datetime.combine(DAY, dt.time(14, 15), tzinfo=dt.timezone.utc)
+
+    page = live_page(watch, now=now, title="service")
+
+    assert (page.start, page.end, page.timeline.width) == (at_time(14, 15) - dt.timedelta(days=1), at_time(14, 15),
+                                                           dt.timedelta(minutes=15))
+    rows = {row.camera_id: set(row.statuses) for row in page.timeline.rows}
+    assert rows == {"cam-1": {None, "ok"}, "cam-2": {None, "ok"}, "cam-9": {"silent"}}
+
+
+def test_the_page_of_a_watch_whose_frames_are_all_at_one_instant_after_now_has_one_bin():
+    watch = CameraWatch(HealthSettings())
+    ahead = dt.datetime.combine(DAY, dt.time(12, 0, 1))
+    watch.add(watched("cam-1", [replace(day_of(None, seed=4)[0], captured_at=ahead)]))
+
+    page = live_page(watch, now=dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.timezone.utc), title="service")
+
+    assert (page.timeline.bins, page.timeline.rows[0].statuses, page.cards[0].step_shares) == (1, ("ok",), (0.0,))
 
 
 def at_time(hour: int, minute: int = 0) -> dt.datetime:

@@ -157,7 +157,7 @@ def test_get_cameras_is_the_fleet_page_of_the_cameras_seen_behind_the_token_made
     for frame in [*sum(cameras.values(), []), held_back]:
         storage_put(s3_server, bucket, frame.relative_path, frame.data)
     auth = {"Authorization": "Bearer wall-display"}
-    service = start_service({"token_env": "CAMSCORE_TEST_TOKEN", "page_seconds": 3},
+    service = start_service({"token_env": "CAMSCORE_TEST_TOKEN", "page_seconds": 5},
                             env={"CAMSCORE_TEST_TOKEN": "wall-display"})
     for minute in range(0, 27, 9):  # as the cameras sent them: minute by minute
         keys = [frames[index].relative_path for index in range(minute, minute + 9) for frames in cameras.values()]
@@ -168,11 +168,14 @@ def test_get_cameras_is_the_fleet_page_of_the_cameras_seen_behind_the_token_made
     status, headers, page = service.call("/cameras", headers=auth)
     made = time.monotonic()
     assert service.post_json("/", aws_event(bucket, held_back.relative_path), auth)[0] == 200
-    again = service.call("/cameras", headers=auth)[2]
-    time.sleep(max(0.0, made + 3.5 - time.monotonic()))
+    again = service.call("/cameras", headers=auth)
+    unchanged = service.call("/cameras", headers={**auth, "If-Modified-Since": headers["Last-Modified"]})[0]
+    time.sleep(max(0.0, made + 5.5 - time.monotonic()))
     later = service.call("/cameras", headers=auth)[2].decode()
 
     assert (refused, status, headers["Content-Type"]) == (401, 200, "text/html; charset=utf-8")
+    assert re.fullmatch(r"private, max-age=[0-5]", headers["Cache-Control"]) and "Last-Modified" in headers
+    assert '<meta http-equiv="refresh" content="10">' in page.decode()  # a wall display's page reloads itself
     cards = cards_of(page.decode())
     assert [(card["camera"], card["status"]) for card in cards] == [("cam-1", "covered"), ("cam-2", "ok"),
                                                                     ("cam-3", "ok")]
@@ -183,7 +186,8 @@ def test_get_cameras_is_the_fleet_page_of_the_cameras_seen_behind_the_token_made
     assert [[(role, picture or error) for role, picture, error in card["thumbs"]] for card in cards] == [
         [("last-sound", 160), ("first-fault", 160)], [("latest", 160)], [("latest", "unreadable")]]
     assert '<span data-total="frames"><b>81</b> frames</span>' in page.decode()
-    assert again == page  # made less than page_seconds ago: the same page, the frame since not in it
+    # Made less than page_seconds ago: the same page, the frame since not in it; not modified since.
+    assert (again[2], again[1]["Last-Modified"], unchanged) == (page, headers["Last-Modified"], 304)
     assert '<span data-total="frames"><b>82</b> frames</span>' in later
 
 

@@ -57,14 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     first = now - dt.timedelta(minutes=39)
 
-    with LocalObjectStore() as store, ThreadPoolExecutor(16, thread_name_prefix="camscore-get") as fetchers:
+    with LocalObjectStore() as store:
         bucket = store.create_bucket("frames")
         settings = load_settings(None, overrides={f"s3.{key}": value
                                                   for key, value in dataclasses.asdict(store.settings).items()})
         watch = CameraWatch(settings.health)
         for camera, frames in cameras.items():
             watch.add(rows(bucket, camera, frames[:39], first))
-        page = CamerasPage(settings, watch, model_id="m", fetchers=fetchers)
+        page = CamerasPage(settings, watch, model_id="m")
         put_shown(watch, cameras, bucket, first, now, store)
 
         cold = timed(lambda: page.make())

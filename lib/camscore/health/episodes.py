@@ -225,22 +225,23 @@ def in_capture_order(frames: Iterable[Frame]) -> list[Frame]:
 def picture_faults(camera_id: str | None, ordered: Sequence[Frame], *, settings: HealthSettings) -> list[Episode]:
     """The faults a camera's pictures show (``ordered``: its frames in capture order; those that did not decode
     are left out): its episodes but silence and ``ok``."""
-    pictured = [frame for frame in ordered if frame.signals is not None]
+    decoded = [frame for frame in ordered if frame.signals is not None]
     return [Episode(camera_id, *found) for found in _episodes(
-        frame_statuses(pictured, settings), [frame.captured_at for frame in pictured], settings.persist_frames)]
+        frame_statuses(decoded, settings), [frame.captured_at for frame in decoded], settings.persist_frames)]
 
 
-def with_silence(camera_id: str | None, ordered: Sequence[Frame], faults: Sequence[Episode], *,
+def with_silence(camera_id: str | None, ordered: Sequence[Frame], pictures: Sequence[Episode], *,
                  settings: HealthSettings, window_end: dt.datetime | None, fleet: Fleet | None = None,
                  earlier: Iterable[dt.datetime] = ()) -> list[Episode]:
-    """A camera's episodes (camera_episodes' arguments) from its picture faults (picture_faults): those, its
-    silence when it is silent, or one ``ok`` from its first frame that decoded when it has neither."""
+    """A camera's episodes (camera_episodes' arguments) from the faults its pictures show (``pictures``,
+    picture_faults): those, its silence when it is silent, or one ``ok`` from its first frame that decoded when it
+    has neither."""
     every = [frame.captured_at for frame in ordered]
     quiet = _silent_since(every, settings=settings, window_end=window_end, fleet=fleet, history=[*earlier, *every])
-    episodes = [*faults, *([Episode(camera_id, "silent", quiet, None, 0)] if quiet is not None else [])]
-    pictured = [frame.captured_at for frame in ordered if frame.signals is not None]
-    if not episodes and pictured:
-        episodes.append(Episode(camera_id, "ok", pictured[0], None, len(pictured)))
+    episodes = [*pictures, *([Episode(camera_id, "silent", quiet, None, 0)] if quiet is not None else [])]
+    decoded = [frame.captured_at for frame in ordered if frame.signals is not None]
+    if not episodes and decoded:
+        episodes.append(Episode(camera_id, "ok", decoded[0], None, len(decoded)))
     return episodes
 
 
@@ -364,7 +365,7 @@ class CameraWatch:
         self.settings = settings
         self._keep = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
         self._frames: dict[str, collections.deque[Frame]] = {}
-        self._faults: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames kept now
+        self._pictures: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames kept now
         self._lock = threading.Lock()
 
     def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -375,23 +376,23 @@ class CameraWatch:
                     continue
                 kept = self._frames.setdefault(row["camera_id"], collections.deque(maxlen=self._keep))
                 kept.append(Frame.of(row))
-                self._faults.pop(row["camera_id"], None)
+                self._pictures.pop(row["camera_id"], None)
 
     def judged(self, now: dt.datetime) -> dict[str, tuple[list[Frame], list[Episode]]]:
         """Each camera's latest frames (in capture order) and its episodes at ``now``, silence judged against the
         cameras it watches (camera_episodes)."""
         with self._lock:
-            cameras = {camera: (list(kept), self._faults.get(camera)) for camera, kept in self._frames.items()}
+            cameras = {camera: (list(kept), self._pictures.get(camera)) for camera, kept in self._frames.items()}
         fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _ in cameras.values())
         judged = {}
-        for camera, (kept, faults) in cameras.items():
+        for camera, (kept, pictures) in cameras.items():
             ordered = in_capture_order(kept)
-            if faults is None:
-                faults = picture_faults(camera, ordered, settings=self.settings)
+            if pictures is None:
+                pictures = picture_faults(camera, ordered, settings=self.settings)
                 with self._lock:
                     if len(self._frames[camera]) == len(kept) and self._frames[camera][-1] is kept[-1]:
-                        self._faults[camera] = faults  # no frame came meanwhile
-            judged[camera] = ordered, with_silence(camera, ordered, faults, settings=self.settings,
+                        self._pictures[camera] = pictures  # no frame came meanwhile
+            judged[camera] = ordered, with_silence(camera, ordered, pictures, settings=self.settings,
                                                    window_end=now, fleet=fleet)
         return judged
 
@@ -408,5 +409,5 @@ class CameraWatch:
     def fleet_quiet(self, now: dt.datetime) -> FleetQuiet | None:
         """The quiet of most of its cameras together at ``now`` (fleet_quiet); None when there is none."""
         with self._lock:
-            paces = [Pace.of(sorted(frame.captured_at for frame in kept)) for kept in self._frames.values()]
-        return fleet_quiet(paces, settings=self.settings, window_end=now)
+            times = [[frame.captured_at for frame in kept] for kept in self._frames.values()]
+        return fleet_quiet([Pace.of(sorted(each)) for each in times], settings=self.settings, window_end=now)

@@ -31,7 +31,7 @@ NO_FRAME = "no-frame"
 @dataclass(frozen=True)
 class Thumbnail:
     """One of a card's pictures: a small JPEG, or why there is none (an error kind of camscore.rows.ErrorKind,
-    or NO_FRAME); ``path``: the frame's, until its JPEG is made (pictured)."""
+    or NO_FRAME); ``path``: its frame's (None: no frame), from which the JPEG is made (pictured)."""
 
     role: str
     jpeg: bytes | None = None
@@ -110,6 +110,7 @@ class FleetPage:
     timeline: Timeline | None = None
     quiet: FleetQuiet | None = None
     share_step: dt.timedelta = HOUR
+    refresh_seconds: int | None = None  # the page reloads itself this often (a wall display's); None: never
 
 
 def utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -12,11 +12,13 @@ import collections
 import datetime as dt
 import statistics
 from dataclasses import replace
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from camscore.health.episodes import CameraWatch, Episode, Frame
 from camscore.health.fleet import (Card, FleetPage, Thumbnail, bin_width, located, timeline_of, utc,
                                    wanted_frames, window_steps)
+
+WINDOW = dt.timedelta(days=1)
 
 
 def live_page(watch: CameraWatch, *, now: dt.datetime, title: str, models: tuple[str, ...] = ()) -> FleetPage:
@@ -27,44 +29,54 @@ def live_page(watch: CameraWatch, *, now: dt.datetime, title: str, models: tuple
     quiet = watch.fleet_quiet(now)
     if not judged:
         return FleetPage(title, utc(now), utc(now), 0, models=models)
-    start = min(frames[0].captured_at for frames, _ in judged.values())
     end = max(utc(now), *(frames[-1].captured_at for frames, _ in judged.values()))
+    # From the earliest frame held, but a day at most: a camera gone long ago does not stretch the others' rows.
+    first = max(min(frames[0].captured_at for frames, _ in judged.values()), end - WINDOW)
     gaps = [(frames[-1].captured_at - frames[0].captured_at) / (len(frames) - 1) for frames, _ in judged.values()
             if len(frames) > 1]
-    width = bin_width(start, end, gap=statistics.median(gaps) if gaps else dt.timedelta())
-    # A camera's car share per bin of the timeline, not per hour: the frames held may span less than one.
-    steps = window_steps(start, end, width)
-    cards = [_card(camera, frames, episodes, steps, width) for camera, (frames, episodes) in sorted(judged.items())]
-    bins = -(-(end - start) // width)
-    counts = {}
-    for camera, (frames, _) in judged.items():
+    width = bin_width(first, end, gap=statistics.median(gaps) if gaps else dt.timedelta())
+    # The timeline's bins are the sparklines' steps (the frames held may span less than an hour), from a whole
+    # step at or before the first frame.
+    steps = window_steps(first, end, width)
+    start, bins = steps[0], len(steps)
+    cards, counts = [], {}
+    for camera, (frames, episodes) in sorted(judged.items()):
+        cards.append(_card(camera, frames, episodes, start=start, width=width, bins=bins))
         counts[camera] = [0] * bins
-        for frame in frames:
-            counts[camera][min((frame.captured_at - start) // width, bins - 1)] += 1
+        for index, _ in _binned(frames, start=start, width=width, bins=bins):
+            counts[camera][index] += 1
     errors = collections.Counter(frame.error_kind for frames, _ in judged.values() for frame in frames
                                  if frame.error_kind)
     return FleetPage(title, start, end, sum(len(frames) for frames, _ in judged.values()), dict(errors), models,
                      tuple(cards), timeline_of(cards, counts, start=start, width=width, bins=bins), quiet, width)
 
 
-def _card(camera: str, frames: Sequence[Frame], episodes: Sequence[Episode], steps: Sequence[dt.datetime],
-          width: dt.timedelta) -> Card:
-    """A camera's card from its frames (in order, naive UTC) and episodes: car share over the frames and per
-    step (``steps``, each ``width`` long), thumbnails located among them."""
+def _binned(frames: Sequence[Frame], *, start: dt.datetime, width: dt.timedelta,
+            bins: int) -> Iterable[tuple[int, Frame]]:
+    """Each frame within the window with its bin (those before it left out; one at its end in the last)."""
+    for frame in frames:
+        index = (frame.captured_at - start) // width
+        if index >= 0:
+            yield min(index, bins - 1), frame
+
+
+def _card(camera: str, frames: Sequence[Frame], episodes: Sequence[Episode], *, start: dt.datetime,
+          width: dt.timedelta, bins: int) -> Card:
+    """A camera's card from its frames (in order, naive UTC) and episodes: car share over the frames and per bin
+    of the timeline, thumbnails located among them."""
     scored = [frame for frame in frames if frame.label is not None]
-    tally = [[0, 0] for _ in steps]  # per step: scored, cars
-    for frame in scored:
-        at = min((frame.captured_at - steps[0]) // width, len(steps) - 1)
-        tally[at][0] += 1
-        tally[at][1] += frame.label
+    tally = [[0, 0] for _ in range(bins)]  # per bin: scored, cars
+    for index, frame in _binned(scored, start=start, width=width, bins=bins):
+        tally[index][0] += 1
+        tally[index][1] += frame.label
     card = Card(camera, tuple(episodes), len(frames),
                 sum(frame.label for frame in scored) / len(scored) if scored else None,
                 tuple(cars / count if count else None for count, cars in tally))
-    return replace(card, thumbnails=tuple(_located(frames, role, which, since)
+    return replace(card, thumbnails=tuple(_shown_frame(frames, role, which, since)
                                           for role, which, since in wanted_frames(card)))
 
 
-def _located(frames: Sequence[Frame], role: str, which: str, since: dt.datetime | None) -> Thumbnail:
+def _shown_frame(frames: Sequence[Frame], role: str, which: str, since: dt.datetime | None) -> Thumbnail:
     """A thumbnail's frame among a camera's (in order): its ``latest`` that decoded (else its latest), its
     latest that decoded ``before`` since, its first that decoded ``at`` or after since, or ``none``."""
     decoded = [frame for frame in frames if frame.signals is not None]

@@ -81,6 +81,7 @@ def render_page(page: FleetPage) -> str:
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
              # No icon to fetch: a served page's browser would ask the service for /favicon.ico.
              "<link rel=\"icon\" href=\"data:,\">\n",
+             f"<meta http-equiv=\"refresh\" content=\"{page.refresh_seconds}\">\n" if page.refresh_seconds else "",
              f"<title>{escape(page.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
              _header(page, cards), "<main>\n"]
     if look:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import hmac
 import logging
+import math
 import os
 import signal
 import time
@@ -25,7 +27,7 @@ from camscore.config import Settings
 from camscore.errors import CamscoreError, ConfigError, one_line
 from camscore.rows import FrameRead
 from camscore.service.admission import Admission, Held, Refusal
-from camscore.service.cameras import CamerasPage
+from camscore.service.cameras import CamerasPage, PageUnavailable
 from camscore.service.events import EventError, objects_of
 from camscore.service.metrics import CONTENT_TYPE, Metrics
 from camscore.service.scoring import Scoring
@@ -110,12 +112,19 @@ class Service:
         if self.scoring is None:
             return _error(503, "the model is loading", retry_after=1)
         if self.page is None:
-            self.page = CamerasPage(self.settings, self.scoring.cameras, model_id=self.scoring.model_id,
-                                    fetchers=self.scoring.fetchers)
-        made = await self.page.current()
-        return web.Response(body=made.html, content_type="text/html", charset="utf-8", headers={
-            "Cache-Control": f"private, max-age={int(self.settings.serve.page_seconds)}",
-            "Last-Modified": made.made_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+            self.page = CamerasPage(self.settings, self.scoring.cameras, model_id=self.scoring.model_id)
+        try:
+            made = await self.page.current()
+        except PageUnavailable as exc:
+            return _error(503, f"the camera page could not be made: {exc}",
+                          retry_after=math.ceil(self.settings.serve.page_seconds))
+        age = made.age()
+        headers = {"Cache-Control": f"private, max-age={max(0, int(self.settings.serve.page_seconds - age))}",
+                   "Age": str(int(age)), "Last-Modified": email.utils.format_datetime(made.made_at, usegmt=True)}
+        since = request.if_modified_since
+        if since is not None and made.made_at.replace(microsecond=0) <= since:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=made.html, content_type="text/html", charset="utf-8", headers=headers)
 
     async def score(self, request: web.Request) -> web.Response:
         """The image in the body, scored: one frame's answer, its error kind included (200)."""
@@ -298,6 +307,8 @@ async def serve(settings: Settings) -> None:
         started = time.perf_counter()
         await runner.cleanup()
         flusher.cancel()
+        if service.page is not None:
+            service.page.close()
         await loop.run_in_executor(None, service.scoring.close)
         log.info("stopped in %.1fs; %d rows written in all", time.perf_counter() - started,
                  service.scoring.rows.written if service.scoring.rows else 0)
