@@ -4,6 +4,7 @@ in Chromium)."""
 
 import datetime as dt
 import io
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -166,6 +167,19 @@ def test_the_timeline_of_500_cameras_fits_a_screen_with_its_faulty_cameras_named
 
     svg = next(attrs for tag, attrs in Elements(page).found if attrs.get("id") == "timeline")
     assert len(rows) == 500 and int(svg["height"]) <= 700
+
+
+def test_a_window_of_40_minutes_has_a_tick_every_5_minutes_and_sparklines_per_5_minutes():
+    start, width = NOON - dt.timedelta(minutes=40), dt.timedelta(minutes=5)
+    cards = (Card("cam-01", (episode("cam-01", "ok", start),), 40, 0.5, (0.5,) * 8),)
+
+    page = page_of(cards, start=start, end=NOON, share_step=width,
+                   timeline=Timeline(start, width, 8, (TimelineRow("cam-01", ("ok",) * 8),)))
+
+    timeline = page[page.index('id="timeline"'):page.index('class="legend"')]
+    assert re.findall(r'text-anchor="middle">([^<]+)</text>', timeline) == [
+        f"{hour}:{minute:02d}" for hour, minute in [(11, m) for m in range(20, 60, 5)] + [(12, 0)]]
+    assert "<title>car share per 5 minutes, 0 to 1" in page
 
 
 def test_a_cameras_status_per_bin_is_its_worst_fault_there_else_ok_where_it_sent_frames():
