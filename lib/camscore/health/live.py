@@ -1,6 +1,6 @@
 """The fleet page of the frames a long-running process holds (the service's CameraWatch): each camera's latest
 frames judged as the report judges a day (CameraWatch.judged: silence against the others at ``now``), over the
-window from the earliest frame held to ``now``.
+window from the earliest frame held (a day before at most) to ``now``.
 
 No I/O: each card's thumbnails are located (their frames' paths, fleet.located); the service reads those frames
 and makes them (camscore.service.cameras, then fleet.pictured).
