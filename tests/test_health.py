@@ -170,6 +170,18 @@ def watched(camera: str, frames: list[Frame]) -> list[dict]:
             for index, frame in enumerate(frames)]
 
 
+@pytest.mark.parametrize("fault", [None, *(fault for fault in samples.FAULTS if fault != "silent")])
+def test_a_camera_watch_keeps_a_fault_that_outlasts_the_frames_it_holds(fault):
+    watch = CameraWatch(HealthSettings())
+    frames = day_of(fault, seed=samples.FAULTS.index(fault) if fault else 4)  # 48 frames of the fault from noon
+
+    for frame in frames:  # as the service adds them, frame by frame
+        watch.add(watched("cam", [frame]))
+
+    assert watch.faults(frames[-1].captured_at.replace(tzinfo=dt.timezone.utc) + EVERY) == (
+        {"cam": [fault]} if fault else {})
+
+
 def test_a_camera_watch_judges_each_camera_as_camera_episodes_does_after_every_frame_it_gets():
     watch, rows = CameraWatch(HealthSettings()), watched("cam-1", day_of("frozen", seed=3))
     statuses, added = [], 0

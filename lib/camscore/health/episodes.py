@@ -180,24 +180,36 @@ def frame_status(frame: Frame, previous: Frame | None, baseline: Baseline | None
     return "ok"
 
 
-def frame_statuses(frames: Sequence[Frame], settings: HealthSettings) -> list[str]:
-    """Each decoded frame's status, frames in order of capture, each compared with the sound frames before it."""
+def frame_statuses(frames: Sequence[Frame], settings: HealthSettings,
+                   prior: Sequence[PictureSignals] = ()) -> list[str]:
+    """Each decoded frame's status, frames in order of capture, each compared with the sound frames before it
+    (``prior``: those of the camera's frames before ``frames``, oldest first)."""
+    return _judged(frames, settings, prior)[0]
+
+
+def _judged(frames: Sequence[Frame], settings: HealthSettings,
+            prior: Sequence[PictureSignals]) -> tuple[list[str], list[bool]]:
+    """frame_statuses, and whether each frame joined the baseline (a frame of a sound run of persist_frames)."""
     hashes = [frame.signals.phash for frame in frames]
-    sound: collections.deque[PictureSignals] = collections.deque(maxlen=settings.baseline_frames)
-    pending: list[PictureSignals] = []  # a sound run too short yet to join the baseline
-    baseline, previous, statuses = None, None, []
+    sound: collections.deque[PictureSignals] = collections.deque(prior, maxlen=settings.baseline_frames)
+    enough = min(MIN_BASELINE, settings.baseline_frames)
+    baseline = Baseline.of(list(sound)) if len(sound) >= enough else None
+    pending: list[int] = []  # a sound run too short yet to join the baseline
+    previous, statuses, joined = None, [], [False] * len(frames)
     for index, frame in enumerate(frames):
         start = max(min(index, len(hashes) - MOVED_WINDOW), 0)  # the last frames: the last full window
         status = frame_status(frame, previous, baseline, majority_hash(hashes[start:start + MOVED_WINDOW]))
-        pending = pending + [frame.signals] if status == "ok" else []
+        pending = pending + [index] if status == "ok" else []
         if len(pending) >= settings.persist_frames:
-            sound.extend(pending)
+            sound.extend(frames[at].signals for at in pending)
+            for at in pending:
+                joined[at] = True
             pending = []
-            if len(sound) >= min(MIN_BASELINE, settings.baseline_frames):
+            if len(sound) >= enough:
                 baseline = Baseline.of(list(sound))
         statuses.append(status)
         previous = frame
-    return statuses
+    return statuses, joined
 
 
 def camera_episodes(camera_id: str | None, frames: Iterable[Frame], *, settings: HealthSettings,
@@ -222,12 +234,13 @@ def in_capture_order(frames: Iterable[Frame]) -> list[Frame]:
     return sorted((frame for frame in frames if frame.captured_at is not None), key=lambda f: f.captured_at)
 
 
-def picture_faults(camera_id: str | None, ordered: Sequence[Frame], *, settings: HealthSettings) -> list[Episode]:
+def picture_faults(camera_id: str | None, ordered: Sequence[Frame], *, settings: HealthSettings,
+                   prior: Sequence[PictureSignals] = ()) -> list[Episode]:
     """The faults a camera's pictures show (``ordered``: its frames in capture order; those that did not decode
-    are left out): its episodes but silence and ``ok``."""
+    are left out; ``prior``: frame_statuses'): its episodes but silence and ``ok``."""
     decoded = [frame for frame in ordered if frame.signals is not None]
     return [Episode(camera_id, *found) for found in _episodes(
-        frame_statuses(decoded, settings), [frame.captured_at for frame in decoded], settings.persist_frames)]
+        frame_statuses(decoded, settings, prior), [frame.captured_at for frame in decoded], settings.persist_frames)]
 
 
 def with_silence(camera_id: str | None, ordered: Sequence[Frame], pictures: Sequence[Episode], *,
@@ -358,37 +371,69 @@ def quiet_as_usual(history: Iterable[dt.datetime], start: dt.datetime, end: dt.d
 
 class CameraWatch:
     """Each camera's latest frames, judged on demand: what a long-running process that scores frames as they
-    come (the service) holds to tell which of its cameras are at fault now. A camera's picture faults are judged
-    once per frame it gets (kept until the next), its silence at each ``now``. Thread-safe."""
+    come (the service) holds to tell which of its cameras are at fault now. Thread-safe.
+
+    It holds HELD to twice HELD frames of a camera (HELD: the baseline's, the moved window's and two fault runs'),
+    and the baseline its earlier frames left (their last sound ones), so that a fault that outlasts the frames
+    held is judged against the camera's sound picture still, not against itself; though its ``since`` is then
+    the earliest frame held. A camera's picture faults are judged once per frame it gets (kept until the next),
+    its silence at each ``now``."""
 
     def __init__(self, settings: HealthSettings):
         self.settings = settings
-        self._keep = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
-        self._frames: dict[str, collections.deque[Frame]] = {}
-        self._pictures: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames kept now
+        self.held = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
+        self._frames: dict[str, list[Frame]] = {}
+        self._prior: dict[str, tuple[PictureSignals, ...]] = {}  # the baseline of the frames no longer held
+        self._pictures: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames held now
         self._lock = threading.Lock()
+        self._settling = threading.Lock()  # one camera's frames let go of at a time
 
     def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Keeps the rows' frames (rows of the score columns; those without a camera or a time are left out)."""
+        full = set()
         with self._lock:
             for row in rows:
                 if row.get("camera_id") is None or row.get("captured_at") is None:
                     continue
-                kept = self._frames.setdefault(row["camera_id"], collections.deque(maxlen=self._keep))
+                kept = self._frames.setdefault(row["camera_id"], [])
                 kept.append(Frame.of(row))
                 self._pictures.pop(row["camera_id"], None)
+                if len(kept) >= 2 * self.held:
+                    full.add(row["camera_id"])
+        for camera in full:
+            self._settle(camera)
+
+    def _settle(self, camera: str) -> None:
+        """Lets go of a camera's frames before its latest HELD, their sound ones carried into its baseline."""
+        with self._settling:
+            self._settle_held(camera)
+
+    def _settle_held(self, camera: str) -> None:
+        with self._lock:
+            frames, prior = list(self._frames[camera]), self._prior.get(camera, ())
+        ordered = in_capture_order(frames)
+        leaving = {id(frame) for frame in ordered[:-self.held]}
+        decoded = [frame for frame in ordered if frame.signals is not None]
+        carried = collections.deque(prior, maxlen=self.settings.baseline_frames)
+        carried.extend(frame.signals for frame, joined in zip(decoded, _judged(decoded, self.settings, prior)[1])
+                       if joined and id(frame) in leaving)
+        with self._lock:  # frames added meanwhile stay
+            self._frames[camera] = [frame for frame in self._frames[camera] if id(frame) not in leaving]
+            self._prior[camera] = tuple(carried)
+            self._pictures.pop(camera, None)
 
     def judged(self, now: dt.datetime) -> dict[str, tuple[list[Frame], list[Episode]]]:
-        """Each camera's latest frames (in capture order) and its episodes at ``now``, silence judged against the
+        """Each camera's frames held (in capture order) and its episodes at ``now``, silence judged against the
         cameras it watches (camera_episodes)."""
         with self._lock:
-            cameras = {camera: (list(kept), self._pictures.get(camera)) for camera, kept in self._frames.items()}
-        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _ in cameras.values())
+            cameras = {camera: (list(kept), self._pictures.get(camera), self._prior.get(camera, ()))
+                       for camera, kept in self._frames.items()}
+        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _, _ in cameras.values())
         judged = {}
-        for camera, (kept, pictures) in cameras.items():
+        for camera, (kept, pictures, prior) in cameras.items():
             ordered = in_capture_order(kept)
             if pictures is None:
-                pictures = picture_faults(camera, ordered, settings=self.settings)
+                pictures = picture_faults(camera, ordered, settings=self.settings, prior=prior)
                 with self._lock:
                     if len(self._frames[camera]) == len(kept) and self._frames[camera][-1] is kept[-1]:
                         self._pictures[camera] = pictures  # no frame came meanwhile
