@@ -85,7 +85,10 @@ class LocalObjectStore:
                    f"-s3.port={self.port}", *(f"-{name}={port}" for name, port in ports.items() if name != "s3"),
                    # Off: the admin UI, telemetry, WebDAV, and the Iceberg and Lance servers on fixed ports.
                    "-admin.ui=false", "-master.telemetry=false", "-webdav=false", "-s3.port.iceberg=0",
-                   "-s3.port.lance=0"]
+                   "-s3.port.lance=0",
+                   # A bucket is a collection that takes 8 volumes at its first write; by default the volumes are
+                   # the free disk over 128 MB, 33 buckets on a disk with 33 GB free. They are sparse files.
+                   "-volume.max=2000"]
         (self._folder / "data").mkdir(exist_ok=True)
         environment = {**os.environ, "AWS_ACCESS_KEY_ID": self.key[0], "AWS_SECRET_ACCESS_KEY": self.key[1]}
         self._process = subprocess.Popen(command, cwd=self._folder, stdout=(self._folder / "weed.log").open("w"),
