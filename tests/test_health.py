@@ -170,16 +170,22 @@ def watched(camera: str, frames: list[Frame]) -> list[dict]:
             for index, frame in enumerate(frames)]
 
 
-@pytest.mark.parametrize("fault", [None, *(fault for fault in samples.FAULTS if fault != "silent")])
-def test_a_camera_watch_keeps_a_fault_that_outlasts_the_frames_it_holds(fault):
+@pytest.mark.parametrize("fault", [None, "overexposed", "blurred", "moved"])  # those judged against the baseline
+def test_a_camera_watch_keeps_a_fault_that_outlasts_the_frames_it_holds_and_its_onset(fault):
     watch = CameraWatch(HealthSettings())
-    frames = day_of(fault, seed=samples.FAULTS.index(fault) if fault else 4)  # 48 frames of the fault from noon
+    # A frame every 5 minutes to 16:00: 48 of the fault from noon, more than the 39 to 77 frames the watch holds.
+    frames = frames_of(samples.camera_day("cam", day=DAY, every_minutes=5, fault=fault, onset=ONSET.time(),
+                                          seed=samples.FAULTS.index(fault) if fault else 4, width=320, height=192,
+                                          stop=dt.time(16)))
 
     for frame in frames:  # as the service adds them, frame by frame
         watch.add(watched("cam", [frame]))
 
-    assert watch.faults(frames[-1].captured_at.replace(tzinfo=dt.timezone.utc) + EVERY) == (
-        {"cam": [fault]} if fault else {})
+    now = frames[-1].captured_at.replace(tzinfo=dt.timezone.utc) + dt.timedelta(minutes=5)
+    held, episodes = watch.judged(now)["cam"]
+    assert len(held) < len(frames) - 48 and watch.faults(now) == ({"cam": [fault]} if fault else {})
+    if fault:
+        assert abs(episodes[0].since.replace(tzinfo=None) - ONSET) <= dt.timedelta(minutes=10)
 
 
 def test_a_camera_watch_judges_each_camera_as_camera_episodes_does_after_every_frame_it_gets():

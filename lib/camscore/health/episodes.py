@@ -38,7 +38,7 @@ import bisect
 import collections
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -369,21 +369,30 @@ def quiet_as_usual(history: Iterable[dt.datetime], start: dt.datetime, end: dt.d
     return bool(days) and sending < 0.5 * len(days)
 
 
+def _continued(episodes: Sequence[Episode], onsets: Mapping[str, dt.datetime],
+               first: dt.datetime | None) -> list[Episode]:
+    """The episodes, a fault that opens at the first frame judged (``first``: its capture time) given the onset
+    it had before those frames (``onsets``: status: since), if it had one."""
+    return [replace(episode, since=onsets[episode.status])
+            if episode.since == first and episode.status in onsets else episode for episode in episodes]
+
+
 class CameraWatch:
     """Each camera's latest frames, judged on demand: what a long-running process that scores frames as they
     come (the service) holds to tell which of its cameras are at fault now. Thread-safe.
 
-    It holds HELD to twice HELD frames of a camera (HELD: the baseline's, the moved window's and two fault runs'),
-    and the baseline its earlier frames left (their last sound ones), so that a fault that outlasts the frames
-    held is judged against the camera's sound picture still, not against itself; though its ``since`` is then
-    the earliest frame held. A camera's picture faults are judged once per frame it gets (kept until the next),
-    its silence at each ``now``."""
+    It holds ``held`` to twice ``held`` frames of a camera (the baseline's, the moved window's and two fault
+    runs'), the baseline its earlier frames left (their last sound ones) and the onsets of the faults that went on
+    past them, so that a fault that outlasts the frames held is judged against the camera's sound picture still,
+    not against itself, and keeps its ``since``. A camera's picture faults are judged once per frame it gets
+    (kept until the next), its silence at each ``now``."""
 
     def __init__(self, settings: HealthSettings):
         self.settings = settings
         self.held = settings.baseline_frames + MOVED_WINDOW + 2 * settings.persist_frames
         self._frames: dict[str, list[Frame]] = {}
         self._prior: dict[str, tuple[PictureSignals, ...]] = {}  # the baseline of the frames no longer held
+        self._onsets: dict[str, dict[str, dt.datetime]] = {}  # status: since, of faults begun before them
         self._pictures: dict[str, list[Episode]] = {}  # picture_faults of each camera's frames held now
         self._lock = threading.Lock()
         self._settling = threading.Lock()  # one camera's frames let go of at a time
@@ -411,29 +420,37 @@ class CameraWatch:
     def _settle_held(self, camera: str) -> None:
         with self._lock:
             frames, prior = list(self._frames[camera]), self._prior.get(camera, ())
+            onsets = self._onsets.get(camera, {})
         ordered = in_capture_order(frames)
-        leaving = {id(frame) for frame in ordered[:-self.held]}
+        leaving, boundary = {id(frame) for frame in ordered[:-self.held]}, ordered[-self.held].captured_at
         decoded = [frame for frame in ordered if frame.signals is not None]
+        statuses, joined = _judged(decoded, self.settings, prior)
         carried = collections.deque(prior, maxlen=self.settings.baseline_frames)
-        carried.extend(frame.signals for frame, joined in zip(decoded, _judged(decoded, self.settings, prior)[1])
-                       if joined and id(frame) in leaving)
+        carried.extend(frame.signals for frame, sound in zip(decoded, joined) if sound and id(frame) in leaving)
+        times = [frame.captured_at for frame in decoded]
+        found = _episodes(statuses, times, self.settings.persist_frames)
+        episodes = _continued([Episode(camera, *each) for each in found], onsets, times[0] if times else None)
+        going_on = {episode.status: episode.since for episode in episodes
+                    if episode.since < boundary and (episode.until is None or episode.until >= boundary)}
         with self._lock:  # frames added meanwhile stay
             self._frames[camera] = [frame for frame in self._frames[camera] if id(frame) not in leaving]
-            self._prior[camera] = tuple(carried)
+            self._prior[camera], self._onsets[camera] = tuple(carried), going_on
             self._pictures.pop(camera, None)
 
     def judged(self, now: dt.datetime) -> dict[str, tuple[list[Frame], list[Episode]]]:
         """Each camera's frames held (in capture order) and its episodes at ``now``, silence judged against the
         cameras it watches (camera_episodes)."""
         with self._lock:
-            cameras = {camera: (list(kept), self._pictures.get(camera), self._prior.get(camera, ()))
-                       for camera, kept in self._frames.items()}
-        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _, _ in cameras.values())
+            cameras = {camera: (list(kept), self._pictures.get(camera), self._prior.get(camera, ()),
+                                self._onsets.get(camera, {})) for camera, kept in self._frames.items()}
+        fleet = Fleet.of(max(frame.captured_at for frame in kept) for kept, _, _, _ in cameras.values())
         judged = {}
-        for camera, (kept, pictures, prior) in cameras.items():
+        for camera, (kept, pictures, prior, onsets) in cameras.items():
             ordered = in_capture_order(kept)
             if pictures is None:
-                pictures = picture_faults(camera, ordered, settings=self.settings, prior=prior)
+                first = next((frame.captured_at for frame in ordered if frame.signals is not None), None)
+                pictures = _continued(picture_faults(camera, ordered, settings=self.settings, prior=prior), onsets,
+                                      first)
                 with self._lock:
                     if len(self._frames[camera]) == len(kept) and self._frames[camera][-1] is kept[-1]:
                         self._pictures[camera] = pictures  # no frame came meanwhile
