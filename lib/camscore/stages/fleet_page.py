@@ -71,7 +71,7 @@ def fleet_frames(rows: DataFrame, *, start: dt.datetime, end: dt.datetime) -> Fl
                .agg(frames=("frames", "sum"), first=("first", "min"), last=("last", "max"),
                     latest_path=("latest_path", "last"), latest_at=("latest_at", "last"))
                .reset_index())
-    gaps = [(_naive(row.last) - _naive(row.first)) / (row.frames - 1) for row in cameras.itertuples()
+    gaps = [(naive_utc(row.last) - naive_utc(row.first)) / (row.frames - 1) for row in cameras.itertuples()
             if row.frames > 1]
     width = bin_width(start, end, gap=statistics.median(gaps) if gaps else dt.timedelta())
     count, merged = -(-(end - start) // width), width // finest
@@ -91,8 +91,8 @@ def fleet_cards(frames: FleetFrames, *, hours: pd.DataFrame, episodes: pd.DataFr
     position = {hour: index for index, hour in enumerate(shown)}
     found: dict[str, list[Episode]] = {}
     for row in episodes.itertuples():
-        found.setdefault(row.camera_id, []).append(Episode(row.camera_id, row.status, _naive(row.since),
-                                                           _naive(row.until), int(row.frames)))
+        found.setdefault(row.camera_id, []).append(Episode(row.camera_id, row.status, naive_utc(row.since),
+                                                           naive_utc(row.until), int(row.frames)))
     counted = dict(zip(frames.cameras["camera_id"], frames.cameras["frames"]))
     cards = []
     for camera in sorted(set(counted) | set(found) - {None}):
@@ -100,7 +100,7 @@ def fleet_cards(frames: FleetFrames, *, hours: pd.DataFrame, episodes: pd.DataFr
         scored, cars = int(own["scored"].sum()), int(own["cars"].sum())
         hourly: list[float | None] = [None] * len(shown)
         for row in own.itertuples():
-            at = position.get(_naive(row.hour))
+            at = position.get(naive_utc(row.hour))
             if at is not None and row.scored:
                 hourly[at] = float(row.cars / row.scored)
         cards.append(Card(camera, tuple(found.get(camera, ())), int(counted.get(camera, 0)),
@@ -114,7 +114,7 @@ def with_thumbnails(spark: SparkSession, rows: DataFrame, cards: list[Card], fra
     Spark in the faulty cameras' ``rows`` (one per frame), the latest from ``frames``, each read through the
     storage layer on one of ``s3.fetch_threads`` threads (FETCH_THREADS without S3 settings); a frame that cannot
     be read or decoded is its error kind."""
-    latest = {row.camera_id: (row.latest_path, _naive(row.latest_at)) for row in frames.cameras.itertuples()}
+    latest = {row.camera_id: (row.latest_path, naive_utc(row.latest_at)) for row in frames.cameras.itertuples()}
     wanted = {card.camera_id: wanted_frames(card) for card in cards}
     around = _around(spark, rows, {(camera, since) for camera, shown in wanted.items()
                                    for _, which, since in shown if which in ("before", "at")})
@@ -179,7 +179,7 @@ def _thumbnail(path: str, *, s3: S3Settings | None, spark: SparkSession) -> tupl
         return None, exc.kind.value
 
 
-def _naive(moment) -> dt.datetime | None:
+def naive_utc(moment) -> dt.datetime | None:
     """A pandas or Python time as naive UTC; None for a missing one."""
     if moment is None or pd.isna(moment):
         return None

@@ -213,6 +213,6 @@ def _window(date: str | None, hours: pd.DataFrame) -> tuple[dt.datetime, dt.date
     if hours.empty:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
         return now, now + dt.timedelta(hours=1)
-    first, last = (pd.Timestamp(moment) for moment in (hours["hour"].min(), hours["hour"].max()))
-    first, last = (moment.tz_convert("UTC").tz_localize(None) if moment.tzinfo else moment for moment in (first, last))
-    return first.to_pydatetime(), last.to_pydatetime() + dt.timedelta(hours=1)
+    from camscore.stages.fleet_page import naive_utc
+
+    return naive_utc(hours["hour"].min()), naive_utc(hours["hour"].max()) + dt.timedelta(hours=1)
